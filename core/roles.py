@@ -1,0 +1,59 @@
+"""The two roles: researchers (staff or the "researchers" group) and raters (the "raters" group)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.core.exceptions import PermissionDenied
+from django.db.models.signals import post_migrate
+from django.http import HttpRequest, HttpResponse
+
+RESEARCHERS = "researchers"
+RATERS = "raters"
+ROLES = {"researcher": RESEARCHERS, "rater": RATERS}
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def is_researcher(user: AbstractBaseUser | AnonymousUser) -> bool:
+    if not user.is_authenticated:
+        return False
+    return bool(getattr(user, "is_staff", False)) or user.groups.filter(name=RESEARCHERS).exists()  # type: ignore[union-attr]
+
+
+def is_rater(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return user.is_authenticated and user.groups.filter(name=RATERS).exists()  # type: ignore[union-attr]
+
+
+def _require(check: Callable[[Any], bool]) -> Callable[[View], View]:
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            # LoginRequiredMiddleware has already sent anonymous users to the login page.
+            if not check(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+researcher_required = _require(is_researcher)
+rater_required = _require(is_rater)
+
+
+def ensure_groups() -> None:
+    for name in ROLES.values():
+        Group.objects.get_or_create(name=name)
+
+
+def connect_group_creation() -> None:
+    def _create(sender: Any, **kwargs: Any) -> None:
+        if getattr(sender, "name", None) == "core":
+            ensure_groups()
+
+    post_migrate.connect(_create, dispatch_uid="core.ensure_groups")

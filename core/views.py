@@ -1,0 +1,35 @@
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from core import health
+from core.roles import is_rater, is_researcher, researcher_required
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    db_ok, db_detail = health.database_ok()
+    broker_ok, broker_detail = health.broker_ok()
+    body = {
+        "status": "ok" if db_ok and broker_ok else "unavailable",
+        "database": {"ok": db_ok, "detail": db_detail},
+        "broker": {"ok": broker_ok, "detail": broker_detail},
+    }
+    return JsonResponse(body, status=200 if db_ok and broker_ok else 503)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if is_researcher(request.user):
+        return redirect("dashboard")
+    if is_rater(request.user):
+        return redirect("annotate:queue")
+    return render(request, "core/no_role.html", status=403)
+
+
+@researcher_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/dashboard.html")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EvalSetsConfig(AppConfig):
+    name = "eval_sets"
+    verbose_name = "Evaluation sets"

@@ -1,0 +1,105 @@
+"""Registered systems, generation jobs and the samples they produce."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from core.models import Job
+
+
+class ModelSpec(models.Model):
+    """A named system that can answer prompts (or whose answers were made elsewhere)."""
+
+    class Source(models.TextChoices):
+        PATH = "path", "Hugging Face id or local directory"
+        FINETUNE = "finetune", "Output of a finetune job"
+        EXTERNAL = "external", "Responses made elsewhere"
+
+    class Kind(models.TextChoices):
+        CAUSAL = "causal", "Decoder-only (causal LM)"
+        SEQ2SEQ = "seq2seq", "Encoder-decoder (seq2seq LM)"
+
+    class DType(models.TextChoices):
+        AUTO = "auto", "auto (bf16 on a GPU that supports it, fp32 on CPU)"
+        FLOAT32 = "float32", "float32"
+        BFLOAT16 = "bfloat16", "bfloat16"
+        FLOAT16 = "float16", "float16"
+
+    name = models.CharField(max_length=200, unique=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.PATH)
+    path = models.CharField(max_length=500, blank=True, help_text="Hugging Face id or local directory.")
+    kind = models.CharField(max_length=16, choices=Kind.choices, blank=True)
+    chat_template = models.BooleanField(
+        default=False, help_text="Wrap prompts with the tokenizer's chat template."
+    )
+    dtype = models.CharField(max_length=16, choices=DType.choices, default=DType.AUTO)
+    description = models.TextField(blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SelectionPolicy(models.TextChoices):
+    PAPER = "paper", "Paper: drop scores better than half the median, keep the best"
+    NONE = "none", "None: keep the best score"
+
+
+class GenerationJob(Job):
+    model = models.ForeignKey(ModelSpec, on_delete=models.PROTECT, related_name="generation_jobs")
+    eval_set = models.ForeignKey(
+        "eval_sets.EvalSet", on_delete=models.PROTECT, related_name="generation_jobs"
+    )
+    samples = models.PositiveIntegerField(default=5)
+    temperature = models.FloatField(default=0.7)
+    top_p = models.FloatField(default=1.0)
+    top_k = models.PositiveIntegerField(default=0)
+    max_new_tokens = models.PositiveIntegerField(default=256)
+    seed = models.BigIntegerField(default=0)
+    selection_policy = models.CharField(
+        max_length=16, choices=SelectionPolicy.choices, default=SelectionPolicy.PAPER
+    )
+    prompts_total = models.PositiveIntegerField(default=0)
+    prompts_done = models.PositiveIntegerField(default=0)
+    tokens_generated = models.BigIntegerField(default=0)
+    tokens_per_second = models.FloatField(null=True, blank=True)
+    engine = models.CharField(max_length=64, blank=True, help_text="Which generation path ran, and why.")
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"generation #{self.pk} {self.model} on {self.eval_set}"
+
+
+class Sample(models.Model):
+    class FinishReason(models.TextChoices):
+        EOS = "eos", "End of sequence"
+        STOP = "stop", "Stop string"
+        LENGTH = "length", "Length limit"
+        EXTERNAL = "external", "Made elsewhere"
+
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="sample_set")
+    prompt = models.ForeignKey("eval_sets.Prompt", on_delete=models.PROTECT, related_name="samples")
+    index = models.PositiveIntegerField()
+    text = models.TextField()
+    prompt_token_ids = models.JSONField(default=list, blank=True)
+    token_ids = models.JSONField(default=list, blank=True)
+    logprob_sum = models.FloatField(null=True, blank=True)
+    num_tokens = models.PositiveIntegerField(default=0)
+    finish_reason = models.CharField(max_length=16, choices=FinishReason.choices)
+    kept = models.BooleanField(default=True)
+    selected = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["job", "prompt__position", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "prompt", "index"], name="sample_unique_per_job_prompt"),
+        ]
+
+    def __str__(self) -> str:
+        return f"sample {self.index} of {self.prompt.uid} (job {self.job_id})"
