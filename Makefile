@@ -23,8 +23,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy .
 
+# pytest exits 5 when it collects nothing: that is a failure here, not a pass.
 pytest: $(STAMP)
-	bin/with-services $(PY) -m pytest $(PYTEST_ARGS)
+	@bin/with-services $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest ran no test"; exit 1; fi; exit $$rc
 
 test: lint typecheck pytest
 

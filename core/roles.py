@@ -18,14 +18,17 @@ ROLES = {"researcher": RESEARCHERS, "rater": RATERS}
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
+def _in_group(user: AbstractBaseUser | AnonymousUser, name: str) -> bool:
+    groups = getattr(user, "groups", None)
+    return bool(user.is_authenticated and groups is not None and groups.filter(name=name).exists())
+
+
 def is_researcher(user: AbstractBaseUser | AnonymousUser) -> bool:
-    if not user.is_authenticated:
-        return False
-    return bool(getattr(user, "is_staff", False)) or user.groups.filter(name=RESEARCHERS).exists()  # type: ignore[union-attr]
+    return bool(user.is_authenticated and getattr(user, "is_staff", False)) or _in_group(user, RESEARCHERS)
 
 
 def is_rater(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return user.is_authenticated and user.groups.filter(name=RATERS).exists()  # type: ignore[union-attr]
+    return _in_group(user, RATERS)
 
 
 def _require(check: Callable[[Any], bool]) -> Callable[[View], View]:

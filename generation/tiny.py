@@ -69,9 +69,9 @@ def tiny_seq2seq(
         num_heads=heads,
         pad_token_id=0,
         eos_token_id=1,
-        decoder_start_token_id=0,
         **overrides,
     )
+    config.decoder_start_token_id = 0  # T5's convention: decoding starts from the pad id
     model = T5ForConditionalGeneration(config)
     model.eval()
     return model

@@ -6,17 +6,17 @@ from django.test import Client
 def test_anonymous_user_is_sent_to_login_from_home():
     response = Client().get("/")
     assert response.status_code == 302
-    assert response.url.startswith("/accounts/login/")
+    assert response["Location"].startswith("/accounts/login/")
 
 
 def test_researcher_home_goes_to_dashboard(researcher_client):
     response = researcher_client.get("/")
-    assert response.status_code == 302 and response.url == "/dashboard/"
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
 
 
 def test_rater_home_goes_to_rating_queue(rater_client):
     response = rater_client.get("/")
-    assert response.status_code == 302 and response.url == "/rate/"
+    assert response.status_code == 302 and response["Location"] == "/rate/"
 
 
 def test_rater_cannot_open_the_dashboard(rater_client):

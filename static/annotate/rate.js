@@ -1,0 +1,169 @@
+// The rating page: fetches items as JSON (HTML fragments rendered safely on the server), takes
+// choices by button or key, and measures the time the item was visible and not paused.
+(function () {
+  "use strict";
+  const root = document.getElementById("rater");
+  if (!root) return;
+  const $ = (id) => document.getElementById(id);
+  const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const undoSeconds = Number(root.dataset.undoSeconds || 60);
+  const els = {
+    item: $("item"), prompt: $("prompt"), left: $("left"), right: $("right"), comment: $("comment"),
+    bar: $("progress-bar"), text: $("progress-text"), status: $("status"), done: $("done"),
+    paused: $("paused"), undo: $("undo"), skip: $("skip"), pause: $("pause"), resume: $("resume"),
+  };
+  let token = null;
+  let busy = false;
+  let paused = false;
+  let shownAt = 0; // performance.now() when the clock last started
+  let spent = 0; // seconds counted before the clock last stopped
+  let undoTimer = null;
+
+  function clockStart() { shownAt = performance.now(); }
+  function clockStop() {
+    if (shownAt) spent += (performance.now() - shownAt) / 1000;
+    shownAt = 0;
+  }
+  function seconds() { return spent + (shownAt ? (performance.now() - shownAt) / 1000 : 0); }
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      body: JSON.stringify(body || {}),
+    });
+    let data = {};
+    try { data = await response.json(); } catch (e) { data = {}; }
+    if (!response.ok) throw new Error(data.error || ("the server answered " + response.status));
+    return data;
+  }
+
+  function setUndo(available) {
+    els.undo.disabled = !available;
+    if (undoTimer) clearTimeout(undoTimer);
+    if (available) undoTimer = setTimeout(() => { els.undo.disabled = true; }, undoSeconds * 1000);
+  }
+
+  function show(state) {
+    const p = state.progress;
+    if (p) {
+      els.bar.value = p.percent;
+      els.text.textContent = p.done + " rated, " + p.remaining + " left";
+      els.text.dataset.done = p.done;
+    }
+    if ("undo" in state) setUndo(state.undo);
+    const item = state.item;
+    if (!item) {
+      token = null;
+      els.item.hidden = true;
+      els.done.hidden = false;
+      els.skip.disabled = true;
+      els.pause.disabled = true;
+      return;
+    }
+    els.done.hidden = true;
+    els.skip.disabled = false;
+    els.pause.disabled = false;
+    if (item.token !== token) {
+      token = item.token;
+      // Server-rendered, escaped Markdown: the only HTML in it is what markdown-it produced.
+      els.prompt.innerHTML = item.prompt_html;
+      els.left.innerHTML = item.left_html;
+      els.right.innerHTML = item.right_html;
+      els.comment.value = "";
+      spent = 0;
+      clockStart();
+      window.scrollTo(0, 0);
+    }
+    els.item.hidden = paused;
+  }
+
+  async function run(url, body, message) {
+    if (busy) return;
+    busy = true;
+    root.classList.add("busy");
+    try {
+      const state = await post(url, body);
+      show(state);
+      els.status.textContent = message || "";
+    } catch (e) {
+      els.status.textContent = "Could not do that: " + e.message;
+      if (/ran out|not served|unknown item/.test(e.message)) {
+        token = null;
+        await loadNext();
+      }
+    } finally {
+      busy = false;
+      root.classList.remove("busy");
+    }
+  }
+
+  function loadNext() { return run(root.dataset.nextUrl, {}); }
+
+  function choose(side) {
+    if (!token || paused || busy) return;
+    clockStop();
+    run(root.dataset.submitUrl, {
+      token: token, side: side, comment: els.comment.value, seconds: seconds(), next: true,
+    }, "Saved.");
+  }
+
+  function undo() {
+    if (els.undo.disabled || paused) return;
+    token = null; // the undone item comes back, shown afresh
+    run(root.dataset.undoUrl, {}, "Last rating undone: rate it again.");
+  }
+
+  function skip() {
+    if (!token || paused) return;
+    const skipped = token;
+    token = null;
+    run(root.dataset.skipUrl, { token: skipped }, "Skipped.");
+  }
+
+  function pause() {
+    if (paused || !token) return;
+    paused = true;
+    clockStop();
+    els.item.hidden = true;
+    els.paused.hidden = false;
+    els.resume.focus();
+  }
+
+  function resume() {
+    if (!paused) return;
+    paused = false;
+    els.paused.hidden = true;
+    const before = token;
+    // The lease may have run out while paused: ask again. The same item comes back if it is still
+    // ours (and keeps the time already spent on it); otherwise a fresh item starts its own clock.
+    run(root.dataset.nextUrl, {}).then(() => {
+      if (token && token === before && !shownAt) clockStart();
+    });
+  }
+
+  root.querySelectorAll("button.choice").forEach((button) => {
+    button.addEventListener("click", () => choose(button.dataset.side));
+  });
+  els.undo.addEventListener("click", undo);
+  els.skip.addEventListener("click", skip);
+  els.pause.addEventListener("click", pause);
+  els.resume.addEventListener("click", resume);
+
+  const keys = { "1": "left", ArrowLeft: "left", "2": "right", ArrowRight: "right", "3": "tie", "4": "both_bad" };
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT")) return;
+    if (keys[event.key]) { event.preventDefault(); choose(keys[event.key]); }
+    else if (event.key === "u") { undo(); }
+    else if (event.key === "p") { paused ? resume() : pause(); }
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (paused || !token) return;
+    if (document.hidden) clockStop(); else clockStart();
+  });
+
+  loadNext();
+})();

@@ -1,0 +1,69 @@
+"""Login is required everywhere but the login page and /healthz; raters never reach researcher pages."""
+
+import pytest
+from django.test import Client
+
+from core.demo_accounts import demo_accounts_ensure
+from tests.conftest import PASSWORD
+from tests.core.url_walk import walk
+
+PUBLIC = {"login", "healthz"}
+# Pages a rater may open: their queue and rating pages, and the account basics.
+RATER_NAMES_PREFIX = "annotate:rater_"
+RATER_ALLOWED = {"home", "login", "logout", "healthz", "annotate:queue"}
+
+
+def routes():
+    return sorted(set(walk()))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name,path", routes())
+def test_anonymous_visitors_are_sent_to_login_except_from_public_pages(name, path):
+    response = Client().get(path)
+    if name in PUBLIC:
+        assert response.status_code in (200, 503)
+    else:
+        assert response.status_code == 302, f"{name} {path} answered {response.status_code}"
+        assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize(
+    "name,path",
+    [r for r in routes() if r[0] not in RATER_ALLOWED and not r[0].startswith(RATER_NAMES_PREFIX)],
+)
+def test_a_rater_is_refused_every_researcher_page(rater_client, name, path):
+    response = rater_client.get(path)
+    assert response.status_code == 403, f"{name} {path} answered {response.status_code}"
+
+
+@pytest.mark.django_db
+def test_create_user_makes_a_rater_who_can_log_in(django_user_model):
+    from django.core.management import call_command
+
+    call_command("create_user", "una", "--role", "rater", "--password", PASSWORD)
+    client = Client()
+    assert client.login(username="una", password=PASSWORD)
+    assert client.get("/")["Location"] == "/rate/"
+
+
+@pytest.mark.django_db
+def test_create_user_refuses_an_existing_name_with_a_one_line_reason():
+    from django.core.management import CommandError, call_command
+
+    call_command("create_user", "una", "--role", "researcher")
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("create_user", "una", "--role", "rater")
+
+
+@pytest.mark.django_db
+def test_the_demo_accounts_log_in_with_the_printed_passwords(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    accounts, created = demo_accounts_ensure()
+    assert created and set(accounts) == {"demo-researcher", "demo-rater"}
+    for username, password in accounts.items():
+        client = Client()
+        response = client.post("/accounts/login/", {"username": username, "password": password})
+        assert response.status_code == 302
+    again, created_again = demo_accounts_ensure()
+    assert again == accounts and not created_again
