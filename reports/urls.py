@@ -1,6 +1,11 @@
 from django.urls import path
 
-from core.placeholder import researcher_placeholder
+from reports import views
 
 app_name = "reports"
-urlpatterns = [path("", researcher_placeholder, name="index")]
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("campaigns/<int:pk>/", views.campaign_report, name="campaign"),
+    path("campaigns/<int:pk>/download", views.campaign_download, name="download"),
+    path("plotly.js", views.plotly_js, name="plotly_js"),
+]

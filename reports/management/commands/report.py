@@ -1,0 +1,85 @@
+"""`report (--campaign NAME | --ratings FILE) --format json|csv|jsonl|html|dpo [--out PATH]`."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from reports.build import ReportInputError
+from reports.exports import (
+    FORMATS,
+    ExportError,
+    report_export,
+    source_from_campaign,
+    source_from_ratings_file,
+)
+from reports.ratings_file import RatingsFileError
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path`` and rename it: a failed export leaves nothing behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; give it the usual mode
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class Command(BaseCommand):
+    help = "Build a report (preference, agreement, position bias, raters, rankings) or export ratings."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--campaign", help="name of a rating campaign")
+        source.add_argument("--ratings", help="a ratings JSONL file (the contract's format)")
+        parser.add_argument("--format", choices=FORMATS, default="json", dest="fmt")
+        parser.add_argument("--out", help="output path (default: standard output)")
+        parser.add_argument("--baseline", help="system to compare against (default: the first system)")
+        parser.add_argument("--candidate", help="system compared with the baseline (default: the next one)")
+        parser.add_argument(
+            "--exclude-rater", action="append", default=[], dest="exclude_raters", metavar="RATER"
+        )
+        parser.add_argument("--exclude-gold", action="store_true", help="leave gold comparisons out")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            if options["ratings"]:
+                if not Path(options["ratings"]).is_file():
+                    raise CommandError(f"no such ratings file: {options['ratings']}")
+                source = source_from_ratings_file(
+                    path=options["ratings"],
+                    exclude_raters=options["exclude_raters"],
+                    exclude_gold=options["exclude_gold"],
+                )
+            else:
+                source = source_from_campaign(
+                    name=options["campaign"],
+                    exclude_raters=options["exclude_raters"],
+                    exclude_gold=options["exclude_gold"],
+                )
+            text = report_export(
+                source=source,
+                fmt=options["fmt"],
+                baseline=options["baseline"],
+                candidate=options["candidate"],
+            )
+        except (RatingsFileError, ExportError, ReportInputError) as exc:
+            raise CommandError(str(exc)) from exc
+        if options["out"]:
+            _write_atomically(Path(options["out"]), text)
+            self.stderr.write(f"wrote {options['fmt']} report to {options['out']}")
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()

@@ -1,0 +1,211 @@
+"""Read and write ratings files (the contract's JSONL, plus CSV for spreadsheets).
+
+Reading validates the whole file before returning anything: a report is never built from a file that
+was only half read. Every error names the line and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from reports.records import CONTRACT_FIELDS, RatingRecord
+
+SIDES = ("a", "b")
+CHOICES = ("a", "b", "tie", "both_bad")
+STRING_FIELDS = ("campaign", "prompt_id", "category", "setting", "system_a", "system_b", "rater")
+OPTIONAL_TEXT_FIELDS = ("comment", "prompt_text", "text_a", "text_b", "gold_choice")
+MAX_ERRORS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class FieldError:
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: field '{self.field}': {self.message}"
+
+
+class RatingsFileError(ValueError):
+    """The file has at least one bad line; ``errors`` lists them all."""
+
+    def __init__(self, errors: Sequence[FieldError]):
+        self.errors = list(errors)
+        shown = "; ".join(str(error) for error in self.errors[:MAX_ERRORS_SHOWN])
+        more = len(self.errors) - MAX_ERRORS_SHOWN
+        suffix = f"; and {more} more error(s)" if more > 0 else ""
+        super().__init__(f"{len(self.errors)} error(s) in ratings file: {shown}{suffix}")
+
+
+def _parse_line(number: int, text: str, errors: list[FieldError]) -> RatingRecord | None:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        errors.append(FieldError(number, "(line)", f"not valid JSON ({exc.msg} at column {exc.colno})"))
+        return None
+    if not isinstance(data, dict):
+        errors.append(FieldError(number, "(line)", "expected a JSON object"))
+        return None
+    before = len(errors)
+    for name in CONTRACT_FIELDS:
+        if name not in data or data[name] is None:
+            errors.append(FieldError(number, name, "missing"))
+    for name in STRING_FIELDS:
+        value = data.get(name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            errors.append(FieldError(number, name, f"expected a non-empty string, got {json.dumps(value)}"))
+    if isinstance(data.get("system_a"), str) and data.get("system_a") == data.get("system_b"):
+        errors.append(FieldError(number, "system_b", "must differ from system_a"))
+    if data.get("left") is not None and data.get("left") not in SIDES:
+        errors.append(FieldError(number, "left", f"expected 'a' or 'b', got {json.dumps(data.get('left'))}"))
+    if data.get("choice") is not None and data.get("choice") not in CHOICES:
+        errors.append(
+            FieldError(
+                number,
+                "choice",
+                f"expected one of {', '.join(CHOICES)}, got {json.dumps(data.get('choice'))}",
+            )
+        )
+    seconds = data.get("seconds")
+    if seconds is not None and (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not math.isfinite(seconds)
+        or seconds < 0
+    ):
+        errors.append(
+            FieldError(number, "seconds", f"expected a non-negative number, got {json.dumps(seconds)}")
+        )
+    created = data.get("created")
+    if created is not None:
+        try:
+            if not isinstance(created, str):
+                raise ValueError
+            datetime.fromisoformat(created)
+        except ValueError:
+            errors.append(
+                FieldError(number, "created", f"expected an ISO-8601 date-time, got {json.dumps(created)}")
+            )
+    for name in OPTIONAL_TEXT_FIELDS:
+        if name in data and data[name] is not None and not isinstance(data[name], str):
+            errors.append(FieldError(number, name, "expected a string"))
+    if "gold_choice" in data and data["gold_choice"] not in (None, "", *CHOICES):
+        errors.append(FieldError(number, "gold_choice", f"expected one of {', '.join(CHOICES)}"))
+    if "is_gold" in data and not isinstance(data["is_gold"], bool):
+        errors.append(FieldError(number, "is_gold", "expected true or false"))
+    if len(errors) > before:
+        return None
+    return RatingRecord(
+        campaign=data["campaign"],
+        prompt_id=data["prompt_id"],
+        category=data["category"],
+        setting=data["setting"],
+        system_a=data["system_a"],
+        system_b=data["system_b"],
+        left=data["left"],
+        choice=data["choice"],
+        rater=data["rater"],
+        seconds=float(data["seconds"]),
+        created=str(data["created"]),
+        comment=data.get("comment") or "",
+        is_gold=bool(data.get("is_gold", False)),
+        prompt_text=data.get("prompt_text") or "",
+        text_a=data.get("text_a") or "",
+        text_b=data.get("text_b") or "",
+        gold_choice=data.get("gold_choice") or "",
+    )
+
+
+def ratings_read(*, stream: IO[str]) -> list[RatingRecord]:
+    """All records of a ratings JSONL stream, or :class:`RatingsFileError` listing every bad line."""
+    records: list[RatingRecord] = []
+    errors: list[FieldError] = []
+    for number, raw in enumerate(stream, start=1):
+        text = raw.strip()
+        if not text:
+            continue
+        record = _parse_line(number, text, errors)
+        if record is not None:
+            records.append(record)
+    if not records and not errors:
+        errors.append(FieldError(0, "(file)", "no ratings in the file"))
+    if errors:
+        raise RatingsFileError(errors)
+    return records
+
+
+def ratings_read_path(*, path: str | Path) -> list[RatingRecord]:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return ratings_read(stream=stream)
+    except UnicodeDecodeError as exc:
+        raise RatingsFileError([FieldError(0, "(file)", f"not UTF-8 text ({exc.reason})")]) from exc
+
+
+def record_row(record: RatingRecord) -> dict[str, Any]:
+    """The contract fields, then what a reader wants next to them: the sides unblinded, the comment."""
+    row = record.contract_dict()
+    left_system = record.system_a if record.left == "a" else record.system_b
+    right_system = record.system_b if record.left == "a" else record.system_a
+    chosen = {"a": record.system_a, "b": record.system_b}.get(record.choice, "")
+    row.update(
+        left_system=left_system,
+        right_system=right_system,
+        chosen_system=chosen,
+        chosen_side=("left" if chosen == left_system else "right") if chosen else "",
+        comment=record.comment,
+        is_gold=record.is_gold,
+        gold_choice=record.gold_choice,
+    )
+    return row
+
+
+def ratings_write_jsonl(*, records: Iterable[RatingRecord], stream: IO[str]) -> None:
+    """JSONL that ``ratings_read`` reads back: the contract fields plus comment, gold marks and, when
+    known, the prompt and both responses (so a dpo export can be made from the file later)."""
+    for record in records:
+        line = record.contract_dict()
+        line.update(comment=record.comment, is_gold=record.is_gold)
+        for name in ("gold_choice", "prompt_text", "text_a", "text_b"):
+            if getattr(record, name):
+                line[name] = getattr(record, name)
+        stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+CSV_FIELDS = (
+    *CONTRACT_FIELDS,
+    "left_system",
+    "right_system",
+    "chosen_system",
+    "chosen_side",
+    "comment",
+    "is_gold",
+    "gold_choice",
+)
+
+
+def ratings_write_csv(*, records: Iterable[RatingRecord], stream: IO[str]) -> None:
+    writer = csv.DictWriter(stream, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow(record_row(record))
+
+
+def ratings_to_text(*, records: Iterable[RatingRecord], fmt: str) -> str:
+    buffer = io.StringIO()
+    if fmt == "csv":
+        ratings_write_csv(records=records, stream=buffer)
+    elif fmt == "jsonl":
+        ratings_write_jsonl(records=records, stream=buffer)
+    else:
+        raise ValueError(f"unknown ratings format: {fmt}")
+    return buffer.getvalue()

@@ -1,0 +1,137 @@
+"""Report pages for researchers: a list of campaigns, one campaign's report, downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import urlencode
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from core.roles import researcher_required
+from reports.build import ReportInputError, report_build, systems_in_order
+from reports.exports import (
+    CONTENT_TYPES,
+    EXTENSIONS,
+    FORMATS,
+    ExportError,
+    ReportSource,
+    records_filter,
+    report_context,
+    report_export,
+    source_from_campaign,
+)
+from reports.figures import plotly_js as plotly_source
+
+
+def _campaign_or_404(pk: int) -> Any:
+    from annotate.models import Campaign
+
+    campaign = Campaign.objects.filter(pk=pk).first()
+    if campaign is None:
+        raise Http404("no such campaign")
+    return campaign
+
+
+def _filters(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "baseline": request.GET.get("baseline") or None,
+        "candidate": request.GET.get("candidate") or None,
+        "exclude_raters": [name for name in request.GET.getlist("exclude_rater") if name],
+        "exclude_gold": request.GET.get("exclude_gold") in ("1", "on", "true"),
+    }
+
+
+def _query(filters: dict[str, Any], **extra: str) -> str:
+    pairs: list[tuple[str, str]] = []
+    for key in ("baseline", "candidate"):
+        if filters[key]:
+            pairs.append((key, filters[key]))
+    pairs += [("exclude_rater", name) for name in filters["exclude_raters"]]
+    if filters["exclude_gold"]:
+        pairs.append(("exclude_gold", "1"))
+    pairs += list(extra.items())
+    return urlencode(pairs)
+
+
+@researcher_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    from django.db.models import Count
+
+    from annotate.models import Campaign
+
+    campaigns = Campaign.objects.annotate(rating_count=Count("ratings", distinct=True)).order_by("-created")
+    return render(request, "reports/index.html", {"campaigns": campaigns})
+
+
+@researcher_required
+@require_GET
+def campaign_report(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign_or_404(pk)
+    filters = _filters(request)
+    everything = source_from_campaign(name=campaign.name)
+    source = ReportSource(
+        records=records_filter(
+            records=everything.records,
+            exclude_raters=filters["exclude_raters"],
+            exclude_gold=filters["exclude_gold"],
+        ),
+        system_order=everything.system_order,
+        label=campaign.name,
+    )
+    context: dict[str, Any] = {
+        "campaign": campaign,
+        "filters": filters,
+        "systems": systems_in_order(records=everything.records, preferred=everything.system_order),
+        "all_raters": sorted({r.rater for r in everything.records}),
+        "downloads": [(fmt, _query(filters, format=fmt)) for fmt in FORMATS],
+        "error": None,
+    }
+    try:
+        report = report_build(
+            records=source.records,
+            baseline=filters["baseline"],
+            candidate=filters["candidate"],
+            system_order=source.system_order,
+        )
+    except ReportInputError as exc:
+        context["error"] = str(exc)
+    else:
+        context.update(report_context(report=report, records=source.records, title=campaign.name))
+    return render(request, "reports/campaign.html", context)
+
+
+@researcher_required
+@require_GET
+def campaign_download(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign_or_404(pk)
+    filters = _filters(request)
+    fmt = request.GET.get("format", "json")
+    if fmt not in FORMATS:
+        return HttpResponse(
+            f"unknown format; choose one of {', '.join(FORMATS)}", status=400, content_type="text/plain"
+        )
+    source = source_from_campaign(
+        name=campaign.name, exclude_raters=filters["exclude_raters"], exclude_gold=filters["exclude_gold"]
+    )
+    try:
+        text = report_export(
+            source=source, fmt=fmt, baseline=filters["baseline"], candidate=filters["candidate"]
+        )
+    except (ExportError, ReportInputError) as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(text, content_type=CONTENT_TYPES[fmt])
+    safe_name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in campaign.name) or "campaign"
+    response["Content-Disposition"] = f'attachment; filename="{safe_name}-report.{EXTENSIONS[fmt]}"'
+    return response
+
+
+@researcher_required
+@require_GET
+@cache_control(max_age=86400, private=True)
+def plotly_js(request: HttpRequest) -> HttpResponse:
+    # Served from the installed plotly package so the page needs no CDN and the version always matches.
+    return HttpResponse(plotly_source(), content_type="text/javascript; charset=utf-8")
