@@ -20,6 +20,12 @@ class EvalSet(models.Model):
     content_hash = models.CharField(max_length=64)
     description = models.TextField(blank=True)
     source_format = models.CharField(max_length=32)
+    source_file = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="Name of the file this version was first imported from.",
+    )
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -31,6 +37,11 @@ class EvalSet(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+    @property
+    def spec(self) -> str:
+        """The `NAME@vN` form that `eval_set_resolve` reads back."""
+        return f"{self.name}@v{self.version}"
 
 
 class Prompt(models.Model):
