@@ -1,9 +1,22 @@
 from django.urls import path
 
-from core.placeholder import rater_placeholder, researcher_placeholder
+from annotate import views
 
 app_name = "annotate"
 urlpatterns = [
-    path("", rater_placeholder, name="queue"),
-    path("campaigns/", researcher_placeholder, name="campaign_list"),
+    # Raters
+    path("", views.queue, name="queue"),
+    path("task/<int:campaign_id>/", views.rate_page, name="rate"),
+    path("task/<int:campaign_id>/next", views.api_next, name="api_next"),
+    path("task/<int:campaign_id>/submit", views.api_submit, name="api_submit"),
+    path("task/<int:campaign_id>/undo", views.api_undo, name="api_undo"),
+    path("task/<int:campaign_id>/skip", views.api_skip, name="api_skip"),
+    # Researchers
+    path("campaigns/", views.campaign_list, name="campaign_list"),
+    path("campaigns/new/", views.campaign_new, name="campaign_new"),
+    path("campaigns/<int:pk>/", views.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/status", views.campaign_status, name="campaign_status"),
+    path("campaigns/<int:pk>/raters", views.campaign_raters, name="campaign_raters"),
+    path("campaigns/<int:pk>/gold/", views.campaign_gold, name="campaign_gold"),
+    path("raters/", views.rater_list, name="rater_list"),
 ]

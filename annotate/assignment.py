@@ -1,0 +1,321 @@
+"""Serving items to raters and taking their ratings, safely under concurrency.
+
+Invariant: for every regular comparison, ratings by raters not excluded + active leases held by
+raters who have not rated it never exceed `needed`. Every change to those counts for a comparison
+happens while its row is locked (SELECT ... FOR UPDATE on PostgreSQL; on SQLite every write
+transaction is IMMEDIATE, so writers are serialised). Candidate search on PostgreSQL skips rows
+other raters have locked, and re-counts after taking the lock, because the search ran on an older
+snapshot.
+
+Gold comparisons carry no capacity: every rater may get each one once, at the campaign's rate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, transaction
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from annotate.models import ORDER_PRIME, Assignment, Campaign, Comparison, RaterExclusion, Rating
+
+UNDO_SECONDS = 60
+# A rated item's lease is set here, clearly in the past: a request whose clock started before the
+# rating was stored must not count that finished lease as still active.
+LEASE_DONE = datetime(2000, 1, 1, tzinfo=UTC)
+SIDES = ("left", "right", "tie", "both_bad")
+_LOCK_RETRIES = 8
+_rng = random.SystemRandom()
+
+
+class RatingError(Exception):
+    """The rating cannot be taken; the message is shown to the rater."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    remaining: int
+    undo: bool = False
+
+    @property
+    def percent(self) -> float:
+        total = self.done + self.remaining
+        return 100.0 * self.done / total if total else 100.0
+
+
+def rater_may_rate(*, campaign: Campaign, rater: User) -> bool:
+    return (
+        campaign.status == Campaign.Status.OPEN
+        and campaign.raters.filter(pk=rater.pk).exists()
+        and not RaterExclusion.objects.filter(campaign=campaign, rater=rater).exists()
+    )
+
+
+def rater_campaigns(*, rater: User) -> QuerySet[Campaign]:
+    """Open campaigns the rater is in and not excluded from."""
+    return (
+        Campaign.objects.filter(status=Campaign.Status.OPEN, raters=rater)
+        .exclude(exclusions__rater=rater)
+        .order_by("created", "pk")
+    )
+
+
+def rater_order(*, campaign: Campaign, rater: User) -> tuple[int, int]:
+    """The rater's own permutation of the campaign, (a, b) in key -> (key * a + b) mod p.
+
+    Keyed with the site secret so it is stable for a rater (a reload shows the same order) and
+    unguessable, and independent of anything about the systems.
+    """
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"order:{campaign.pk}:{rater.pk}".encode(), hashlib.sha256
+    ).digest()
+    a = 1 + int.from_bytes(digest[:8], "big") % (ORDER_PRIME - 1)
+    b = int.from_bytes(digest[8:16], "big") % ORDER_PRIME
+    return a, b
+
+
+def _excluded(campaign: Campaign) -> list[int]:
+    return list(RaterExclusion.objects.filter(campaign=campaign).values_list("rater_id", flat=True))
+
+
+def _with_room(
+    qs: QuerySet[Comparison], *, rater: User, excluded: list[int], now: datetime
+) -> QuerySet[Comparison]:
+    """Regular comparisons the rater has not rated and that still need ratings."""
+    ratings = (
+        Rating.objects.filter(comparison=OuterRef("pk"))
+        .exclude(rater_id__in=excluded)
+        .order_by()
+        .values("comparison")
+        .annotate(c=Count("pk"))
+        .values("c")
+    )
+    leases = (
+        Assignment.objects.filter(comparison=OuterRef("pk"), leased_until__gt=now, skipped=False)
+        .exclude(rater=rater)
+        .order_by()
+        .values("comparison")
+        .annotate(c=Count("pk"))
+        .values("c")
+    )
+    return (
+        qs.filter(gold_answer__isnull=True)
+        .exclude(Exists(Rating.objects.filter(comparison=OuterRef("pk"), rater=rater)))
+        .annotate(
+            n_ratings=Coalesce(Subquery(ratings), 0),
+            n_leases=Coalesce(Subquery(leases), 0),
+        )
+        .filter(needed__gt=F("n_ratings") + F("n_leases"))
+    )
+
+
+def _ordered(qs: QuerySet[Comparison], *, campaign: Campaign, rater: User) -> QuerySet[Comparison]:
+    a, b = rater_order(campaign=campaign, rater=rater)
+    key = ExpressionWrapper((F("order_key") * a + b) % ORDER_PRIME, output_field=BigIntegerField())
+    return qs.annotate(rater_key=key).order_by("rater_key", "pk")
+
+
+def _has_room(comparison: Comparison, *, rater: User, excluded: list[int], now: datetime) -> bool:
+    if comparison.gold_answer is not None:
+        return True
+    n_ratings = Rating.objects.filter(comparison=comparison).exclude(rater_id__in=excluded).count()
+    n_leases = (
+        Assignment.objects.filter(comparison=comparison, leased_until__gt=now, skipped=False)
+        .exclude(rater=rater)
+        .count()
+    )
+    return n_ratings + n_leases < comparison.needed
+
+
+def _lease(*, campaign: Campaign, comparison: Comparison, rater: User, now: datetime) -> None:
+    until = now + timedelta(seconds=campaign.lease_seconds)
+    updated = Assignment.objects.filter(rater=rater, comparison=comparison).update(
+        served_at=now, leased_until=until, skipped=False
+    )
+    if not updated:
+        Assignment.objects.create(
+            campaign=campaign, comparison=comparison, rater=rater, served_at=now, leased_until=until
+        )
+
+
+def _current(*, campaign: Campaign, rater: User, now: datetime) -> Comparison | None:
+    """The item the rater already holds (a reload or a resume shows it again)."""
+    held = (
+        Assignment.objects.filter(campaign=campaign, rater=rater, leased_until__gt=now, skipped=False)
+        .exclude(Exists(Rating.objects.filter(comparison=OuterRef("comparison"), rater=rater)))
+        .select_related("comparison", "comparison__prompt")
+        .order_by("-served_at", "-pk")
+        .first()
+    )
+    return held.comparison if held else None
+
+
+def _pick(
+    qs: QuerySet[Comparison], *, campaign: Campaign, rater: User, excluded: list[int], now: datetime
+) -> Comparison | None:
+    """Lock and lease the first comparison of `qs` in the rater's order that still has room."""
+    tried: list[int] = []
+    for _ in range(_LOCK_RETRIES):
+        candidates = _ordered(qs.exclude(pk__in=tried), campaign=campaign, rater=rater)
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        found = candidates.select_related("prompt").first()
+        if found is None:
+            return None
+        # Counted again under the lock: the search ran on a snapshot from before it.
+        if _has_room(found, rater=rater, excluded=excluded, now=now):
+            _lease(campaign=campaign, comparison=found, rater=rater, now=now)
+            return found
+        tried.append(found.pk)
+    return None
+
+
+def item_next(
+    *, campaign: Campaign, rater: User, now: datetime | None = None, rng: random.Random | None = None
+) -> Comparison | None:
+    """The item to show the rater now, leased to them; None when they have nothing left to rate."""
+    now = now or timezone.now()
+    rng = rng or _rng
+    with transaction.atomic():
+        current = _current(campaign=campaign, rater=rater, now=now)
+        if current is not None:
+            return current
+        excluded = _excluded(campaign)
+        base = Comparison.objects.filter(campaign=campaign)
+        regular = _with_room(base, rater=rater, excluded=excluded, now=now)
+        fresh = regular.exclude(
+            Exists(Assignment.objects.filter(comparison=OuterRef("pk"), rater=rater, skipped=True))
+        )
+        if campaign.gold_fraction > 0 and rng.random() < campaign.gold_fraction and regular.exists():
+            gold = (
+                base.filter(gold_answer__isnull=False)
+                .exclude(Exists(Rating.objects.filter(comparison=OuterRef("pk"), rater=rater)))
+                .exclude(
+                    Exists(Assignment.objects.filter(comparison=OuterRef("pk"), rater=rater, skipped=True))
+                )
+            )
+            picked = _pick(gold, campaign=campaign, rater=rater, excluded=excluded, now=now)
+            if picked is not None:
+                return picked
+        picked = _pick(fresh, campaign=campaign, rater=rater, excluded=excluded, now=now)
+        if picked is None:
+            # Only skipped items are left: offer them again rather than stop.
+            picked = _pick(regular, campaign=campaign, rater=rater, excluded=excluded, now=now)
+        return picked
+
+
+def item_skip(*, campaign: Campaign, rater: User, token: str, now: datetime | None = None) -> None:
+    """Give the item back to the pool; the rater gets it again only when nothing else is left."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Assignment.objects.filter(campaign=campaign, rater=rater, comparison__token=token).update(
+            skipped=True, leased_until=now
+        )
+
+
+def rating_submit(
+    *,
+    campaign: Campaign,
+    rater: User,
+    token: str,
+    side: str,
+    comment: str = "",
+    seconds: float | None = None,
+    now: datetime | None = None,
+) -> tuple[Rating, bool]:
+    """Store the rater's choice for the item; returns (rating, created).
+
+    Idempotent: a second submission for the same item (a double click, a resent request, two tabs)
+    returns the stored rating unchanged with created False.
+    """
+    if side not in SIDES:
+        raise RatingError(f"unknown choice {side!r}")
+    comparison = Comparison.objects.filter(campaign=campaign, token=token).first()
+    if comparison is None:
+        raise RatingError("unknown item")
+    existing = Rating.objects.filter(rater=rater, comparison=comparison).first()
+    if existing is not None:
+        return existing, False
+    with transaction.atomic():
+        comparison = Comparison.objects.select_for_update().get(pk=comparison.pk)
+        now = now or timezone.now()
+        existing = Rating.objects.filter(rater=rater, comparison=comparison).first()
+        if existing is not None:
+            return existing, False
+        assignment = Assignment.objects.filter(rater=rater, comparison=comparison).first()
+        if assignment is None:
+            raise RatingError("this item was not served to you")
+        if not _has_room(comparison, rater=rater, excluded=_excluded(campaign), now=now):
+            raise RatingError("your time on this item ran out and it went to someone else")
+        # The client's clock is a claim; the lease bounds it.
+        elapsed = max(0.0, (now - assignment.served_at).total_seconds())
+        bounded = min(elapsed, float(campaign.lease_seconds))
+        if seconds is not None and seconds >= 0:
+            bounded = min(bounded, float(seconds))
+        try:
+            with transaction.atomic():
+                rating = Rating.objects.create(
+                    comparison=comparison,
+                    campaign=campaign,
+                    rater=rater,
+                    choice=comparison.side_to_system(side),
+                    side=side,
+                    comment=comment.strip()[:5000],
+                    seconds=round(bounded, 3),
+                    created=now,
+                )
+        except IntegrityError:
+            return Rating.objects.get(rater=rater, comparison=comparison), False
+        Assignment.objects.filter(pk=assignment.pk).update(leased_until=LEASE_DONE, skipped=False)
+    return rating, True
+
+
+def rating_undo(*, campaign: Campaign, rater: User, now: datetime | None = None) -> Comparison:
+    """Take back the rater's last rating if it is recent; the item is leased to them again."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        last = Rating.objects.filter(campaign=campaign, rater=rater).order_by("-created", "-pk").first()
+        if last is None or (now - last.created).total_seconds() > UNDO_SECONDS:
+            raise RatingError("there is no recent rating to undo")
+        comparison = (
+            Comparison.objects.select_for_update().select_related("prompt").get(pk=last.comparison_id)
+        )
+        last.delete()
+        _lease(campaign=campaign, comparison=comparison, rater=rater, now=now)
+    return comparison
+
+
+def rater_progress(*, campaign: Campaign, rater: User, now: datetime | None = None) -> Progress:
+    """The rater's own progress: rated, still available to them, and whether undo is open."""
+    now = now or timezone.now()
+    mine = Rating.objects.filter(campaign=campaign, rater=rater).aggregate(n=Count("pk"), last=Max("created"))
+    remaining = _with_room(
+        Comparison.objects.filter(campaign=campaign), rater=rater, excluded=_excluded(campaign), now=now
+    ).count()
+    undo = mine["last"] is not None and (now - mine["last"]).total_seconds() <= UNDO_SECONDS
+    return Progress(done=mine["n"], remaining=remaining, undo=undo)
+
+
+def undo_available(*, campaign: Campaign, rater: User, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    last = Rating.objects.filter(campaign=campaign, rater=rater).order_by("-created", "-pk").first()
+    return last is not None and (now - last.created).total_seconds() <= UNDO_SECONDS

@@ -1,0 +1,66 @@
+"""create_campaign NAME --eval-set NAME --systems A B [C ...] [--ratings-per-item K] [--overlap F] [--raters u1,u2]"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from annotate.models import Campaign
+from annotate.services import CampaignError, campaign_create, campaign_status_set
+from eval_sets.selectors import eval_set_resolve
+
+
+class Command(BaseCommand):
+    help = "Create and build a blind side-by-side rating campaign from each system's selected samples."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name")
+        parser.add_argument("--eval-set", required=True, help="NAME (newest version) or NAME@vN")
+        parser.add_argument("--systems", nargs="+", required=True, help="two or more registered systems")
+        parser.add_argument("--ratings-per-item", type=int, default=1)
+        parser.add_argument(
+            "--overlap", type=float, default=0.0, help="fraction of items rated by >= 3 raters"
+        )
+        parser.add_argument("--raters", default="", help="comma-separated usernames of raters")
+        parser.add_argument("--baseline", help="compare each system against this one (it is listed first)")
+        parser.add_argument("--gold", type=float, default=0.0, help="fraction of served items that are gold")
+        parser.add_argument("--title", default="", help="the name raters see")
+        parser.add_argument(
+            "--seed", type=int, help="seed for left/right sides and overlap (reproducible builds)"
+        )
+        parser.add_argument("--open", action="store_true", help="open the campaign to raters now")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            eval_set = eval_set_resolve(spec=options["eval_set"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        usernames = [u.strip() for u in options["raters"].split(",") if u.strip()]
+        users = {u.username: u for u in User.objects.filter(username__in=usernames)}
+        unknown = [u for u in usernames if u not in users]
+        if unknown:
+            raise CommandError(f"no user named {', '.join(unknown)}")
+        try:
+            campaign = campaign_create(
+                name=options["name"],
+                title=options["title"],
+                eval_set=eval_set,
+                systems=options["systems"],
+                baseline=options["baseline"],
+                ratings_per_comparison=options["ratings_per_item"],
+                overlap=options["overlap"],
+                gold_fraction=options["gold"],
+                raters=[users[u] for u in usernames],
+                seed=options["seed"],
+            )
+            if options["open"]:
+                campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
+        except CampaignError as exc:
+            raise CommandError(str(exc)) from None
+        n = campaign.comparisons.count()
+        self.stdout.write(
+            f"campaign {campaign.name} (id {campaign.pk}): {n} comparisons of {', '.join(campaign.system_names())} "
+            f"on {eval_set}, status {campaign.status}"
+        )

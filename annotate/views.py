@@ -1,0 +1,348 @@
+"""Rater pages (the queue, the rating page and its JSON calls) and researcher pages (campaigns)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotate import assignment, services
+from annotate.forms import CampaignForm, GoldUploadForm, RaterCreateForm, rater_users
+from annotate.models import Campaign, Comparison
+from annotate.rendering import render_markdown
+from core.roles import rater_required, researcher_required
+from core.users import user_create
+
+# --- rater side -------------------------------------------------------------------------------
+# Everything a rater receives is built here, from sides only: the left and right texts go through
+# the same function in the same order whichever system wrote them.
+
+
+def _item_payload(comparison: Comparison | None) -> dict[str, Any] | None:
+    if comparison is None:
+        return None
+    left, right = (
+        (comparison.text_a, comparison.text_b)
+        if comparison.left == "a"
+        else (comparison.text_b, comparison.text_a)
+    )
+    return {
+        "token": comparison.token,
+        "prompt_html": render_markdown(comparison.prompt.text),
+        "left_html": render_markdown(left),
+        "right_html": render_markdown(right),
+    }
+
+
+def _state(campaign: Campaign, user: User, comparison: Comparison | None, **extra: Any) -> JsonResponse:
+    progress = assignment.rater_progress(campaign=campaign, rater=user)
+    body = {
+        "item": _item_payload(comparison),
+        "progress": {
+            "done": progress.done,
+            "remaining": progress.remaining,
+            "percent": round(progress.percent, 1),
+        },
+        "undo": progress.undo,
+        **extra,
+    }
+    return JsonResponse(body)
+
+
+def _rater_campaign(request: HttpRequest, campaign_id: int) -> Campaign:
+    # Not in the pool, excluded or closed all look the same: there is nothing here for this rater.
+    campaign = assignment.rater_campaigns(rater=request.user).filter(pk=campaign_id).first()  # type: ignore[arg-type]
+    if campaign is None:
+        raise Http404("no such rating task")
+    return campaign
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+    return request.POST.dict()
+
+
+@rater_required
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    rows = []
+    for campaign in assignment.rater_campaigns(rater=user):
+        rows.append(
+            {"campaign": campaign, "progress": assignment.rater_progress(campaign=campaign, rater=user)}
+        )
+    return render(request, "annotate/queue.html", {"rows": rows})
+
+
+@rater_required
+@require_GET
+@never_cache
+def rate_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _rater_campaign(request, campaign_id)
+    return render(
+        request,
+        "annotate/rate.html",
+        {"campaign": campaign, "undo_seconds": assignment.UNDO_SECONDS},
+    )
+
+
+@rater_required
+@require_POST
+@never_cache
+def api_next(request: HttpRequest, campaign_id: int) -> JsonResponse:
+    campaign = _rater_campaign(request, campaign_id)
+    user: User = request.user  # type: ignore[assignment]
+    return _state(campaign, user, assignment.item_next(campaign=campaign, rater=user))
+
+
+@rater_required
+@require_POST
+@never_cache
+def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
+    campaign = _rater_campaign(request, campaign_id)
+    user: User = request.user  # type: ignore[assignment]
+    data = _json_body(request)
+    seconds: float | None
+    try:
+        seconds = float(data["seconds"]) if data.get("seconds") not in (None, "") else None
+    except (TypeError, ValueError):
+        seconds = None
+    try:
+        rating, created = assignment.rating_submit(
+            campaign=campaign,
+            rater=user,
+            token=str(data.get("token", "")),
+            side=str(data.get("side", "")),
+            comment=str(data.get("comment", "")),
+            seconds=seconds,
+        )
+    except assignment.RatingError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    # The stored rating as the rater knows it: the side they clicked, never the system.
+    stored = {"side": rating.side, "comment": rating.comment, "seconds": rating.seconds}
+    if data.get("next"):
+        return _state(
+            campaign,
+            user,
+            assignment.item_next(campaign=campaign, rater=user),
+            rating=stored,
+            created=created,
+        )
+    progress = assignment.rater_progress(campaign=campaign, rater=user)
+    return JsonResponse(
+        {
+            "rating": stored,
+            "created": created,
+            "progress": {
+                "done": progress.done,
+                "remaining": progress.remaining,
+                "percent": round(progress.percent, 1),
+            },
+            "undo": True,
+        }
+    )
+
+
+@rater_required
+@require_POST
+@never_cache
+def api_undo(request: HttpRequest, campaign_id: int) -> JsonResponse:
+    campaign = _rater_campaign(request, campaign_id)
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        comparison = assignment.rating_undo(campaign=campaign, rater=user)
+    except assignment.RatingError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    return _state(campaign, user, comparison)
+
+
+@rater_required
+@require_POST
+@never_cache
+def api_skip(request: HttpRequest, campaign_id: int) -> JsonResponse:
+    campaign = _rater_campaign(request, campaign_id)
+    user: User = request.user  # type: ignore[assignment]
+    token = str(_json_body(request).get("token", ""))
+    assignment.item_skip(campaign=campaign, rater=user, token=token)
+    return _state(campaign, user, assignment.item_next(campaign=campaign, rater=user))
+
+
+# --- researcher side --------------------------------------------------------------------------
+
+
+@researcher_required
+@require_GET
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    campaigns = Campaign.objects.select_related("eval_set").annotate(
+        n_comparisons=Count("comparisons", distinct=True), n_ratings=Count("ratings", distinct=True)
+    )
+    return render(request, "annotate/campaign_list.html", {"campaigns": campaigns})
+
+
+@researcher_required
+@require_http_methods(["GET", "POST"])
+def campaign_new(request: HttpRequest) -> HttpResponse:
+    form = CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        systems = sorted(data["systems"], key=lambda m: m.name)
+        try:
+            campaign = services.campaign_create(
+                name=data["name"],
+                title=data["title"],
+                eval_set=data["eval_set"],
+                systems=[m.name for m in systems],
+                pairing=data["pairing"],
+                baseline=data["baseline"].name if data["baseline"] else None,
+                ratings_per_comparison=data["ratings_per_comparison"],
+                overlap=data["overlap"],
+                gold_fraction=data["gold_fraction"],
+                instructions=data["instructions"],
+                raters=data["raters"],
+                created_by=request.user,  # type: ignore[arg-type]
+            )
+            if data["open_now"]:
+                services.campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
+        except services.CampaignError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, f"Campaign {campaign.name} built with {campaign.comparisons.count()} comparisons."
+            )
+            return redirect("annotate:campaign_detail", pk=campaign.pk)
+    return render(request, "annotate/campaign_form.html", {"form": form})
+
+
+@researcher_required
+@require_GET
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("eval_set"), pk=pk)
+    progress = services.campaign_progress(campaign=campaign)
+    in_pool = {s.rater_id for s in progress.raters if s.in_pool}
+    context = {
+        "campaign": campaign,
+        "systems": campaign.system_names(),
+        "progress": progress,
+        "estimates": services.campaign_preference_estimate(campaign=campaign),
+        "addable": rater_users().exclude(pk__in=in_pool),
+    }
+    return render(request, "annotate/campaign_detail.html", context)
+
+
+@researcher_required
+@require_POST
+def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        services.campaign_status_set(campaign=campaign, status=request.POST.get("status", ""))
+    except services.CampaignError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Campaign is now {campaign.get_status_display().lower()}.")
+    return redirect("annotate:campaign_detail", pk=pk)
+
+
+@researcher_required
+@require_POST
+def campaign_raters(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    user = get_object_or_404(User, pk=request.POST.get("user") or 0)
+    action = request.POST.get("action")
+    try:
+        if action == "add":
+            services.campaign_rater_add(campaign=campaign, user=user)
+        elif action == "remove":
+            services.campaign_rater_remove(campaign=campaign, user=user)
+        elif action == "exclude":
+            services.campaign_rater_exclude(
+                campaign=campaign, user=user, reason=request.POST.get("reason", "")
+            )
+        elif action == "include":
+            services.campaign_rater_include(campaign=campaign, user=user)
+        else:
+            raise services.CampaignError(f"unknown action {action!r}")
+    except services.CampaignError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{user.username}: {action} done.")
+    return redirect("annotate:campaign_detail", pk=pk)
+
+
+@researcher_required
+@require_http_methods(["GET", "POST"])
+def campaign_gold(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    upload = GoldUploadForm()
+    if request.method == "POST":
+        if "file" in request.FILES:
+            upload = GoldUploadForm(request.POST, request.FILES)
+            if upload.is_valid():
+                try:
+                    text = upload.cleaned_data["file"].read().decode("utf-8")
+                    count = services.gold_upload(campaign=campaign, lines=text.splitlines())
+                except (UnicodeDecodeError, services.CampaignError) as exc:
+                    messages.error(request, f"Gold file not added: {exc}")
+                else:
+                    messages.success(request, f"Added {count} gold pairs.")
+                    return redirect("annotate:campaign_gold", pk=pk)
+        else:
+            comparison = get_object_or_404(
+                Comparison, campaign=campaign, pk=request.POST.get("comparison") or 0
+            )
+            answer = request.POST.get("answer") or None
+            try:
+                services.comparison_gold_mark(comparison=comparison, answer=answer)
+            except services.CampaignError as exc:
+                messages.error(request, str(exc))
+            return redirect(f"{request.path}?page={request.POST.get('page', 1)}")
+    comparisons = (
+        campaign.comparisons.select_related("prompt", "system_a", "system_b")
+        .annotate(n_ratings=Count("ratings"))
+        .order_by("-gold_answer", "prompt__position", "pk")
+    )
+    gold_only = request.GET.get("gold") == "1"
+    if gold_only:
+        comparisons = comparisons.filter(gold_answer__isnull=False)
+    page = Paginator(comparisons, 25).get_page(request.GET.get("page"))
+    context = {
+        "campaign": campaign,
+        "page": page,
+        "upload": upload,
+        "answers": Comparison.Answer.choices,
+        "gold_only": gold_only,
+        "gold_count": campaign.comparisons.filter(~Q(gold_answer=None)).count(),
+    }
+    return render(request, "annotate/campaign_gold.html", context)
+
+
+@researcher_required
+@require_http_methods(["GET", "POST"])
+def rater_list(request: HttpRequest) -> HttpResponse:
+    form = RaterCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = user_create(
+                username=form.cleaned_data["username"], role="rater", password=form.cleaned_data["password"]
+            )
+        except ValueError as exc:
+            form.add_error("username", str(exc))
+        else:
+            messages.success(request, f"Rater {user.username} created.")
+            return redirect("annotate:rater_list")
+    raters = rater_users().annotate(
+        n_campaigns=Count("rating_campaigns", distinct=True),
+    )
+    return render(request, "annotate/raters.html", {"form": form, "raters": raters})

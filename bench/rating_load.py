@@ -1,0 +1,330 @@
+"""Load test of the rating flow: N concurrent simulated raters against a real server.
+
+    .venv/bin/python bench/rating_load.py [--raters 50] [--items 20] [--duration 60] [--workers N]
+
+Serves the site with gunicorn on 127.0.0.1 and drives it with N rater threads (http.client, one
+keep-alive connection each) doing fetch-next then submit, bounded by --items per rater and
+--duration seconds. Database: with DATABASE_URL (PostgreSQL) a fresh database on that server is
+created and dropped; without it the script re-runs itself under bin/with-services, which starts a
+throwaway PostgreSQL on loopback when the machine has one and otherwise falls back to the embedded
+SQLite default (the output says which). Nothing listens beyond loopback and nothing of var/ is touched.
+
+Prints p50/p95 latency of each call, ratings/s, and duplicate, lost and over-rated counts (all
+must be 0), then one last line of key=value pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+SETUP = r"""
+import json, sys
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, BACKEND_SESSION_KEY
+from core.users import user_create
+from core.models import JobStatus
+from eval_sets.models import EvalSet, Prompt
+from generation.models import GenerationJob, ModelSpec, Sample
+from annotate.services import campaign_create
+from annotate.models import Campaign
+
+n_raters, n_prompts = {n_raters}, {n_prompts}
+es = EvalSet.objects.create(name="bench", version=1, content_hash="bench", source_format="jsonl")
+prompts = Prompt.objects.bulk_create(
+    Prompt(eval_set=es, uid=f"b{{i:05d}}", position=i, category=["writing", "coding"][i % 2], text=f"Prompt {{i}}: write a function and explain it.")
+    for i in range(n_prompts)
+)
+body = "Here is an answer with **Markdown**.\n\n```python\ndef f(x):\n    return x * 2\n```\n\n" + "Some explanation. " * 40
+for name in ("bench-a", "bench-b"):
+    m = ModelSpec.objects.create(name=name, path="/bench/" + name)
+    job = GenerationJob.objects.create(model=m, eval_set=es, status=JobStatus.DONE)
+    Sample.objects.bulk_create(
+        Sample(job=job, prompt=p, index=0, text=f"{{name}} {{p.uid}}\n\n" + body, finish_reason="eos", selected=True)
+        for p in prompts
+    )
+raters = [user_create(username=f"bench-{{i:03d}}", role="rater") for i in range(n_raters)]
+c = campaign_create(name="bench", eval_set=es, systems=["bench-a", "bench-b"], ratings_per_comparison=2, overlap=0.1, raters=raters)
+c.status = Campaign.Status.OPEN
+c.save()
+sessions = {{}}
+for u in raters:
+    s = SessionStore()
+    s[SESSION_KEY] = str(u.pk)
+    s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    s[HASH_SESSION_KEY] = u.get_session_auth_hash()
+    s.create()
+    sessions[u.username] = s.session_key
+print("BENCH_JSON " + json.dumps({{"campaign": c.pk, "sessions": sessions, "needed": sum(c.comparisons.values_list("needed", flat=True))}}))
+"""
+
+VERIFY = r"""
+import json
+from django.db import connection
+from django.db.models import Count, F
+from annotate.models import Comparison, Rating
+c = Comparison.objects.filter(campaign__name="bench")
+pairs = list(Rating.objects.filter(campaign__name="bench").values_list("rater__username", "comparison__token"))
+dupes = Rating.objects.filter(campaign__name="bench").values("rater", "comparison").annotate(n=Count("id")).filter(n__gt=1).count()
+over = c.annotate(n=Count("ratings")).filter(n__gt=F("needed")).count()
+print("BENCH_JSON " + json.dumps({"pairs": pairs, "duplicates": dupes, "over_rated": over, "vendor": connection.vendor}))
+"""
+
+
+def run_manage(env: dict[str, str], *args: str) -> str:
+    out = subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        sys.exit(f"rating_load: manage.py {args[0]} failed:\n{out.stderr[-3000:]}")
+    return out.stdout
+
+
+def shell_json(env: dict[str, str], code: str) -> dict:
+    out = run_manage(env, "shell", "-c", code)
+    line = next(line for line in reversed(out.splitlines()) if line.startswith("BENCH_JSON "))
+    return json.loads(line[len("BENCH_JSON ") :])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_database(url: str) -> tuple[str, str]:
+    """Create a fresh database beside the one in `url`; return (its URL, its name)."""
+    import psycopg
+
+    name = f"bench_rating_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name)), name
+
+
+def pg_drop(url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Rater(threading.Thread):
+    def __init__(
+        self, name: str, session: str, port: int, campaign: int, items: int, deadline: float
+    ) -> None:
+        super().__init__(daemon=True)
+        self.username, self.session, self.port = name, session, port
+        self.base = f"/rate/task/{campaign}/"
+        self.items, self.deadline = items, deadline
+        self.csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+        self.next_ms: list[float] = []
+        self.submit_ms: list[float] = []
+        self.acked: list[str] = []  # tokens the server said it stored for us, first time
+        self.repeats = 0  # resent submissions answered "already stored"
+        self.errors: list[str] = []
+
+    def call(self, conn: http.client.HTTPConnection, path: str, body: dict) -> tuple[float, dict]:
+        data = json.dumps(body).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-CSRFToken": self.csrf,
+            "Cookie": f"sessionid={self.session}; csrftoken={self.csrf}",
+            "Host": "127.0.0.1",
+            "Referer": f"http://127.0.0.1:{self.port}{self.base}",
+        }
+        start = time.perf_counter()
+        conn.request("POST", self.base + path, body=data, headers=headers)
+        response = conn.getresponse()
+        payload = response.read()
+        elapsed = (time.perf_counter() - start) * 1000
+        if response.status != 200:
+            raise RuntimeError(f"{path}: HTTP {response.status} {payload[:200]!r}")
+        return elapsed, json.loads(payload)
+
+    def run(self) -> None:
+        rng = random.Random(self.username)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            for _ in range(self.items):
+                if time.monotonic() > self.deadline:
+                    break
+                ms, state = self.call(conn, "next", {})
+                self.next_ms.append(ms)
+                item = state["item"]
+                if item is None:
+                    break
+                body = {
+                    "token": item["token"],
+                    "side": rng.choice(["left", "right", "tie", "both_bad"]),
+                    "seconds": 5,
+                }
+                ms, result = self.call(conn, "submit", body)
+                self.submit_ms.append(ms)
+                if result["created"]:
+                    self.acked.append(item["token"])
+                if rng.random() < 0.1:  # a double click: must be answered with the stored rating
+                    _, again = self.call(conn, "submit", body)
+                    self.repeats += 1
+                    if again["created"] or again["rating"] != result["rating"]:
+                        self.errors.append("a resent submission was stored again")
+        except Exception as exc:
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            conn.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--raters", type=int, default=50)
+    parser.add_argument("--items", type=int, default=20, help="ratings per rater at most")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load at most")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default 2 x cores + 1)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    args = parser.parse_args()
+
+    database_url = os.environ.get("DATABASE_URL", "")
+    services = ROOT / "bin" / "with-services"
+    if not database_url and not os.environ.get("RATING_LOAD_CHILD") and services.exists():
+        os.environ["RATING_LOAD_CHILD"] = "1"
+        os.execv(str(services), [str(services), PY, str(Path(__file__).resolve()), *sys.argv[1:]])
+
+    tmp = Path(tempfile.mkdtemp(prefix="rating-load-"))
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    env.update(
+        VAR_DIR=str(tmp), SECRET_KEY=secrets.token_urlsafe(40), ALLOWED_HOSTS="127.0.0.1", DEBUG="false"
+    )
+    dropped: tuple[str, str] | None = None
+    if database_url.startswith(("postgres://", "postgresql://")):
+        env["DATABASE_URL"], db_name = pg_database(database_url)
+        dropped = (database_url, db_name)
+        db_label = "postgresql"
+    else:
+        db_label = "sqlite (embedded default: no PostgreSQL on this machine)"
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        run_manage(env, "migrate", "--noinput")
+        n_prompts = max(10, int(args.raters * args.items * 1.2 / 2) + 1)
+        setup = shell_json(env, SETUP.format(n_raters=args.raters, n_prompts=n_prompts))
+        workers = args.workers or 2 * (os.cpu_count() or 1) + 1
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(args.threads),
+                "--log-level",
+                "warning",
+                "--backlog",
+                "512",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            sys.exit("rating_load: gunicorn did not start")
+        # One warm-up request per worker's imports, so the first timed calls are not import time.
+        for _ in range(workers * 2):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            conn.close()
+
+        deadline = time.monotonic() + args.duration
+        raters = [
+            Rater(name, session, port, setup["campaign"], args.items, deadline)
+            for name, session in sorted(setup["sessions"].items())
+        ]
+        start = time.perf_counter()
+        for rater in raters:
+            rater.start()
+        for rater in raters:
+            rater.join(timeout=args.duration + 60)
+        wall = time.perf_counter() - start
+
+        verify = shell_json(env, VERIFY)
+        stored = {(name, token) for name, token in verify["pairs"]}
+        acked = {(r.username, t) for r in raters for t in r.acked}
+        lost = len(acked - stored)
+        errors = [e for r in raters for e in r.errors]
+        next_ms = [x for r in raters for x in r.next_ms]
+        submit_ms = [x for r in raters for x in r.submit_ms]
+        ratings = len(acked)
+        rate = ratings / wall if wall else 0.0
+        print(f"database: {verify['vendor']} ({db_label}); gunicorn workers={workers} threads={args.threads}")
+        print(
+            f"raters={args.raters} items<={args.items} wall={wall:.2f}s ratings={ratings} resent={sum(r.repeats for r in raters)}"
+        )
+        print(
+            f"fetch-next: n={len(next_ms)} p50={pct(next_ms, 0.5):.1f}ms p95={pct(next_ms, 0.95):.1f}ms mean={statistics.fmean(next_ms) if next_ms else float('nan'):.1f}ms"
+        )
+        print(
+            f"submit:     n={len(submit_ms)} p50={pct(submit_ms, 0.5):.1f}ms p95={pct(submit_ms, 0.95):.1f}ms"
+        )
+        print(
+            f"duplicates={verify['duplicates']} lost={lost} over_rated={verify['over_rated']} client_errors={len(errors)}"
+        )
+        for error in errors[:5]:
+            print("  error:", error)
+        print(
+            f"ratings_per_s={rate:.1f} next_p50_ms={pct(next_ms, 0.5):.1f} next_p95_ms={pct(next_ms, 0.95):.1f} "
+            f"submit_p50_ms={pct(submit_ms, 0.5):.1f} submit_p95_ms={pct(submit_ms, 0.95):.1f} ratings={ratings} "
+            f"raters={args.raters} duplicates={verify['duplicates']} lost={lost} over_rated={verify['over_rated']} "
+            f"errors={len(errors)} db={verify['vendor']} workers={workers}"
+        )
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        if dropped:
+            pg_drop(*dropped)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
