@@ -5,6 +5,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core import health
+from core.dashboard import dashboard_data
 from core.roles import is_rater, is_researcher, researcher_required
 
 
@@ -32,4 +33,4 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @researcher_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/dashboard.html")
+    return render(request, "core/dashboard.html", dashboard_data())

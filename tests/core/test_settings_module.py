@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# What the test run itself may have set; each test chooses its own environment.
+OUTSIDE_ENV = {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "PRODUCTION", "DJANGO_ALLOW_ASYNC_UNSAFE"}
 
 
 def run_django(code: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}}
+    clean = {k: v for k, v in os.environ.items() if k not in OUTSIDE_ENV}
     clean.update({"DJANGO_SETTINGS_MODULE": "config.settings", "VAR_DIR": str(tmp_path / "var")}, **env)
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()\n" + code],
@@ -68,7 +70,7 @@ def test_production_settings_pass_the_deployment_checklist(tmp_path, debug):
         "DATABASE_URL": "postgres://u:p@db.example:5432/evals",
         "CELERY_BROKER_URL": "redis://redis.example:6379/0",
     }
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    clean = {k: v for k, v in os.environ.items() if k not in OUTSIDE_ENV}
     clean.update({"DJANGO_SETTINGS_MODULE": "config.settings", "VAR_DIR": str(tmp_path / "var")}, **env)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -15,9 +14,14 @@ from tests.annotate.conftest import make_eval_set, make_system
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
-# Playwright's sync API and Django's live server share this process; Django's async-safety check
-# would otherwise refuse ORM calls made while Playwright's loop is running.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _allow_orm_beside_playwright(monkeypatch):
+    # Playwright's sync API and Django's live server share this process; Django's async-safety check
+    # would otherwise refuse ORM calls made while Playwright's loop is running.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 
 pytestmark = [
     pytest.mark.e2e,

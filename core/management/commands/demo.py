@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from core.demo_accounts import credentials_path, demo_accounts_ensure
+from core.demo_flow import DemoScale, demo_flow_run
 
 
 def _port_free(port: int) -> bool:
@@ -23,17 +24,32 @@ def _port_free(port: int) -> bool:
 
 
 class Command(BaseCommand):
-    help = "Set up the demo (migrate, demo accounts) and serve the site with one Celery worker."
+    help = (
+        "Run the whole study at toy scale on the embedded default (eval set, tiny base model, finetune, "
+        "generation, campaign), then serve the site with one Celery worker."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "8000")))
         parser.add_argument("--no-serve", action="store_true", help="set up only, do not start the server")
+        defaults = DemoScale()
+        parser.add_argument("--prompts", type=int, default=defaults.prompts, help="only the first N prompts")
+        parser.add_argument("--pretrain-steps", type=int, default=defaults.pretrain_steps)
+        parser.add_argument("--finetune-steps", type=int, default=defaults.finetune_steps)
+        parser.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.stdout.write("Applying migrations ...")
+        self.stdout.write("[0/5] applying migrations")
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         accounts, created = demo_accounts_ensure()
+        scale = DemoScale(
+            pretrain_steps=options["pretrain_steps"],
+            finetune_steps=options["finetune_steps"],
+            max_new_tokens=options["max_new_tokens"],
+            prompts=options["prompts"],
+        )
+        demo_flow_run(scale=scale, rater="demo-rater", out=self.stdout)
         if options["no_serve"]:
             self._print_logins(accounts, created, url=None)
             return
@@ -45,7 +61,7 @@ class Command(BaseCommand):
     def _print_logins(self, accounts: dict[str, str], created: bool, url: str | None) -> None:
         lines = ["", "=" * 64]
         if url:
-            lines.append(f"  Open {url} and log in:")
+            lines.append(f"[5/5] serving: open {url} and log in")
         for username, password in accounts.items():
             lines.append(f"    {username:<18} password: {password}")
         lines.append(f"  ({'new accounts; ' if created else ''}passwords are kept in {credentials_path()})")

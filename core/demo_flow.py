@@ -1,0 +1,167 @@
+"""The whole study on the embedded default, at toy scale: what `make demo` runs before serving.
+
+Each step looks for what an earlier run made and reuses it, so a second `make demo` starts in
+seconds; a step that was interrupted resumes (finetuning from its last checkpoint, generation
+from its last committed prompt). Imports torch only inside the steps that train.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from django.conf import settings
+from django.core.management import call_command
+
+from core.models import JobStatus
+
+BASE_NAME = "demo-base"
+FLAN_NAME = "demo-flan"
+EVAL_SET = "usability-190"
+CAMPAIGN = "demo-base-vs-flan"
+CORPUS = Path(__file__).resolve().parent / "data" / "demo_corpus.txt"
+EVAL_SET_FILE = Path(settings.BASE_DIR) / "eval_sets" / "data" / "usability-190.jsonl"
+
+
+@dataclass(frozen=True)
+class DemoScale:
+    """How big the toy study is; the defaults fit `make demo` in a few minutes on 2 cores."""
+
+    pretrain_steps: int = 300
+    finetune_steps: int = 300
+    hidden: int = 128
+    layers: int = 4
+    heads: int = 4
+    seq_len: int = 512
+    max_new_tokens: int = 48
+    prompts: int | None = None  # None: the whole set
+
+
+def _say(out: TextIO, text: str) -> None:
+    out.write(text + "\n")
+    out.flush()
+
+
+def demo_base_ensure(*, scale: DemoScale, out: TextIO) -> None:
+    """A tiny byte-level Llama, briefly pretrained on the prose the project ships."""
+    from generation.models import ModelSpec
+    from generation.services import model_spec_register
+
+    if ModelSpec.objects.filter(name=BASE_NAME).exists():
+        _say(out, f"[2/5] base model {BASE_NAME}: already built")
+        return
+    from tqdm import tqdm
+
+    from finetune.train import TrainCallback, pretrain_tiny_base
+
+    directory = Path(settings.MODELS_DIR) / BASE_NAME
+    texts = [p.strip() for p in CORPUS.read_text().split("\n\n") if p.strip()]
+    bar = tqdm(total=scale.pretrain_steps, desc=f"[2/5] pretraining {BASE_NAME}", unit="step", file=sys.stderr)
+
+    class Progress(TrainCallback):
+        def on_log(self, metrics: dict[str, Any]) -> None:
+            bar.n = int(metrics.get("step", bar.n))
+            if "loss" in metrics:
+                bar.set_postfix(loss=f"{metrics['loss']:.3f}", refresh=False)
+            bar.refresh()
+
+    try:
+        pretrain_tiny_base(
+            directory,
+            texts,
+            steps=scale.pretrain_steps,
+            seq_len=scale.seq_len,
+            hidden=scale.hidden,
+            layers=scale.layers,
+            heads=scale.heads,
+            callback=Progress(),
+        )
+    finally:
+        bar.close()
+    model_spec_register(
+        name=BASE_NAME,
+        path=str(directory),
+        kind="causal",
+        description="Tiny byte-level Llama pretrained briefly on core/data/demo_corpus.txt (demo only).",
+    )
+
+
+def demo_finetune_ensure(*, scale: DemoScale, out: TextIO) -> None:
+    from finetune.mixture import DEMO_MIXTURE
+    from finetune.models import FinetuneJob
+    from generation.models import ModelSpec
+
+    if ModelSpec.objects.filter(name=FLAN_NAME).exists():
+        _say(out, f"[2/5] finetuned model {FLAN_NAME}: already trained")
+        return
+    unfinished = FinetuneJob.objects.filter(name=FLAN_NAME).exclude(status=JobStatus.DONE).first()
+    if unfinished is not None:
+        from finetune.services import finetune_job_run
+
+        _say(out, f"[2/5] resuming finetune job {unfinished.pk} from its last checkpoint")
+        finetune_job_run(job_id=unfinished.pk)
+        return
+    call_command(
+        "finetune",
+        base=BASE_NAME,
+        mixture=str(DEMO_MIXTURE),
+        name=FLAN_NAME,
+        steps=scale.finetune_steps,
+        seq_len=scale.seq_len,
+        wait=True,
+        stdout=out,
+    )
+
+
+def demo_generation_ensure(*, model: str, scale: DemoScale, out: TextIO) -> None:
+    from eval_sets.selectors import eval_set_resolve
+    from generation.models import GenerationJob
+
+    eval_set = eval_set_resolve(spec=EVAL_SET)
+    jobs = GenerationJob.objects.filter(model__name=model, eval_set=eval_set).order_by("-created")
+    if jobs.filter(status=JobStatus.DONE).exists():
+        _say(out, f"[3/5] samples of {model}: already generated")
+        return
+    unfinished = jobs.exclude(status=JobStatus.CANCELLED).first()
+    if unfinished is not None:
+        from generation.services import generation_job_run
+
+        _say(out, f"[3/5] resuming generation job {unfinished.pk} of {model}")
+        generation_job_run(job_id=unfinished.pk)
+        return
+    options: dict[str, Any] = {"model": model, "eval_set": EVAL_SET, "max_new_tokens": scale.max_new_tokens}
+    if scale.prompts is not None:
+        options["limit"] = scale.prompts
+    _say(out, f"[3/5] sampling 5 responses per prompt from {model}")
+    call_command("generate", wait=True, stdout=out, **options)
+
+
+def demo_campaign_ensure(*, rater: str, out: TextIO) -> None:
+    from annotate.models import Campaign
+
+    if Campaign.objects.filter(name=CAMPAIGN).exists():
+        _say(out, f"[4/5] campaign {CAMPAIGN}: already built")
+        return
+    call_command(
+        "create_campaign",
+        CAMPAIGN,
+        eval_set=EVAL_SET,
+        systems=[BASE_NAME, FLAN_NAME],
+        raters=rater,
+        title="Demo: which answer is better?",
+        seed=0,
+        open=True,
+        stdout=out,
+    )
+
+
+def demo_flow_run(*, scale: DemoScale, rater: str, out: TextIO) -> None:
+    _say(out, f"[1/5] importing the {EVAL_SET} evaluation set")
+    call_command("import_eval_set", str(EVAL_SET_FILE), name=EVAL_SET, stdout=out)
+    demo_base_ensure(scale=scale, out=out)
+    demo_finetune_ensure(scale=scale, out=out)
+    for model in (BASE_NAME, FLAN_NAME):
+        demo_generation_ensure(model=model, scale=scale, out=out)
+    demo_campaign_ensure(rater=rater, out=out)
