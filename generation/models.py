@@ -68,12 +68,44 @@ class GenerationJob(Job):
     tokens_generated = models.BigIntegerField(default=0)
     tokens_per_second = models.FloatField(null=True, blank=True)
     engine = models.CharField(max_length=64, blank=True, help_text="Which generation path ran, and why.")
+    prompt_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Only the first N prompts of the set (demos, tests)."
+    )
+    chunk_size = models.PositiveIntegerField(
+        default=32, help_text="Prompts per chunk; workers claim chunks, so several can share a job."
+    )
 
     class Meta:
         ordering = ["-created"]
 
     def __str__(self) -> str:
         return f"generation #{self.pk} {self.model} on {self.eval_set}"
+
+
+class GenerationChunk(models.Model):
+    """A slice of a job's prompts (by position order) that one worker claims at a time."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    start = models.PositiveIntegerField(help_text="First prompt (0-based, in position order).")
+    end = models.PositiveIntegerField(help_text="One past the last prompt.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="generation_chunk_unique_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of job {self.job_id}"
 
 
 class Sample(models.Model):

@@ -1,0 +1,200 @@
+"""Benchmark: our sampling engine against per-prompt `generate(num_return_sequences=k)` + re-scoring.
+
+Both sides use the same model, the same prompts (the bundled usability set, or a few built-in
+prompts when it is absent), k=5 samples per prompt, the same temperature and max new tokens,
+and both produce the same thing: k samples per prompt with their summed raw log probabilities.
+
+- baseline: for each prompt, `model.generate(do_sample=True, num_return_sequences=k)` (k copies
+  of the prompt), then one teacher-forced forward pass over prompt + samples to score them.
+- ours: `generation.engine.Engine.generate` (batches of prompts prefilled once, cache shared
+  by the k samples, finished rows dropped, scores taken during decoding).
+
+Throughput counts real generated tokens (up to and including EOS), divided by wall time.
+The last line is `key=value` pairs: speedup, ours_tok_s, baseline_tok_s, device, model, ...
+
+    python bench/generation.py                     # tiny Llama on CPU (about a minute)
+    python bench/generation.py --model-size gpt2   # GPT-2-small-sized (124M) from its config; for a GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from generation.engine import Engine, PromptRequest, SamplingParams  # noqa: E402
+from generation.tiny import BYTE_VOCAB, byte_tokenizer, tiny_causal  # noqa: E402
+
+BUILTIN_PROMPTS = [
+    "Write a haiku about a lighthouse keeper.",
+    "Explain why the sky is blue to a ten-year-old.",
+    "Give three tips for writing a clear email to a busy colleague.",
+    "Summarise the plot of a heist film in two sentences.",
+    "List the steps to repot a houseplant.",
+    "What is the difference between weather and climate?",
+    "Write a polite message declining a meeting invitation.",
+    "Suggest a name for a bakery that only opens at night, and explain it.",
+]
+
+
+def load_prompts(count: int) -> tuple[list[str], str]:
+    path = ROOT / "eval_sets" / "data" / "usability-190.jsonl"
+    if path.is_file():
+        prompts = [json.loads(line)["prompt"] for line in path.read_text().splitlines() if line.strip()]
+        source = "usability-190"
+    else:
+        prompts, source = BUILTIN_PROMPTS, "builtin"
+    return [prompts[i % len(prompts)] for i in range(count)], source
+
+
+class _WideByteTokenizer:
+    """The byte tokenizer for a model whose vocabulary is larger (GPT-2's 50257): extra ids
+    decode as some byte, which is enough for timing random weights."""
+
+    def __init__(self) -> None:
+        self.inner = byte_tokenizer()
+        self.eos_token_id = self.inner.eos_token_id
+        self.pad_token_id = self.inner.pad_token_id
+        self.bos_token_id = None
+        self.chat_template = None
+
+    def __call__(self, text: str, add_special_tokens: bool = True) -> Any:
+        return self.inner(text, add_special_tokens=add_special_tokens)
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = False) -> str:
+        folded = [i if i < BYTE_VOCAB else 3 + (i - 3) % 256 for i in ids]
+        return str(self.inner.decode(folded, skip_special_tokens=skip_special_tokens))
+
+
+def build_model(size: str, device: torch.device) -> tuple[Any, Any, str]:
+    if size == "tiny":
+        model = tiny_causal(seed=0)
+        tokenizer: Any = byte_tokenizer()
+    else:
+        from transformers import GPT2Config, GPT2LMHeadModel
+
+        torch.manual_seed(0)
+        # GPT-2 small's shape (124M parameters); random weights are fine for timing.
+        config = GPT2Config(
+            n_embd=768, n_layer=12, n_head=12, vocab_size=50257, bos_token_id=1, eos_token_id=1
+        )
+        model = GPT2LMHeadModel(config).eval()
+        tokenizer = _WideByteTokenizer()
+    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    model = model.to(device=device, dtype=dtype).eval()  # type: ignore[call-arg]
+    params = sum(p.numel() for p in model.parameters()) / 1e6
+    return model, tokenizer, f"{size}-{params:.1f}M-{str(dtype).removeprefix('torch.')}"
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+@torch.inference_mode()
+def baseline(engine: Engine, prompts: list[str], params: SamplingParams) -> int:
+    """Per prompt: generate k sequences, then score them with a separate forward pass."""
+    model, k = engine.model, params.samples
+    eos = next(iter(engine.eos_ids))
+    torch.manual_seed(params.seed)
+    tokens = 0
+    for text in prompts:
+        ids = torch.tensor([engine.encode_prompt(text)], device=engine.device)
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            do_sample=True,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            max_new_tokens=params.max_new_tokens,
+            num_return_sequences=k,
+            pad_token_id=engine.pad_id,
+        )
+        generated = out[:, ids.shape[1] :]
+        is_eos = generated == eos
+        # Tokens up to and including the first EOS count; generate pads after it.
+        after_end = (is_eos.cumsum(-1) - is_eos.long()) > 0
+        keep = ~after_end
+        logits = model(input_ids=out, attention_mask=torch.ones_like(out)).logits[:, ids.shape[1] - 1 : -1]
+        logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, generated[..., None]).squeeze(-1)
+        scores = (logp * keep).sum(-1)
+        scores.tolist()  # materialise, as a job would store them
+        tokens += int(keep.sum())
+    return tokens
+
+
+def ours(engine: Engine, prompts: list[str], params: SamplingParams) -> int:
+    requests = [PromptRequest(key=str(i), text=t) for i, t in enumerate(prompts)]
+    results = engine.generate(requests, params)
+    return sum(s.num_tokens for r in results for s in r.samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model-size", choices=["tiny", "gpt2"], default=None, help="tiny on CPU, gpt2 on GPU"
+    )
+    parser.add_argument("--prompts", type=int, default=None, help="number of prompts (CPU 16, GPU 64)")
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=None, help="prompts per batch for our engine")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+    )
+    args = parser.parse_args()
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    gpu = device.type == "cuda"
+    size = args.model_size or ("gpt2" if gpu else "tiny")
+    count = args.prompts or (64 if gpu else 16)
+    batch_size = args.batch_size or (64 if gpu else 16)
+    prompts, source = load_prompts(count)
+    model, tokenizer, label = build_model(size, device)
+    engine = Engine(model, tokenizer, kind="causal", batch_size=batch_size)
+    params = SamplingParams(samples=5, temperature=0.7, max_new_tokens=args.max_new_tokens, seed=args.seed)
+
+    # Warm-up both paths (allocator, kernels) on one prompt.
+    warm = SamplingParams(samples=5, temperature=0.7, max_new_tokens=4, seed=args.seed)
+    baseline(engine, prompts[:1], warm)
+    ours(engine, prompts[:1], warm)
+
+    sync(device)
+    start = time.perf_counter()
+    base_tokens = baseline(engine, prompts, params)
+    sync(device)
+    base_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    our_tokens = ours(engine, prompts, params)
+    sync(device)
+    our_seconds = time.perf_counter() - start
+
+    base_rate = base_tokens / base_seconds
+    our_rate = our_tokens / our_seconds
+    print(f"baseline: {base_tokens} tokens in {base_seconds:.2f}s = {base_rate:.0f} tokens/s")
+    print(
+        f"ours:     {our_tokens} tokens in {our_seconds:.2f}s = {our_rate:.0f} tokens/s ({engine.last_path})"
+    )
+    print(
+        f"speedup={our_rate / base_rate:.2f} ours_tok_s={our_rate:.0f} baseline_tok_s={base_rate:.0f} "
+        f"device={device.type} model={label} prompts={count} samples=5 max_new_tokens={args.max_new_tokens} "
+        f"prompt_source={source} threads={torch.get_num_threads()}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from generation.services import GenerationError, outputs_import
+
+
+class Command(BaseCommand):
+    help = "Record responses made elsewhere (JSONL of prompt_id/response, or AlpacaEval outputs)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("model_name")
+        parser.add_argument("eval_set", help="NAME (newest version) or NAME@vN")
+        parser.add_argument("path")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            job = outputs_import(
+                model_name=options["model_name"], eval_set=options["eval_set"], path=options["path"]
+            )
+        except GenerationError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"imported {job.prompts_done} responses for {job.model.name} as job {job.pk}")

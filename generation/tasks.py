@@ -1,0 +1,19 @@
+"""Celery tasks of the generation app (queue `gpu`): thin wrappers around the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def generation_job_run_task(self: Any, job_id: int) -> str:
+    # Imported here so that importing the tasks module (web process) never pulls torch.
+    from generation.services import generation_job_run, generation_job_unfinished_elsewhere
+
+    job = generation_job_run(job_id=job_id)
+    if job.status == "running" and generation_job_unfinished_elsewhere(job_id=job_id):
+        # Other workers hold chunks; come back later in case one of them dies.
+        raise self.retry(countdown=120)
+    return str(job.status)

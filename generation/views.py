@@ -1,0 +1,221 @@
+"""Researcher pages: models, generation jobs with live progress, a job's samples and decisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
+
+from core.roles import researcher_required
+from generation.forms import JobCreateForm, ModelRegisterForm
+from generation.models import GenerationJob, ModelSpec, Sample
+from generation.selection import select_response
+from generation.services import (
+    GenerationError,
+    generation_export_lines,
+    generation_job_cancel,
+    generation_job_create,
+    generation_job_retry,
+    generation_job_status,
+    model_spec_register,
+)
+
+PROMPTS_PER_PAGE = 20
+
+
+@researcher_required
+def model_list(request: HttpRequest) -> HttpResponse:
+    form = ModelRegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            spec = model_spec_register(
+                name=form.cleaned_data["name"],
+                path=form.cleaned_data["path"],
+                kind=form.cleaned_data["kind"] or None,
+                chat_template=form.cleaned_data["chat_template"],
+                dtype=form.cleaned_data["dtype"],
+            )
+        except GenerationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Registered {spec.name}.")
+            return redirect("generation:model_list")
+    models = ModelSpec.objects.annotate(job_count=Count("generation_jobs"))
+    return render(request, "generation/model_list.html", {"models": models, "form": form})
+
+
+@researcher_required
+@require_GET
+def job_list(request: HttpRequest) -> HttpResponse:
+    jobs = GenerationJob.objects.select_related("model", "eval_set")[:200]
+    return render(request, "generation/job_list.html", {"jobs": jobs})
+
+
+@researcher_required
+def job_create(request: HttpRequest) -> HttpResponse:
+    form = JobCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = generation_job_create(
+                model=data["model"],
+                eval_set=data["eval_set"],
+                samples=data["samples"],
+                temperature=data["temperature"],
+                top_p=data["top_p"],
+                top_k=data["top_k"],
+                max_new_tokens=data["max_new_tokens"],
+                seed=data["seed"],
+                selection_policy=data["selection_policy"],
+                limit=data["limit"],
+                created_by=request.user,  # type: ignore[arg-type]
+            )
+        except GenerationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Queued generation job {job.pk}.")
+            return redirect("generation:job_detail", pk=job.pk)
+    return render(request, "generation/job_create.html", {"form": form})
+
+
+def _histogram(scores: list[float], kept: list[bool], thresholds: list[float], height: int = 320) -> str:
+    """A plotly histogram (no JS bundled; the page loads it once). Only numbers go in, never model text."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_histogram(
+        x=[s for s, k in zip(scores, kept, strict=True) if k], name="kept", marker_color="#15803d"
+    )
+    fig.add_histogram(
+        x=[s for s, k in zip(scores, kept, strict=True) if not k], name="filtered", marker_color="#b91c1c"
+    )
+    for threshold in thresholds:
+        fig.add_vline(x=threshold, line_dash="dash", line_color="#1d4ed8")
+    fig.update_layout(
+        barmode="stack",
+        height=height,
+        margin={"l": 40, "r": 10, "t": 10, "b": 40},
+        xaxis_title="log probability (sum)",
+        yaxis_title="samples",
+        legend={"orientation": "h"},
+    )
+    html = fig.to_html(include_plotlyjs=False, full_html=False, config={"displayModeBar": False})
+    return mark_safe(html)
+
+
+@researcher_required
+@require_GET
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(GenerationJob.objects.select_related("model", "eval_set"), pk=pk)
+    samples = list(
+        Sample.objects.filter(job=job)
+        .select_related("prompt")
+        .order_by("prompt__position", "prompt_id", "index")
+        .only(
+            "prompt__uid",
+            "prompt__position",
+            "prompt__text",
+            "prompt__category",
+            "prompt__setting",
+            "index",
+            "text",
+            "logprob_sum",
+            "num_tokens",
+            "finish_reason",
+            "kept",
+            "selected",
+            "job_id",
+        )
+    )
+    by_prompt: dict[int, dict[str, Any]] = {}
+    for s in samples:
+        entry = by_prompt.setdefault(s.prompt_id, {"prompt": s.prompt, "samples": []})
+        entry["samples"].append(s)
+    groups = list(by_prompt.values())
+    scored = [s for s in samples if s.logprob_sum is not None]
+    for group in groups:
+        scores = [s.logprob_sum for s in group["samples"]]
+        group["threshold"] = None
+        if scores and all(x is not None for x in scores):
+            group["threshold"] = select_response(scores, job.selection_policy).threshold
+    page = Paginator(groups, PROMPTS_PER_PAGE).get_page(request.GET.get("page"))
+    for group in page.object_list:
+        ss = [s for s in group["samples"] if s.logprob_sum is not None]
+        if ss:
+            thresholds = [group["threshold"]] if group["threshold"] is not None else []
+            group["figure"] = _histogram(
+                [s.logprob_sum for s in ss], [s.kept for s in ss], thresholds, height=180
+            )
+    overview = None
+    if scored:
+        overview = _histogram([s.logprob_sum for s in scored], [s.kept for s in scored], [])  # type: ignore[misc]
+    context = {
+        "job": job,
+        "page": page,
+        "overview": overview,
+        "filtered": sum(1 for s in samples if not s.kept),
+        "sample_count": len(samples),
+        "status": generation_job_status(job=job),
+    }
+    return render(request, "generation/job_detail.html", context)
+
+
+@researcher_required
+@require_GET
+def job_status(request: HttpRequest, pk: int) -> JsonResponse:
+    job = get_object_or_404(GenerationJob, pk=pk)
+    return JsonResponse(generation_job_status(job=job))
+
+
+@researcher_required
+@require_POST
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(GenerationJob, pk=pk)
+    generation_job_cancel(job=job)
+    messages.success(request, f"Cancellation of job {job.pk} requested.")
+    return redirect("generation:job_detail", pk=job.pk)
+
+
+@researcher_required
+@require_POST
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(GenerationJob, pk=pk)
+    try:
+        generation_job_retry(job=job)
+    except GenerationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Job {job.pk} queued again; finished prompts are kept.")
+    return redirect("generation:job_detail", pk=job.pk)
+
+
+@researcher_required  # type: ignore[type-var]
+@require_GET
+def job_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    job = get_object_or_404(GenerationJob, pk=pk)
+    with_tokens = request.GET.get("tokens") == "1"
+    response = StreamingHttpResponse(
+        generation_export_lines(job=job, with_tokens=with_tokens), content_type="application/x-ndjson"
+    )
+    suffix = "-tokens" if with_tokens else ""
+    response["Content-Disposition"] = f'attachment; filename="generation-{job.pk}{suffix}.jsonl"'
+    return response
+
+
+@researcher_required  # type: ignore[type-var]
+@require_GET
+def plotly_js(request: HttpRequest) -> FileResponse:
+    """plotly.js from the installed plotly package: the pages work offline, no CDN."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    response = FileResponse(path.open("rb"), content_type="text/javascript")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

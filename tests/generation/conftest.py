@@ -1,0 +1,71 @@
+"""Tiny models saved once per session, evaluation sets made with the ORM, independent re-scoring."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from eval_sets.models import EvalSet, Prompt
+
+
+@pytest.fixture(scope="session")
+def causal_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from generation.tiny import save_tiny, tiny_causal
+
+    return save_tiny(tiny_causal(seed=1), tmp_path_factory.mktemp("tiny-causal"))
+
+
+@pytest.fixture(scope="session")
+def seq2seq_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from generation.tiny import save_tiny, tiny_seq2seq
+
+    return save_tiny(tiny_seq2seq(seed=2), tmp_path_factory.mktemp("tiny-seq2seq"))
+
+
+PROMPT_TEXTS = [
+    "Write a haiku about autumn.",
+    "Explain recursion to a child.",
+    "List three prime numbers.",
+    "What is the capital of France?",
+    "Translate 'good morning' into German.",
+    "Give me a recipe for pancakes, step by step, with quantities.",
+    "Why is the sky blue?",
+]
+
+
+@pytest.fixture
+def make_eval_set(db) -> Callable[..., EvalSet]:
+    def make(name: str = "demo", count: int = 5, stop: Sequence[str] = (), version: int = 1) -> EvalSet:
+        eval_set = EvalSet.objects.create(
+            name=name, version=version, content_hash=f"{name}-{version}", source_format="jsonl"
+        )
+        for i in range(count):
+            Prompt.objects.create(
+                eval_set=eval_set,
+                uid=f"p{i}",
+                position=i,
+                category="general",
+                text=PROMPT_TEXTS[i % len(PROMPT_TEXTS)] + (f" ({i})" if i >= len(PROMPT_TEXTS) else ""),
+                stop=list(stop),
+            )
+        return eval_set
+
+    return make
+
+
+def rescore(model, kind: str, prompt_ids: Sequence[int], token_ids: Sequence[int]) -> float:
+    """Teacher-forced sum of raw log probabilities, written independently of the engine."""
+    import torch
+
+    with torch.no_grad():
+        if kind == "causal":
+            full = torch.tensor([[*prompt_ids, *token_ids]])
+            logits = model(input_ids=full).logits[0, len(prompt_ids) - 1 : -1]
+        else:
+            start = model.config.decoder_start_token_id
+            decoder = torch.tensor([[start, *token_ids[:-1]]])
+            logits = model(input_ids=torch.tensor([list(prompt_ids)]), decoder_input_ids=decoder).logits[0]
+        logp = torch.log_softmax(logits.double(), dim=-1)
+        return float(logp[torch.arange(len(token_ids)), torch.tensor(list(token_ids))].sum())
