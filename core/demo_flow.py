@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from io import TextIOBase
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -39,12 +40,12 @@ class DemoScale:
     prompts: int | None = None  # None: the whole set
 
 
-def _say(out: TextIO, text: str) -> None:
+def _say(out: TextIOBase, text: str) -> None:
     out.write(text + "\n")
     out.flush()
 
 
-def demo_base_ensure(*, scale: DemoScale, out: TextIO) -> None:
+def demo_base_ensure(*, scale: DemoScale, out: TextIOBase) -> None:
     """A tiny byte-level Llama, briefly pretrained on the prose the project ships."""
     from generation.models import ModelSpec
     from generation.services import model_spec_register
@@ -58,7 +59,9 @@ def demo_base_ensure(*, scale: DemoScale, out: TextIO) -> None:
 
     directory = Path(settings.MODELS_DIR) / BASE_NAME
     texts = [p.strip() for p in CORPUS.read_text().split("\n\n") if p.strip()]
-    bar = tqdm(total=scale.pretrain_steps, desc=f"[2/5] pretraining {BASE_NAME}", unit="step", file=sys.stderr)
+    bar = tqdm(
+        total=scale.pretrain_steps, desc=f"[2/5] pretraining {BASE_NAME}", unit="step", file=sys.stderr
+    )
 
     class Progress(TrainCallback):
         def on_log(self, metrics: dict[str, Any]) -> None:
@@ -88,7 +91,7 @@ def demo_base_ensure(*, scale: DemoScale, out: TextIO) -> None:
     )
 
 
-def demo_finetune_ensure(*, scale: DemoScale, out: TextIO) -> None:
+def demo_finetune_ensure(*, scale: DemoScale, out: TextIOBase) -> None:
     from finetune.mixture import DEMO_MIXTURE
     from finetune.models import FinetuneJob
     from generation.models import ModelSpec
@@ -115,7 +118,7 @@ def demo_finetune_ensure(*, scale: DemoScale, out: TextIO) -> None:
     )
 
 
-def demo_generation_ensure(*, model: str, scale: DemoScale, out: TextIO) -> None:
+def demo_generation_ensure(*, model: str, scale: DemoScale, out: TextIOBase) -> None:
     from eval_sets.selectors import eval_set_resolve
     from generation.models import GenerationJob
 
@@ -138,7 +141,7 @@ def demo_generation_ensure(*, model: str, scale: DemoScale, out: TextIO) -> None
     call_command("generate", wait=True, stdout=out, **options)
 
 
-def demo_campaign_ensure(*, rater: str, out: TextIO) -> None:
+def demo_campaign_ensure(*, rater: str, out: TextIOBase) -> None:
     from annotate.models import Campaign
 
     if Campaign.objects.filter(name=CAMPAIGN).exists():
@@ -157,7 +160,7 @@ def demo_campaign_ensure(*, rater: str, out: TextIO) -> None:
     )
 
 
-def demo_flow_run(*, scale: DemoScale, rater: str, out: TextIO) -> None:
+def demo_flow_run(*, scale: DemoScale, rater: str, out: TextIOBase) -> None:
     _say(out, f"[1/5] importing the {EVAL_SET} evaluation set")
     call_command("import_eval_set", str(EVAL_SET_FILE), name=EVAL_SET, stdout=out)
     demo_base_ensure(scale=scale, out=out)
