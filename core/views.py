@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
 from core import health
@@ -29,6 +29,16 @@ def home(request: HttpRequest) -> HttpResponse:
     if is_rater(request.user):
         return redirect("annotate:queue")
     return render(request, "core/no_role.html", status=403)
+
+
+@researcher_required
+@require_GET
+@cache_control(max_age=86400, private=True)
+def plotly_js(request: HttpRequest) -> HttpResponse:
+    """plotly.js from the installed plotly package: figures work offline and match the Python side."""
+    from plotly.offline import get_plotlyjs
+
+    return HttpResponse(get_plotlyjs(), content_type="text/javascript; charset=utf-8")
 
 
 @researcher_required

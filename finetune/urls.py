@@ -10,5 +10,4 @@ urlpatterns = [
     path("<int:pk>/metrics.json", views.job_metrics, name="job_metrics"),
     path("<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
     path("<int:pk>/retry/", views.job_retry, name="job_retry"),
-    path("plotly.min.js", views.plotly_js, name="plotly_js"),
 ]

@@ -4,7 +4,6 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from core.roles import researcher_required
@@ -96,13 +95,3 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
         messages.error(request, "; ".join(exc.messages))
     return redirect("finetune:job_detail", pk=pk)
-
-
-@researcher_required
-@require_GET
-@cache_control(max_age=86400, private=True)
-def plotly_js(request: HttpRequest) -> HttpResponse:
-    """plotly.js from the installed plotly package: the pages work offline, no CDN."""
-    from plotly.offline import get_plotlyjs
-
-    return HttpResponse(get_plotlyjs(), content_type="application/javascript; charset=utf-8")

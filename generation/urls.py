@@ -12,5 +12,4 @@ urlpatterns = [
     path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
     path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
     path("jobs/<int:pk>/export.jsonl", views.job_export, name="job_export"),
-    path("plotly.min.js", views.plotly_js, name="plotly_js"),
 ]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
@@ -206,16 +205,4 @@ def job_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     )
     suffix = "-tokens" if with_tokens else ""
     response["Content-Disposition"] = f'attachment; filename="generation-{job.pk}{suffix}.jsonl"'
-    return response
-
-
-@researcher_required  # type: ignore[type-var]
-@require_GET
-def plotly_js(request: HttpRequest) -> FileResponse:
-    """plotly.js from the installed plotly package: the pages work offline, no CDN."""
-    import plotly
-
-    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    response = FileResponse(path.open("rb"), content_type="text/javascript")
-    response["Cache-Control"] = "private, max-age=86400"
     return response

@@ -7,5 +7,4 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("campaigns/<int:pk>/", views.campaign_report, name="campaign"),
     path("campaigns/<int:pk>/download", views.campaign_download, name="download"),
-    path("plotly.js", views.plotly_js, name="plotly_js"),
 ]

@@ -7,7 +7,6 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
-from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from core.roles import researcher_required
@@ -23,7 +22,6 @@ from reports.exports import (
     report_export,
     source_from_campaign,
 )
-from reports.figures import plotly_js as plotly_source
 
 
 def _campaign_or_404(pk: int) -> Any:
@@ -127,11 +125,3 @@ def campaign_download(request: HttpRequest, pk: int) -> HttpResponse:
     safe_name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in campaign.name) or "campaign"
     response["Content-Disposition"] = f'attachment; filename="{safe_name}-report.{EXTENSIONS[fmt]}"'
     return response
-
-
-@researcher_required
-@require_GET
-@cache_control(max_age=86400, private=True)
-def plotly_js(request: HttpRequest) -> HttpResponse:
-    # Served from the installed plotly package so the page needs no CDN and the version always matches.
-    return HttpResponse(plotly_source(), content_type="text/javascript; charset=utf-8")

@@ -80,5 +80,5 @@ def test_downloads_apply_the_same_filters(researcher_client: Client, campaign) -
 
 
 def test_plotly_is_served_locally(researcher_client: Client) -> None:
-    response = researcher_client.get(reverse("reports:plotly_js"))
+    response = researcher_client.get(reverse("plotly_js"))
     assert response.status_code == 200 and b"plotly.js" in response.content[:2000]
