@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck pytest clean
+.PHONY: demo test install lint typecheck pytest screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -34,6 +34,12 @@ test: lint typecheck pytest
 
 demo: $(STAMP)
 	$(PY) manage.py demo
+
+# The README's pictures, made by the end-to-end tests in headless Chromium.
+screenshots: $(STAMP)
+	$(PY) -m pytest -q tests/e2e
+	mkdir -p docs/screenshots
+	cp var/artifacts/rating-page.png var/artifacts/report-page.png docs/screenshots/
 
 clean:
 	rm -rf $(VENV) var

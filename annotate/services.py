@@ -59,6 +59,7 @@ def campaign_create(
     created_by: User | None = None,
     build: bool = True,
     seed: int | None = None,
+    answered_only: bool = False,
 ) -> Campaign:
     """Create a campaign in draft and (by default) build its comparisons.
 
@@ -111,7 +112,7 @@ def campaign_create(
     for user in raters:
         campaign_rater_add(campaign=campaign, user=user)
     if build:
-        campaign_build(campaign=campaign, seed=seed)
+        campaign_build(campaign=campaign, seed=seed, answered_only=answered_only)
     return campaign
 
 
@@ -153,8 +154,12 @@ def balanced_sides(*, group_sizes: Sequence[int], rng: random.Random) -> list[li
 
 
 @transaction.atomic
-def campaign_build(*, campaign: Campaign, seed: int | None = None) -> int:
-    """Make one comparison per (prompt, pair) from each system's selected sample; returns how many."""
+def campaign_build(*, campaign: Campaign, seed: int | None = None, answered_only: bool = False) -> int:
+    """Make one comparison per (prompt, pair) from each system's selected sample; returns how many.
+
+    A prompt some system did not answer is an error, unless `answered_only`: then the campaign
+    covers the prompts every system answered (after `generate --limit`, say).
+    """
     if campaign.comparisons.filter(gold_uploaded=False).exists():
         raise CampaignError(f"campaign {campaign.name!r} is already built")
     rng = random.Random(seed) if seed is not None else random.SystemRandom()
@@ -165,6 +170,10 @@ def campaign_build(*, campaign: Campaign, seed: int | None = None) -> int:
     samples: dict[int, dict[int, Sample]] = {}
     for model in {m.pk: m for pair in pairs for m in pair}.values():
         by_prompt = selected_samples(model=model, eval_set=campaign.eval_set)
+        if answered_only:
+            prompts = [p for p in prompts if p.pk in by_prompt]
+            if not prompts:
+                raise CampaignError("no prompt was answered by every system")
         lacking = [p.uid for p in prompts if p.pk not in by_prompt]
         if lacking:
             shown = ", ".join(lacking[:10]) + (f" and {len(lacking) - 10} more" if len(lacking) > 10 else "")

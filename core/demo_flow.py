@@ -37,6 +37,9 @@ class DemoScale:
     heads: int = 4
     seq_len: int = 512
     max_new_tokens: int = 48
+    # The tiny finetuned model often ends at once (its training targets are short); a floor
+    # keeps the demo's answers from being empty. Scores still include EOS's raw probability.
+    min_new_tokens: int = 12
     prompts: int | None = None  # None: the whole set
 
 
@@ -134,7 +137,12 @@ def demo_generation_ensure(*, model: str, scale: DemoScale, out: TextIOBase) -> 
         _say(out, f"[3/5] resuming generation job {unfinished.pk} of {model}")
         generation_job_run(job_id=unfinished.pk)
         return
-    options: dict[str, Any] = {"model": model, "eval_set": EVAL_SET, "max_new_tokens": scale.max_new_tokens}
+    options: dict[str, Any] = {
+        "model": model,
+        "eval_set": EVAL_SET,
+        "max_new_tokens": scale.max_new_tokens,
+        "min_new_tokens": scale.min_new_tokens,
+    }
     if scale.prompts is not None:
         options["limit"] = scale.prompts
     _say(out, f"[3/5] sampling 5 responses per prompt from {model}")
@@ -147,6 +155,7 @@ def demo_campaign_ensure(*, rater: str, out: TextIOBase) -> None:
     if Campaign.objects.filter(name=CAMPAIGN).exists():
         _say(out, f"[4/5] campaign {CAMPAIGN}: already built")
         return
+    _say(out, f"[4/5] building the blind campaign {CAMPAIGN} and opening it to {rater}")
     call_command(
         "create_campaign",
         CAMPAIGN,
@@ -156,11 +165,16 @@ def demo_campaign_ensure(*, rater: str, out: TextIOBase) -> None:
         title="Demo: which answer is better?",
         seed=0,
         open=True,
+        answered_only=True,
         stdout=out,
     )
 
 
 def demo_flow_run(*, scale: DemoScale, rater: str, out: TextIOBase) -> None:
+    from transformers.utils import logging as hf_logging
+
+    # Loading and saving tiny models takes milliseconds; their own progress bars are noise here.
+    hf_logging.disable_progress_bar()
     _say(out, f"[1/5] importing the {EVAL_SET} evaluation set")
     call_command("import_eval_set", str(EVAL_SET_FILE), name=EVAL_SET, stdout=out)
     demo_base_ensure(scale=scale, out=out)

@@ -561,3 +561,25 @@ def pretrain_tiny_base(
         shutil.rmtree(init, ignore_errors=True)
     shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
     return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``accelerate launch -m finetune.train CONFIG.json``: one run across all the launched processes.
+
+    CONFIG.json holds a TrainConfig (the ``train_config.json`` a run saves beside its weights has
+    this shape, so a run can be repeated or resumed from it). Register the result afterwards with
+    ``manage.py register_model NAME --path OUTPUT_DIR``.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m finetune.train", description=main.__doc__)
+    parser.add_argument("config", help="a JSON file holding a TrainConfig")
+    parser.add_argument("--no-resume", action="store_true", help="start over even if checkpoints exist")
+    args = parser.parse_args(argv)
+    config = TrainConfig.from_dict(json.loads(Path(args.config).read_text()))
+    result = train(config, resume=not args.no_resume)
+    print(f"finished at step {result.step}: {config.output_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -66,6 +66,9 @@ class SamplingParams:
     top_k: int = 0
     max_new_tokens: int = 256
     seed: int = 0
+    # EOS is taken out of the sampling distribution for the first min_new_tokens tokens
+    # (as transformers' min_new_tokens does); scores still come from the raw logits.
+    min_new_tokens: int = 0
 
     def check(self) -> None:
         if self.samples < 1:
@@ -78,6 +81,8 @@ class SamplingParams:
             raise ValueError("top_k must be 0 (off) or positive")
         if self.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be at least 1")
+        if not 0 <= self.min_new_tokens <= self.max_new_tokens:
+            raise ValueError("min_new_tokens must be between 0 and max_new_tokens")
 
 
 @dataclass(frozen=True)
@@ -491,9 +496,11 @@ class Engine:
         for step in range(params.max_new_tokens):
             raw = logits.float()
             logp = torch.log_softmax(raw, dim=-1)
-            probs = torch.softmax(
-                _filter_logits(raw / params.temperature, params.top_k, params.top_p), dim=-1
-            )
+            sampling = raw / params.temperature
+            if step < params.min_new_tokens and self.eos_ids:
+                sampling = sampling.clone()
+                sampling[:, sorted(self.eos_ids)] = float("-inf")
+            probs = torch.softmax(_filter_logits(sampling, params.top_k, params.top_p), dim=-1)
             token = torch.multinomial(probs, 1, generator=gen)
             token_lp = logp.gather(-1, token).squeeze(-1)
             tokens_list = token.squeeze(-1).tolist()
@@ -604,6 +611,7 @@ class Engine:
                 top_k=params.top_k,
                 top_p=params.top_p,
                 max_new_tokens=params.max_new_tokens,
+                min_new_tokens=params.min_new_tokens,
                 num_return_sequences=params.samples,
                 output_logits=True,
                 return_dict_in_generate=True,

@@ -26,6 +26,9 @@ class JobCreateForm(forms.Form):
     top_p = forms.FloatField(initial=1.0, label="top-p")
     top_k = forms.IntegerField(min_value=0, initial=0, label="top-k (0 = off)")
     max_new_tokens = forms.IntegerField(min_value=1, initial=256)
+    min_new_tokens = forms.IntegerField(
+        min_value=0, initial=0, required=False, help_text="EOS is not sampled before this many tokens"
+    )
     seed = forms.IntegerField(initial=0)
     selection_policy = forms.ChoiceField(choices=SelectionPolicy.choices, initial=SelectionPolicy.PAPER)
     limit = forms.IntegerField(min_value=1, required=False, help_text="only the first N prompts")

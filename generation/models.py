@@ -59,6 +59,9 @@ class GenerationJob(Job):
     top_p = models.FloatField(default=1.0)
     top_k = models.PositiveIntegerField(default=0)
     max_new_tokens = models.PositiveIntegerField(default=256)
+    min_new_tokens = models.PositiveIntegerField(
+        default=0, help_text="EOS is not sampled before this many tokens (scores still count it)."
+    )
     seed = models.BigIntegerField(default=0)
     selection_policy = models.CharField(
         max_length=16, choices=SelectionPolicy.choices, default=SelectionPolicy.PAPER

@@ -170,6 +170,7 @@ def generation_job_create(
     top_p: float = 1.0,
     top_k: int = 0,
     max_new_tokens: int = 256,
+    min_new_tokens: int = 0,
     seed: int = 0,
     selection_policy: str = SelectionPolicy.PAPER,
     limit: int | None = None,
@@ -192,6 +193,8 @@ def generation_job_create(
         raise GenerationError("top_k must be 0 (off) or positive")
     if max_new_tokens < 1:
         raise GenerationError("max_new_tokens must be at least 1")
+    if not 0 <= min_new_tokens <= max_new_tokens:
+        raise GenerationError("min_new_tokens must be between 0 and max_new_tokens")
     if selection_policy not in POLICIES:
         raise GenerationError(f"unknown selection policy {selection_policy!r}: use {' or '.join(POLICIES)}")
     if limit is not None and limit < 1:
@@ -222,6 +225,7 @@ def generation_job_create(
             top_p=top_p,
             top_k=top_k,
             max_new_tokens=max_new_tokens,
+            min_new_tokens=min_new_tokens,
             seed=seed,
             selection_policy=selection_policy,
             prompt_limit=limit,
@@ -408,6 +412,7 @@ def generation_job_run(
         top_p=job.top_p,
         top_k=job.top_k,
         max_new_tokens=job.max_new_tokens,
+        min_new_tokens=job.min_new_tokens,
         seed=job.seed,
     )
     run_stats: dict[str, float] = {"tokens": 0.0, "t0": time.perf_counter(), "chunk_id": 0}

@@ -71,6 +71,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
                 top_p=data["top_p"],
                 top_k=data["top_k"],
                 max_new_tokens=data["max_new_tokens"],
+                min_new_tokens=data["min_new_tokens"] or 0,
                 seed=data["seed"],
                 selection_policy=data["selection_policy"],
                 limit=data["limit"],

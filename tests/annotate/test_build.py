@@ -193,3 +193,13 @@ def test_comparison_tokens_are_random_and_unrelated_to_the_pk(campaign_factory):
     for pk, token in tokens:
         assert len(token) >= 20 and str(pk) != token
     assert Comparison.objects.filter(token__in=[t for _, t in tokens]).count() == 10
+
+
+def test_answered_only_builds_the_prompts_every_system_answered(db):
+    eval_set = make_eval_set(name="partial", n_prompts=5)
+    make_system("one", eval_set, skip_prompts=["p003"])
+    make_system("two", eval_set, skip_prompts=["p000"])
+    with pytest.raises(CampaignError, match="no selected sample"):
+        campaign_create(name="strict", eval_set=eval_set, systems=["one", "two"])
+    campaign = campaign_create(name="partial", eval_set=eval_set, systems=["one", "two"], answered_only=True)
+    assert sorted(campaign.comparisons.values_list("prompt__uid", flat=True)) == ["p001", "p002", "p004"]

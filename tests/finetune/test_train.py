@@ -152,3 +152,20 @@ def test_pretraining_a_tiny_base_on_plain_text(tmp_path: Path) -> None:
     AutoModelForCausalLM.from_pretrained(out)
     assert not (out / tr.CHECKPOINTS).exists()
     assert not any(p.name.endswith("-init") for p in tmp_path.iterdir())
+
+
+def test_the_command_line_entry_for_accelerate_launch_trains_from_a_saved_config(
+    base: Path, tmp_path: Path, capsys
+) -> None:
+    from dataclasses import asdict
+
+    from finetune.mixture import DEMO_MIXTURE
+
+    cfg = config(base, tmp_path / "out", mixture=str(DEMO_MIXTURE), steps=2, seq_len=128, num_examples=16)
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(asdict(cfg)))
+    tr.main([str(path)])
+    assert "finished at step 2" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "out" / tr.TRAIN_CONFIG).read_text())
+    assert saved["steps"] == 2 and saved["mixture"] == str(DEMO_MIXTURE)
+    assert (tmp_path / "out" / "config.json").exists()

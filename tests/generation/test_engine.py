@@ -235,3 +235,24 @@ def test_a_stop_string_of_multibyte_characters_is_found_across_byte_tokens():
         assert "éé" in full
         assert sample.text == full[: full.index("éé")]
         assert sample.token_ids[-1] == second + 3
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("fallback", [False, True])
+def test_min_new_tokens_keeps_eos_out_of_the_first_tokens_while_scores_stay_raw(kind, fallback):
+    engine = make_engine(kind, batch_size=3, fast_path=not fallback)
+    bias_logits(engine, {EOS: 6.0})  # without the floor nearly every sample would end at once
+    params = SamplingParams(samples=3, max_new_tokens=12, min_new_tokens=5, seed=7)
+    results = engine.generate(requests(3), params)
+    for result in results:
+        for sample in result.samples:
+            assert sample.num_tokens >= 6 or sample.finish_reason == "length"
+            assert EOS not in sample.token_ids[:5]
+            expected = rescore(engine.model, kind, result.prompt_token_ids, sample.token_ids)
+            assert sample.logprob_sum == pytest.approx(expected, abs=1e-4)
+    assert engine.last_path.startswith("generate" if fallback else "fast")
+
+
+def test_min_new_tokens_above_max_new_tokens_is_refused():
+    with pytest.raises(ValueError, match="min_new_tokens"):
+        SamplingParams(max_new_tokens=4, min_new_tokens=5).check()

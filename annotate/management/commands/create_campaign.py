@@ -31,6 +31,11 @@ class Command(BaseCommand):
             "--seed", type=int, help="seed for left/right sides and overlap (reproducible builds)"
         )
         parser.add_argument("--open", action="store_true", help="open the campaign to raters now")
+        parser.add_argument(
+            "--answered-only",
+            action="store_true",
+            help="rate only the prompts every system answered (e.g. after generate --limit)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -54,6 +59,7 @@ class Command(BaseCommand):
                 gold_fraction=options["gold"],
                 raters=[users[u] for u in usernames],
                 seed=options["seed"],
+                answered_only=options["answered_only"],
             )
             if options["open"]:
                 campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)

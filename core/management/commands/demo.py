@@ -65,7 +65,8 @@ class Command(BaseCommand):
         for username, password in accounts.items():
             lines.append(f"    {username:<18} password: {password}")
         lines.append(f"  ({'new accounts; ' if created else ''}passwords are kept in {credentials_path()})")
-        lines.append("  Press Ctrl-C to stop the server and the worker.")
+        if url:
+            lines.append("  Press Ctrl-C to stop the server and the worker.")
         lines.append("=" * 64)
         self.stdout.write("\n".join(lines))
 

@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--top-p", type=float, default=1.0)
         parser.add_argument("--top-k", type=int, default=0)
         parser.add_argument("--max-new-tokens", type=int, default=256)
+        parser.add_argument(
+            "--min-new-tokens", type=int, default=0, help="do not sample EOS before this many tokens"
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--selection", choices=SelectionPolicy.values, default=SelectionPolicy.PAPER)
         parser.add_argument("--limit", type=int, help="only the first N prompts")
@@ -38,6 +41,7 @@ class Command(BaseCommand):
                 top_p=options["top_p"],
                 top_k=options["top_k"],
                 max_new_tokens=options["max_new_tokens"],
+                min_new_tokens=options["min_new_tokens"],
                 seed=options["seed"],
                 selection_policy=options["selection"],
                 limit=options["limit"],

@@ -1,0 +1,75 @@
+"""The campaign report in headless Chromium: figures draw, tables fill; a screenshot for the README."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from annotate.assignment import item_next, rating_submit
+from annotate.models import Campaign
+from annotate.services import campaign_create
+from core.users import user_create
+from tests.annotate.conftest import make_eval_set, make_system
+from tests.e2e.test_rating_page import CHROMIUM
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _allow_orm_beside_playwright(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def rated_campaign(transactional_db, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    user_create(username="e2e-researcher", role="researcher", password="e2e-password-1")
+    raters = [user_create(username=f"rater-{i}", role="rater") for i in range(3)]
+    eval_set = make_eval_set(name="report-set", n_prompts=24)
+    make_system("base", eval_set)
+    make_system("flan", eval_set)
+    campaign = campaign_create(
+        name="report-e2e", eval_set=eval_set, systems=["base", "flan"], raters=raters, overlap=0.5, seed=1
+    )
+    campaign.status = Campaign.Status.OPEN
+    campaign.save()
+    rng = random.Random(7)
+    for rater in raters:
+        while (item := item_next(campaign=campaign, rater=rater)) is not None:
+            # The candidate ("flan", system b) wins about three times in four among decisive votes.
+            choice = rng.choices(["b", "a", "tie", "both_bad"], weights=[6, 2, 1, 1])[0]
+            side = choice if choice in ("tie", "both_bad") else ("left" if item.left == choice else "right")
+            rating_submit(
+                campaign=campaign, rater=rater, token=item.token, side=side, seconds=rng.uniform(5, 40)
+            )
+    return campaign
+
+
+def test_the_report_page_draws_its_figures_and_tables(live_server, rated_campaign):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(15_000)
+            page.goto(f"{live_server.url}/reports/campaigns/{rated_campaign.pk}/")
+            page.fill("#id_username", "e2e-researcher")
+            page.fill("#id_password", "e2e-password-1")
+            page.click("button[type=submit]")
+            expect(page.locator(".js-plotly-plot").first).to_be_visible()
+            assert page.locator(".js-plotly-plot").count() >= 3
+            expect(page.locator("table").first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "report-page.png"), full_page=False)
+        finally:
+            browser.close()
