@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -153,6 +154,7 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
     )
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved runs of each side; medians")
     args = parser.parse_args()
 
     if args.threads:
@@ -165,34 +167,42 @@ def main() -> None:
     prompts, source = load_prompts(count)
     model, tokenizer, label = build_model(size, device)
     engine = Engine(model, tokenizer, kind="causal", batch_size=batch_size)
-    params = SamplingParams(samples=5, temperature=0.7, max_new_tokens=args.max_new_tokens, seed=args.seed)
 
     # Warm-up both paths (allocator, kernels) on one prompt.
     warm = SamplingParams(samples=5, temperature=0.7, max_new_tokens=4, seed=args.seed)
     baseline(engine, prompts[:1], warm)
     ours(engine, prompts[:1], warm)
 
-    sync(device)
-    start = time.perf_counter()
-    base_tokens = baseline(engine, prompts, params)
-    sync(device)
-    base_seconds = time.perf_counter() - start
+    # Interleaved repeats, medians: on a shared machine one side must not get the quiet moments.
+    base_rates: list[float] = []
+    our_rates: list[float] = []
+    base_tokens = our_tokens = 0
+    base_seconds = our_seconds = 0.0
+    for repeat in range(args.repeats):
+        run = SamplingParams(
+            samples=5, temperature=0.7, max_new_tokens=args.max_new_tokens, seed=args.seed + repeat
+        )
+        sync(device)
+        start = time.perf_counter()
+        base_tokens = baseline(engine, prompts, run)
+        sync(device)
+        base_seconds = time.perf_counter() - start
+        base_rates.append(base_tokens / base_seconds)
 
-    start = time.perf_counter()
-    our_tokens = ours(engine, prompts, params)
-    sync(device)
-    our_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        our_tokens = ours(engine, prompts, run)
+        sync(device)
+        our_seconds = time.perf_counter() - start
+        our_rates.append(our_tokens / our_seconds)
 
-    base_rate = base_tokens / base_seconds
-    our_rate = our_tokens / our_seconds
-    print(f"baseline: {base_tokens} tokens in {base_seconds:.2f}s = {base_rate:.0f} tokens/s")
-    print(
-        f"ours:     {our_tokens} tokens in {our_seconds:.2f}s = {our_rate:.0f} tokens/s ({engine.last_path})"
-    )
+    base_rate = statistics.median(base_rates)
+    our_rate = statistics.median(our_rates)
+    print(f"baseline tokens/s per repeat: {', '.join(f'{r:.0f}' for r in base_rates)}")
+    print(f"ours tokens/s per repeat:     {', '.join(f'{r:.0f}' for r in our_rates)} ({engine.last_path})")
     print(
         f"speedup={our_rate / base_rate:.2f} ours_tok_s={our_rate:.0f} baseline_tok_s={base_rate:.0f} "
         f"device={device.type} model={label} prompts={count} samples=5 max_new_tokens={args.max_new_tokens} "
-        f"prompt_source={source} threads={torch.get_num_threads()}"
+        f"prompt_source={source} threads={torch.get_num_threads()} repeats={args.repeats}"
     )
 
 
