@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -11,22 +10,9 @@ from annotate.models import Campaign, Rating
 from annotate.services import campaign_create
 from core.users import user_create
 from tests.annotate.conftest import make_eval_set, make_system
+from tests.e2e.conftest import ARTIFACTS, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
-
-
-@pytest.fixture(autouse=True)
-def _allow_orm_beside_playwright(monkeypatch):
-    # Playwright's sync API and Django's live server share this process; Django's async-safety check
-    # would otherwise refuse ORM calls made while Playwright's loop is running.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = [pytest.mark.e2e, needs_chromium]
 
 
 @pytest.fixture
@@ -47,56 +33,39 @@ def rating_setup(transactional_db, settings):
     return campaign, rater
 
 
-def test_a_rater_rates_three_items_with_the_keyboard_and_undoes_one(live_server, rating_setup):
-    from playwright.sync_api import expect, sync_playwright
+def test_a_rater_rates_three_items_with_the_keyboard_and_undoes_one(logged_in_page, rating_setup):
+    from playwright.sync_api import expect
 
     campaign, rater = rating_setup
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(10_000)
-            page.goto(f"{live_server.url}/rate/task/{campaign.pk}/")
-            page.fill("#id_username", "e2e-rater")
-            page.fill("#id_password", "e2e-password-1")
-            page.click("button[type=submit]")
-            progress = page.locator("#progress-text")
-            expect(progress).to_have_text(re.compile(r"^0 rated, 6 left$"))
-            expect(page.locator("#left")).not_to_be_empty()
+    page = logged_in_page(f"/rate/task/{campaign.pk}/", "e2e-rater", "e2e-password-1")
+    progress = page.locator("#progress-text")
+    expect(progress).to_have_text(re.compile(r"^0 rated, 6 left$"))
+    expect(page.locator("#left")).not_to_be_empty()
 
-            seen = []
-            for key, expected in (("1", 1), ("ArrowRight", 2), ("4", 3)):
-                token_before = page.locator("#left").inner_html() + page.locator("#right").inner_html()
-                seen.append(token_before)
-                page.keyboard.press(key)
-                expect(progress).to_have_text(re.compile(rf"^{expected} rated"))
-                assert (
-                    page.locator("#left").inner_html() + page.locator("#right").inner_html() != token_before
-                )
-            assert Rating.objects.filter(rater=rater).count() == 3
+    seen = []
+    for key, expected in (("1", 1), ("ArrowRight", 2), ("4", 3)):
+        token_before = page.locator("#left").inner_html() + page.locator("#right").inner_html()
+        seen.append(token_before)
+        page.keyboard.press(key)
+        expect(progress).to_have_text(re.compile(rf"^{expected} rated"))
+        assert page.locator("#left").inner_html() + page.locator("#right").inner_html() != token_before
+    assert Rating.objects.filter(rater=rater).count() == 3
 
-            expect(page.locator("#undo")).to_be_enabled()
-            page.keyboard.press("u")
-            expect(progress).to_have_text(re.compile(r"^2 rated"))
-            # The undone item is back on screen to be rated again.
-            assert page.locator("#left").inner_html() + page.locator("#right").inner_html() == seen[-1]
-            assert Rating.objects.filter(rater=rater).count() == 2
-            assert float(page.locator("#progress-bar").get_attribute("value") or "nan") > 0
+    expect(page.locator("#undo")).to_be_enabled()
+    page.keyboard.press("u")
+    expect(progress).to_have_text(re.compile(r"^2 rated"))
+    # The undone item is back on screen to be rated again.
+    assert page.locator("#left").inner_html() + page.locator("#right").inner_html() == seen[-1]
+    assert Rating.objects.filter(rater=rater).count() == 2
+    assert float(page.locator("#progress-bar").get_attribute("value") or "nan") > 0
 
-            # Untrusted text stayed text: no script ran, no javascript: link exists.
-            assert page.evaluate("window.pwned") is None
-            assert page.locator("a[href^='javascript']").count() == 0
-            expect(page.locator("#item pre code").first).to_contain_text("return a + b")
+    # Untrusted text stayed text: no script ran, no javascript: link exists.
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("a[href^='javascript']").count() == 0
+    expect(page.locator("#item pre code").first).to_contain_text("return a + b")
 
-            page.keyboard.press("3")
-            expect(progress).to_have_text(re.compile(r"^3 rated"))
-            page.screenshot(path=str(ARTIFACTS / "rating-page.png"), full_page=True)
-        finally:
-            browser.close()
+    page.keyboard.press("3")
+    expect(progress).to_have_text(re.compile(r"^3 rated"))
+    page.screenshot(path=str(ARTIFACTS / "rating-page.png"), full_page=True)
     choices = sorted(Rating.objects.filter(rater=rater).values_list("side", flat=True))
     assert choices == ["left", "right", "tie"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
@@ -12,21 +11,9 @@ from annotate.models import Campaign
 from annotate.services import campaign_create
 from core.users import user_create
 from tests.annotate.conftest import make_eval_set, make_system
-from tests.e2e.test_rating_page import CHROMIUM
+from tests.e2e.conftest import ARTIFACTS, needs_chromium
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
-
-
-@pytest.fixture(autouse=True)
-def _allow_orm_beside_playwright(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+pytestmark = [pytest.mark.e2e, needs_chromium]
 
 
 @pytest.fixture
@@ -54,22 +41,13 @@ def rated_campaign(transactional_db, settings):
     return campaign
 
 
-def test_the_report_page_draws_its_figures_and_tables(live_server, rated_campaign):
-    from playwright.sync_api import expect, sync_playwright
+def test_the_report_page_draws_its_figures_and_tables(logged_in_page, rated_campaign):
+    from playwright.sync_api import expect
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.set_default_timeout(15_000)
-            page.goto(f"{live_server.url}/reports/campaigns/{rated_campaign.pk}/")
-            page.fill("#id_username", "e2e-researcher")
-            page.fill("#id_password", "e2e-password-1")
-            page.click("button[type=submit]")
-            expect(page.locator(".js-plotly-plot").first).to_be_visible()
-            assert page.locator(".js-plotly-plot").count() >= 3
-            expect(page.locator("table").first).to_be_visible()
-            page.screenshot(path=str(ARTIFACTS / "report-page.png"), full_page=False)
-        finally:
-            browser.close()
+    page = logged_in_page(
+        f"/reports/campaigns/{rated_campaign.pk}/", "e2e-researcher", "e2e-password-1", 1000
+    )
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    assert page.locator(".js-plotly-plot").count() >= 3
+    expect(page.locator("table").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "report-page.png"), full_page=False)
