@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
     Count,
@@ -134,27 +134,52 @@ def _ordered(qs: QuerySet[Comparison], *, campaign: Campaign, rater: User) -> Qu
     return qs.annotate(rater_key=key).order_by("rater_key", "pk")
 
 
-def _has_room(comparison: Comparison, *, rater: User, excluded: list[int], now: datetime) -> bool:
-    if comparison.gold_answer is not None:
+def _has_room(
+    comparison_id: int, *, needed: int, gold: bool, rater: User, excluded: list[int], now: datetime
+) -> bool:
+    """Ratings by raters not excluded plus others' active leases are below `needed`: one query."""
+    if gold:
         return True
-    n_ratings = Rating.objects.filter(comparison=comparison).exclude(rater_id__in=excluded).count()
-    n_leases = (
-        Assignment.objects.filter(comparison=comparison, leased_until__gt=now, skipped=False)
-        .exclude(rater=rater)
-        .count()
+    # Hand-written because it runs on every rating and every served item: one round trip, and
+    # none of the ORM's query building.
+    not_excluded = f" AND rater_id NOT IN ({', '.join(['%s'] * len(excluded))})" if excluded else ""
+    sql = (
+        f"SELECT (SELECT COUNT(*) FROM {Rating._meta.db_table} WHERE comparison_id = %s{not_excluded})"
+        f" + (SELECT COUNT(*) FROM {Assignment._meta.db_table} WHERE comparison_id = %s"
+        " AND leased_until > %s AND skipped = %s AND rater_id <> %s)"
     )
-    return n_ratings + n_leases < comparison.needed
+    params = [
+        comparison_id,
+        *excluded,
+        comparison_id,
+        connection.ops.adapt_datetimefield_value(now),
+        False,
+        rater.pk,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (taken,) = cursor.fetchone()
+    return int(taken) < needed
 
 
-def _lease(*, campaign: Campaign, comparison: Comparison, rater: User, now: datetime) -> None:
+def _lease(*, campaign: Campaign, comparison_id: int, rater: User, now: datetime) -> None:
     until = now + timedelta(seconds=campaign.lease_seconds)
-    updated = Assignment.objects.filter(rater=rater, comparison=comparison).update(
-        served_at=now, leased_until=until, skipped=False
+    # One upsert: a rater's row for an item is kept (unique per rater and item) and renewed.
+    Assignment.objects.bulk_create(
+        [
+            Assignment(
+                campaign=campaign,
+                comparison_id=comparison_id,
+                rater=rater,
+                served_at=now,
+                leased_until=until,
+                skipped=False,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["rater", "comparison"],
+        update_fields=["served_at", "leased_until", "skipped"],
     )
-    if not updated:
-        Assignment.objects.create(
-            campaign=campaign, comparison=comparison, rater=rater, served_at=now, leased_until=until
-        )
 
 
 def _current(*, campaign: Campaign, rater: User, now: datetime) -> Comparison | None:
@@ -178,28 +203,42 @@ def _pick(
         candidates = _ordered(qs.exclude(pk__in=tried), campaign=campaign, rater=rater)
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        found = candidates.select_related("prompt").first()
+        # Only the key columns: the search sorts every candidate, so wide rows (the texts, the
+        # prompt) would be carried through the sort; the one row picked is read afterwards.
+        found = candidates.values_list("pk", "needed", "gold_answer").first()
         if found is None:
             return None
+        pk, needed, gold_answer = found
         # Counted again under the lock: the search ran on a snapshot from before it.
-        if _has_room(found, rater=rater, excluded=excluded, now=now):
-            _lease(campaign=campaign, comparison=found, rater=rater, now=now)
-            return found
-        tried.append(found.pk)
+        if _has_room(
+            pk, needed=needed, gold=gold_answer is not None, rater=rater, excluded=excluded, now=now
+        ):
+            _lease(campaign=campaign, comparison_id=pk, rater=rater, now=now)
+            return Comparison.objects.select_related("prompt").get(pk=pk)
+        tried.append(pk)
     return None
 
 
 def item_next(
-    *, campaign: Campaign, rater: User, now: datetime | None = None, rng: random.Random | None = None
+    *,
+    campaign: Campaign,
+    rater: User,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+    excluded: list[int] | None = None,
 ) -> Comparison | None:
-    """The item to show the rater now, leased to them; None when they have nothing left to rate."""
+    """The item to show the rater now, leased to them; None when they have nothing left to rate.
+
+    `excluded` (the campaign's excluded rater ids) may be passed by a caller that already has it.
+    """
     now = now or timezone.now()
     rng = rng or _rng
     with transaction.atomic():
         current = _current(campaign=campaign, rater=rater, now=now)
         if current is not None:
             return current
-        excluded = _excluded(campaign)
+        if excluded is None:
+            excluded = _excluded(campaign)
         base = Comparison.objects.filter(campaign=campaign)
         regular = _with_room(base, rater=rater, excluded=excluded, now=now)
         fresh = regular.exclude(
@@ -241,6 +280,7 @@ def rating_submit(
     comment: str = "",
     seconds: float | None = None,
     now: datetime | None = None,
+    excluded: list[int] | None = None,
 ) -> tuple[Rating, bool]:
     """Store the rater's choice for the item; returns (rating, created).
 
@@ -249,43 +289,57 @@ def rating_submit(
     """
     if side not in SIDES:
         raise RatingError(f"unknown choice {side!r}")
-    comparison = Comparison.objects.filter(campaign=campaign, token=token).first()
-    if comparison is None:
-        raise RatingError("unknown item")
-    existing = Rating.objects.filter(rater=rater, comparison=comparison).first()
-    if existing is not None:
-        return existing, False
     with transaction.atomic():
-        comparison = Comparison.objects.select_for_update().get(pk=comparison.pk)
+        # Every write of a rating for this item happens under this row lock (or, on SQLite, in a
+        # serialised write transaction), so the checks below cannot race another submission.
+        comparison = (
+            Comparison.objects.select_for_update(of=("self",))
+            .only("pk", "campaign_id", "left", "needed", "gold_answer")
+            .filter(campaign=campaign, token=token)
+            .first()
+        )
+        if comparison is None:
+            raise RatingError("unknown item")
         now = now or timezone.now()
         existing = Rating.objects.filter(rater=rater, comparison=comparison).first()
         if existing is not None:
             return existing, False
-        assignment = Assignment.objects.filter(rater=rater, comparison=comparison).first()
-        if assignment is None:
+        served_at = (
+            Assignment.objects.filter(rater=rater, comparison=comparison)
+            .values_list("served_at", flat=True)
+            .first()
+        )
+        if served_at is None:
             raise RatingError("this item was not served to you")
-        if not _has_room(comparison, rater=rater, excluded=_excluded(campaign), now=now):
+        if excluded is None:
+            excluded = _excluded(campaign)
+        if not _has_room(
+            comparison.pk,
+            needed=comparison.needed,
+            gold=comparison.gold_answer is not None,
+            rater=rater,
+            excluded=excluded,
+            now=now,
+        ):
             raise RatingError("your time on this item ran out and it went to someone else")
         # The client's clock is a claim; the lease bounds it.
-        elapsed = max(0.0, (now - assignment.served_at).total_seconds())
+        elapsed = max(0.0, (now - served_at).total_seconds())
         bounded = min(elapsed, float(campaign.lease_seconds))
         if seconds is not None and seconds >= 0:
             bounded = min(bounded, float(seconds))
-        try:
-            with transaction.atomic():
-                rating = Rating.objects.create(
-                    comparison=comparison,
-                    campaign=campaign,
-                    rater=rater,
-                    choice=comparison.side_to_system(side),
-                    side=side,
-                    comment=comment.strip()[:5000],
-                    seconds=round(bounded, 3),
-                    created=now,
-                )
-        except IntegrityError:
-            return Rating.objects.get(rater=rater, comparison=comparison), False
-        Assignment.objects.filter(pk=assignment.pk).update(leased_until=LEASE_DONE, skipped=False)
+        rating = Rating.objects.create(
+            comparison=comparison,
+            campaign=campaign,
+            rater=rater,
+            choice=comparison.side_to_system(side),
+            side=side,
+            comment=comment.strip()[:5000],
+            seconds=round(bounded, 3),
+            created=now,
+        )
+        Assignment.objects.filter(rater=rater, comparison=comparison).update(
+            leased_until=LEASE_DONE, skipped=False
+        )
     return rating, True
 
 
@@ -300,16 +354,20 @@ def rating_undo(*, campaign: Campaign, rater: User, now: datetime | None = None)
             Comparison.objects.select_for_update().select_related("prompt").get(pk=last.comparison_id)
         )
         last.delete()
-        _lease(campaign=campaign, comparison=comparison, rater=rater, now=now)
+        _lease(campaign=campaign, comparison_id=comparison.pk, rater=rater, now=now)
     return comparison
 
 
-def rater_progress(*, campaign: Campaign, rater: User, now: datetime | None = None) -> Progress:
+def rater_progress(
+    *, campaign: Campaign, rater: User, now: datetime | None = None, excluded: list[int] | None = None
+) -> Progress:
     """The rater's own progress: rated, still available to them, and whether undo is open."""
     now = now or timezone.now()
+    if excluded is None:
+        excluded = _excluded(campaign)
     mine = Rating.objects.filter(campaign=campaign, rater=rater).aggregate(n=Count("pk"), last=Max("created"))
     remaining = _with_room(
-        Comparison.objects.filter(campaign=campaign), rater=rater, excluded=_excluded(campaign), now=now
+        Comparison.objects.filter(campaign=campaign), rater=rater, excluded=excluded, now=now
     ).count()
     undo = mine["last"] is not None and (now - mine["last"]).total_seconds() <= UNDO_SECONDS
     return Progress(done=mine["n"], remaining=remaining, undo=undo)

@@ -42,8 +42,15 @@ def _item_payload(comparison: Comparison | None) -> dict[str, Any] | None:
     }
 
 
-def _state(campaign: Campaign, user: User, comparison: Comparison | None, **extra: Any) -> JsonResponse:
-    progress = assignment.rater_progress(campaign=campaign, rater=user)
+def _state(
+    campaign: Campaign,
+    user: User,
+    comparison: Comparison | None,
+    *,
+    excluded: list[int] | None = None,
+    **extra: Any,
+) -> JsonResponse:
+    progress = assignment.rater_progress(campaign=campaign, rater=user, excluded=excluded)
     body = {
         "item": _item_payload(comparison),
         "progress": {
@@ -105,7 +112,9 @@ def rate_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def api_next(request: HttpRequest, campaign_id: int) -> JsonResponse:
     campaign = _rater_campaign(request, campaign_id)
     user: User = request.user  # type: ignore[assignment]
-    return _state(campaign, user, assignment.item_next(campaign=campaign, rater=user))
+    excluded = services.excluded_rater_ids(campaign=campaign)
+    item = assignment.item_next(campaign=campaign, rater=user, excluded=excluded)
+    return _state(campaign, user, item, excluded=excluded)
 
 
 @rater_required
@@ -120,6 +129,7 @@ def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
         seconds = float(data["seconds"]) if data.get("seconds") not in (None, "") else None
     except (TypeError, ValueError):
         seconds = None
+    excluded = services.excluded_rater_ids(campaign=campaign)
     try:
         rating, created = assignment.rating_submit(
             campaign=campaign,
@@ -128,6 +138,7 @@ def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
             side=str(data.get("side", "")),
             comment=str(data.get("comment", "")),
             seconds=seconds,
+            excluded=excluded,
         )
     except assignment.RatingError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
@@ -137,11 +148,12 @@ def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
         return _state(
             campaign,
             user,
-            assignment.item_next(campaign=campaign, rater=user),
+            assignment.item_next(campaign=campaign, rater=user, excluded=excluded),
+            excluded=excluded,
             rating=stored,
             created=created,
         )
-    progress = assignment.rater_progress(campaign=campaign, rater=user)
+    progress = assignment.rater_progress(campaign=campaign, rater=user, excluded=excluded)
     return JsonResponse(
         {
             "rating": stored,
@@ -177,7 +189,9 @@ def api_skip(request: HttpRequest, campaign_id: int) -> JsonResponse:
     user: User = request.user  # type: ignore[assignment]
     token = str(_json_body(request).get("token", ""))
     assignment.item_skip(campaign=campaign, rater=user, token=token)
-    return _state(campaign, user, assignment.item_next(campaign=campaign, rater=user))
+    excluded = services.excluded_rater_ids(campaign=campaign)
+    item = assignment.item_next(campaign=campaign, rater=user, excluded=excluded)
+    return _state(campaign, user, item, excluded=excluded)
 
 
 # --- researcher side --------------------------------------------------------------------------

@@ -3,14 +3,21 @@
     .venv/bin/python bench/rating_load.py [--raters 50] [--items 20] [--duration 60] [--workers N]
 
 Serves the site with gunicorn on 127.0.0.1 and drives it with N rater threads (http.client, one
-keep-alive connection each) doing fetch-next then submit, bounded by --items per rater and
---duration seconds. Database: with DATABASE_URL (PostgreSQL) a fresh database on that server is
-created and dropped; without it the script re-runs itself under bin/with-services, which starts a
-throwaway PostgreSQL on loopback when the machine has one and otherwise falls back to the embedded
-SQLite default (the output says which). Nothing listens beyond loopback and nothing of var/ is touched.
+keep-alive connection each) that behave as the real rating page (static/annotate/rate.js): one
+fetch-next when the page opens, then one "submit+next" request per rating (the rating is stored
+and the next item returned in the same call, `"next": true`), bounded by --items per rater and
+--duration seconds. So "submit+next" is the per-rating call (`submit_*` in the last line) and
+"fetch-next" only the first load of each rater's page (`next_*`). About 10% of ratings are sent
+twice (a double click), which must come back as the stored rating and the same next item.
 
-Prints p50/p95 latency of each call, ratings/s, and duplicate, lost and over-rated counts (all
-must be 0), then one last line of key=value pairs.
+Database: with DATABASE_URL (PostgreSQL) a fresh database on that server is created and dropped;
+without it the script re-runs itself under bin/with-services, which starts a throwaway PostgreSQL
+on loopback when the machine has one and otherwise falls back to the embedded SQLite default (the
+output says which). Nothing listens beyond loopback and nothing of var/ is touched.
+
+The load generator shares the machine with the server: its own CPU use is printed, to tell a slow
+server from a slow client. Prints p50/p95 latency of each call kind, ratings/s, and duplicate,
+lost and over-rated counts (all must be 0), then one last line of key=value pairs.
 """
 
 from __future__ import annotations
@@ -163,21 +170,24 @@ class Rater(threading.Thread):
         return elapsed, json.loads(payload)
 
     def run(self) -> None:
+        # As the real page (static/annotate/rate.js) does: one fetch-next when the page opens, then
+        # one request per rating that stores it and returns the next item (`"next": true`).
         rng = random.Random(self.username)
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
+            if time.monotonic() > self.deadline:
+                return
+            ms, state = self.call(conn, "next", {})
+            self.next_ms.append(ms)
             for _ in range(self.items):
-                if time.monotonic() > self.deadline:
-                    break
-                ms, state = self.call(conn, "next", {})
-                self.next_ms.append(ms)
                 item = state["item"]
-                if item is None:
+                if item is None or time.monotonic() > self.deadline:
                     break
                 body = {
                     "token": item["token"],
                     "side": rng.choice(["left", "right", "tie", "both_bad"]),
                     "seconds": 5,
+                    "next": True,
                 }
                 ms, result = self.call(conn, "submit", body)
                 self.submit_ms.append(ms)
@@ -188,6 +198,10 @@ class Rater(threading.Thread):
                     self.repeats += 1
                     if again["created"] or again["rating"] != result["rating"]:
                         self.errors.append("a resent submission was stored again")
+                    shown = (result["item"] or {}).get("token")
+                    if (again["item"] or {}).get("token") != shown:
+                        self.errors.append("a resent submission moved the rater to another item")
+                state = result
         except Exception as exc:
             self.errors.append(f"{type(exc).__name__}: {exc}")
         finally:
@@ -208,7 +222,12 @@ def main() -> None:
     parser.add_argument("--raters", type=int, default=50)
     parser.add_argument("--items", type=int, default=20, help="ratings per rater at most")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load at most")
-    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default 2 x cores + 1)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="gunicorn sync workers (default cores + 1: more only add contention on a small machine)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     args = parser.parse_args()
 
@@ -235,7 +254,7 @@ def main() -> None:
         run_manage(env, "migrate", "--noinput")
         n_prompts = max(10, int(args.raters * args.items * 1.2 / 2) + 1)
         setup = shell_json(env, SETUP.format(n_raters=args.raters, n_prompts=n_prompts))
-        workers = args.workers or 2 * (os.cpu_count() or 1) + 1
+        workers = args.workers or (os.cpu_count() or 1) + 1
         port = free_port()
         server = subprocess.Popen(
             [
@@ -278,11 +297,13 @@ def main() -> None:
             for name, session in sorted(setup["sessions"].items())
         ]
         start = time.perf_counter()
+        cpu_start = time.process_time()  # this process only: the load generator's own CPU
         for rater in raters:
             rater.start()
         for rater in raters:
             rater.join(timeout=args.duration + 60)
         wall = time.perf_counter() - start
+        client_cpu = time.process_time() - cpu_start
 
         verify = shell_json(env, VERIFY)
         stored = {(name, token) for name, token in verify["pairs"]}
@@ -298,10 +319,13 @@ def main() -> None:
             f"raters={args.raters} items<={args.items} wall={wall:.2f}s ratings={ratings} resent={sum(r.repeats for r in raters)}"
         )
         print(
-            f"fetch-next: n={len(next_ms)} p50={pct(next_ms, 0.5):.1f}ms p95={pct(next_ms, 0.95):.1f}ms mean={statistics.fmean(next_ms) if next_ms else float('nan'):.1f}ms"
+            f"fetch-next (first load): n={len(next_ms)} p50={pct(next_ms, 0.5):.1f}ms p95={pct(next_ms, 0.95):.1f}ms mean={statistics.fmean(next_ms) if next_ms else float('nan'):.1f}ms"
         )
         print(
-            f"submit:     n={len(submit_ms)} p50={pct(submit_ms, 0.5):.1f}ms p95={pct(submit_ms, 0.95):.1f}ms"
+            f"submit+next: n={len(submit_ms)} p50={pct(submit_ms, 0.5):.1f}ms p95={pct(submit_ms, 0.95):.1f}ms"
+        )
+        print(
+            f"load generator CPU: {client_cpu:.1f}s over {wall:.1f}s wall ({100 * client_cpu / wall:.0f}% of one core)"
         )
         print(
             f"duplicates={verify['duplicates']} lost={lost} over_rated={verify['over_rated']} client_errors={len(errors)}"

@@ -228,3 +228,36 @@ def test_the_queue_lists_open_campaigns_with_progress(blind_campaign):
     rater_page = client.get(urls(campaign)["page"]).content.decode()
     assert "Guidelines" in rater_page and "sparingly" in rater_page
     assert "annotate/rate.js" in rater_page
+
+
+def test_a_resent_submit_with_next_returns_the_stored_rating_and_the_same_next_item(blind_campaign):
+    campaign, rater = blind_campaign
+    client = login(rater)
+    u = urls(campaign)
+    token = post(client, u["next"]).json()["item"]["token"]
+    body = {"token": token, "side": "right", "seconds": 2, "next": True}
+    first = post(client, u["submit"], body).json()
+    again = post(client, u["submit"], body).json()
+    assert first["created"] is True and again["created"] is False
+    assert again["rating"] == first["rating"]
+    assert first["item"]["token"] != token
+    assert again["item"]["token"] == first["item"]["token"]
+    assert again["progress"] == first["progress"]
+    assert Rating.objects.filter(rater=rater).count() == 1
+
+
+def test_a_rating_with_the_next_item_costs_a_bounded_number_of_queries(
+    blind_campaign, django_assert_max_num_queries
+):
+    # The hot path of the rating page: one request per rating. Its query count must not grow
+    # with the campaign or the number of ratings (each extra query is paid on every click).
+    campaign, rater = blind_campaign
+    client = login(rater)
+    u = urls(campaign)
+    state = post(client, u["next"]).json()
+    for _ in range(3):
+        with django_assert_max_num_queries(22):
+            state = post(
+                client, u["submit"], {"token": state["item"]["token"], "side": "left", "next": True}
+            ).json()
+        assert state["created"] is True and state["item"] is not None
