@@ -5,12 +5,12 @@ from annotate import views
 app_name = "annotate"
 urlpatterns = [
     # Raters
-    path("", views.queue, name="queue"),
-    path("task/<int:campaign_id>/", views.rate_page, name="rate"),
-    path("task/<int:campaign_id>/next", views.api_next, name="api_next"),
-    path("task/<int:campaign_id>/submit", views.api_submit, name="api_submit"),
-    path("task/<int:campaign_id>/undo", views.api_undo, name="api_undo"),
-    path("task/<int:campaign_id>/skip", views.api_skip, name="api_skip"),
+    path("rate/", views.queue, name="queue"),
+    path("rate/task/<int:campaign_id>/", views.rate_page, name="rate"),
+    path("rate/task/<int:campaign_id>/next", views.api_next, name="api_next"),
+    path("rate/task/<int:campaign_id>/submit", views.api_submit, name="api_submit"),
+    path("rate/task/<int:campaign_id>/undo", views.api_undo, name="api_undo"),
+    path("rate/task/<int:campaign_id>/skip", views.api_skip, name="api_skip"),
     # Researchers
     path("campaigns/", views.campaign_list, name="campaign_list"),
     path("campaigns/new/", views.campaign_new, name="campaign_new"),

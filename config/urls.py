@@ -15,6 +15,6 @@ urlpatterns = [
     path("eval-sets/", include("eval_sets.urls")),
     path("generation/", include("generation.urls")),
     path("finetune/", include("finetune.urls")),
-    path("rate/", include("annotate.urls")),
+    path("", include("annotate.urls")),  # rate/... for raters, campaigns/... for researchers
     path("reports/", include("reports.urls")),
 ]

@@ -162,7 +162,7 @@ def test_rating_calls_refuse_get(blind_campaign):
 def test_anonymous_users_go_to_login(blind_campaign):
     campaign, _ = blind_campaign
     client = Client()
-    for url in [*urls(campaign).values(), "/rate/", "/rate/campaigns/"]:
+    for url in [*urls(campaign).values(), "/rate/", "/campaigns/"]:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
@@ -175,11 +175,11 @@ def test_a_rater_sees_nothing_of_research_pages_or_other_campaigns(
     other = campaign_factory(name="other-camp", raters=[other_rater])
     client = login(rater)
     for url in (
-        "/rate/campaigns/",
-        f"/rate/campaigns/{campaign.pk}/",
-        f"/rate/campaigns/{campaign.pk}/gold/",
-        "/rate/raters/",
-        "/rate/campaigns/new/",
+        "/campaigns/",
+        f"/campaigns/{campaign.pk}/",
+        f"/campaigns/{campaign.pk}/gold/",
+        "/raters/",
+        "/campaigns/new/",
         "/reports/",
         "/generation/jobs/",
         "/dashboard/",

@@ -36,10 +36,10 @@ def test_researcher_creates_a_campaign_with_the_form(researcher_client, make_rat
     base = make_system("base", eval_set)
     tuned = make_system("tuned", eval_set)
     rater = make_rater("form-rater")
-    page = researcher_client.get("/rate/campaigns/new/")
+    page = researcher_client.get("/campaigns/new/")
     assert page.status_code == 200 and "sparingly" in page.content.decode()
     response = researcher_client.post(
-        "/rate/campaigns/new/",
+        "/campaigns/new/",
         {
             "name": "from-form", "eval_set": eval_set.pk, "systems": [tuned.pk, base.pk], "baseline": base.pk,
             "pairing": "all_pairs", "ratings_per_comparison": 1, "overlap": 0, "gold_fraction": 0,
@@ -47,7 +47,7 @@ def test_researcher_creates_a_campaign_with_the_form(researcher_client, make_rat
         },
     )  # fmt: skip
     campaign = Campaign.objects.get(name="from-form")
-    assert response.status_code == 302 and response.url == f"/rate/campaigns/{campaign.pk}/"
+    assert response.status_code == 302 and response.url == f"/campaigns/{campaign.pk}/"
     assert campaign.system_names() == ["base", "tuned"]
     assert campaign.status == "open" and campaign.instructions == "Be fair."
     assert campaign.comparisons.count() == 3 and list(campaign.raters.all()) == [rater]
@@ -58,7 +58,7 @@ def test_the_form_shows_build_errors(researcher_client):
     a = make_system("complete", eval_set)
     b = make_system("incomplete", eval_set, skip_prompts=["p000"])
     response = researcher_client.post(
-        "/rate/campaigns/new/",
+        "/campaigns/new/",
         {"name": "bad", "eval_set": eval_set.pk, "systems": [a.pk, b.pk], "pairing": "all_pairs",
          "ratings_per_comparison": 1, "overlap": 0, "gold_fraction": 0, "instructions": "x"},
     )  # fmt: skip
@@ -76,12 +76,12 @@ def test_dashboard_shows_progress_rater_stats_and_live_estimate(
     )
     rate(campaign, r1, "left")
     rate(campaign, r2, "left")
-    page = researcher_client.get(f"/rate/campaigns/{campaign.pk}/").content.decode()
+    page = researcher_client.get(f"/campaigns/{campaign.pk}/").content.decode()
     assert "dash-one" in page and "dash-two" in page
     assert 'id="progress-done">8</span> of 8 ratings needed' in page
     assert "sys-y</strong> vs <strong>sys-x" in page
     assert "/reports/?campaign=dash" in page
-    assert researcher_client.get("/rate/campaigns/").content.decode().count("dash") >= 1
+    assert researcher_client.get("/campaigns/").content.decode().count("dash") >= 1
 
 
 def test_qc_stats_count_median_gold_accuracy_and_agreement(campaign_factory, make_rater):
@@ -112,13 +112,13 @@ def test_qc_stats_count_median_gold_accuracy_and_agreement(campaign_factory, mak
 
 def test_rater_management_creates_adds_and_excludes(researcher_client, campaign_factory):
     response = researcher_client.post(
-        "/rate/raters/", {"username": "new-rater", "password": "long-enough-pw"}
+        "/raters/", {"username": "new-rater", "password": "long-enough-pw"}
     )
     assert response.status_code == 302
     user = User.objects.get(username="new-rater")
     assert is_rater(user) and user.check_password("long-enough-pw")
     campaign = campaign_factory(name="mgmt")
-    url = f"/rate/campaigns/{campaign.pk}/raters"
+    url = f"/campaigns/{campaign.pk}/raters"
     researcher_client.post(url, {"user": user.pk, "action": "add"})
     assert list(campaign.raters.all()) == [user]
     researcher_client.post(url, {"user": user.pk, "action": "exclude"})
@@ -127,13 +127,13 @@ def test_rater_management_creates_adds_and_excludes(researcher_client, campaign_
     assert not RaterExclusion.objects.exists()
     researcher_client.post(url, {"user": user.pk, "action": "remove"})
     assert not campaign.raters.exists()
-    assert "new-rater" in researcher_client.get("/rate/raters/").content.decode()
+    assert "new-rater" in researcher_client.get("/raters/").content.decode()
 
 
 def test_a_researcher_cannot_add_a_non_rater(researcher_client, researcher, campaign_factory):
     campaign = campaign_factory(name="norater")
     response = researcher_client.post(
-        f"/rate/campaigns/{campaign.pk}/raters", {"user": researcher.pk, "action": "add"}, follow=True
+        f"/campaigns/{campaign.pk}/raters", {"user": researcher.pk, "action": "add"}, follow=True
     )
     assert "is not a rater" in response.content.decode()
     assert not campaign.raters.exists()
@@ -142,7 +142,7 @@ def test_a_researcher_cannot_add_a_non_rater(researcher_client, researcher, camp
 def test_gold_marking_and_upload_pages(researcher_client, campaign_factory):
     campaign = campaign_factory(name="goldpage", n_prompts=3)
     comparison = campaign.comparisons.first()
-    url = f"/rate/campaigns/{campaign.pk}/gold/"
+    url = f"/campaigns/{campaign.pk}/gold/"
     assert researcher_client.get(url).status_code == 200
     researcher_client.post(url, {"comparison": comparison.pk, "answer": "both_bad"})
     comparison.refresh_from_db()
@@ -159,7 +159,7 @@ def test_gold_marking_and_upload_pages(researcher_client, campaign_factory):
 
 def test_campaign_status_can_be_changed(researcher_client, campaign_factory):
     campaign = campaign_factory(name="status", open_=False)
-    researcher_client.post(f"/rate/campaigns/{campaign.pk}/status", {"status": "open"})
+    researcher_client.post(f"/campaigns/{campaign.pk}/status", {"status": "open"})
     campaign.refresh_from_db()
     assert campaign.status == "open"
 

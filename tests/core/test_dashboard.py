@@ -22,5 +22,5 @@ def test_the_dashboard_shows_models_jobs_campaigns_and_the_way_to_each_step(rese
     page = researcher_client.get("/dashboard/").content.decode()
     for text in ("dash-base", "dash-flan", "dash-campaign", "dash-next", "1 / 4 prompts", "0 / 4"):
         assert text in page, text
-    for url in ("/eval-sets/upload/", "/finetune/new/", "/generation/jobs/new/", "/rate/campaigns/new/", "/reports/"):
+    for url in ("/eval-sets/upload/", "/finetune/new/", "/generation/jobs/new/", "/campaigns/new/", "/reports/"):
         assert f'href="{url}"' in page, url
