@@ -54,6 +54,7 @@ def campaign_rating_records(
                 created=rating.created.isoformat(),
                 comment=rating.comment,
                 is_gold=comparison.gold_answer is not None,
+                gold_choice=comparison.gold_answer or "",
                 prompt_text=prompt.text,
                 text_a=comparison.text_a,
                 text_b=comparison.text_b,

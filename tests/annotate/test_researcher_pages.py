@@ -111,9 +111,7 @@ def test_qc_stats_count_median_gold_accuracy_and_agreement(campaign_factory, mak
 
 
 def test_rater_management_creates_adds_and_excludes(researcher_client, campaign_factory):
-    response = researcher_client.post(
-        "/raters/", {"username": "new-rater", "password": "long-enough-pw"}
-    )
+    response = researcher_client.post("/raters/", {"username": "new-rater", "password": "long-enough-pw"})
     assert response.status_code == 302
     user = User.objects.get(username="new-rater")
     assert is_rater(user) and user.check_password("long-enough-pw")
@@ -188,3 +186,19 @@ def test_rating_records_unblind_systems_and_leave_out_excluded_raters(campaign_f
     comparison_gold_mark(comparison=campaign.comparisons.filter(gold_uploaded=False).first(), answer="a")
     assert len(campaign_rating_records(campaign=campaign, exclude_gold=True)) == 2
     assert sum(r.is_gold for r in campaign_rating_records(campaign=campaign)) == 1
+
+
+def test_gold_answers_reach_the_report_as_each_raters_gold_accuracy(campaign_factory, make_rater):
+    from reports.build import report_build
+
+    r1, r2 = make_rater("g1"), make_rater("g2")
+    campaign = campaign_factory(name="gold-acc", n_prompts=2, ratings_per_comparison=2, raters=[r1, r2])
+    rate(campaign, r1, "left")
+    rate(campaign, r2, "right")
+    first = campaign.comparisons.order_by("pk").first()
+    comparison_gold_mark(comparison=first, answer=first.left)  # the left response was the right answer
+    records = campaign_rating_records(campaign=campaign)
+    assert {r.gold_choice for r in records if r.is_gold} == {first.left}
+    raters = report_build(records=records)["raters"]
+    accuracy = {row["rater"]: row["gold_accuracy"] for row in raters}
+    assert accuracy == {"g1": 1.0, "g2": 0.0}
