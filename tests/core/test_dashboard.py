@@ -11,7 +11,9 @@ def test_the_dashboard_shows_models_jobs_campaigns_and_the_way_to_each_step(rese
     eval_set = make_eval_set(name="dash-set", n_prompts=4)
     base = make_system("dash-base", eval_set)
     make_system("dash-flan", eval_set)
-    GenerationJob.objects.create(model=base, eval_set=eval_set, status="running", prompts_total=4, prompts_done=1)
+    GenerationJob.objects.create(
+        model=base, eval_set=eval_set, status="running", prompts_total=4, prompts_done=1
+    )
     FinetuneJob.objects.create(
         name="dash-next", base_model=base, mixture_path="m.yaml", status="done", finished=timezone.now()
     )
@@ -22,5 +24,11 @@ def test_the_dashboard_shows_models_jobs_campaigns_and_the_way_to_each_step(rese
     page = researcher_client.get("/dashboard/").content.decode()
     for text in ("dash-base", "dash-flan", "dash-campaign", "dash-next", "1 / 4 prompts", "0 / 4"):
         assert text in page, text
-    for url in ("/eval-sets/upload/", "/finetune/new/", "/generation/jobs/new/", "/campaigns/new/", "/reports/"):
+    for url in (
+        "/eval-sets/upload/",
+        "/finetune/new/",
+        "/generation/jobs/new/",
+        "/campaigns/new/",
+        "/reports/",
+    ):
         assert f'href="{url}"' in page, url
