@@ -96,7 +96,7 @@ def dpo_lines(*, records: Iterable[RatingRecord]) -> list[dict[str, str]]:
     for record in records:
         if record.choice not in ("a", "b"):
             continue
-        if not (record.prompt_text and record.text_a and record.text_b):
+        if record.prompt_text is None or record.text_a is None or record.text_b is None:
             raise ExportError(
                 "dpo export needs the prompt and both responses (prompt_text, text_a, text_b); "
                 f"prompt {record.prompt_id!r} has none: export from --campaign, or add those fields to the ratings file"

@@ -118,9 +118,9 @@ def _parse_line(number: int, text: str, errors: list[FieldError]) -> RatingRecor
         created=str(data["created"]),
         comment=data.get("comment") or "",
         is_gold=bool(data.get("is_gold", False)),
-        prompt_text=data.get("prompt_text") or "",
-        text_a=data.get("text_a") or "",
-        text_b=data.get("text_b") or "",
+        prompt_text=data.get("prompt_text"),
+        text_a=data.get("text_a"),
+        text_b=data.get("text_b"),
         gold_choice=data.get("gold_choice") or "",
     )
 
@@ -175,8 +175,10 @@ def ratings_write_jsonl(*, records: Iterable[RatingRecord], stream: IO[str]) -> 
     for record in records:
         line = record.contract_dict()
         line.update(comment=record.comment, is_gold=record.is_gold)
-        for name in ("gold_choice", "prompt_text", "text_a", "text_b"):
-            if getattr(record, name):
+        if record.gold_choice:
+            line["gold_choice"] = record.gold_choice
+        for name in ("prompt_text", "text_a", "text_b"):
+            if getattr(record, name) is not None:
                 line[name] = getattr(record, name)
         stream.write(json.dumps(line, ensure_ascii=False) + "\n")
 

@@ -43,9 +43,10 @@ class RatingRecord:
     # Optional context, present when loaded from a campaign (not part of the file contract).
     comment: str = ""
     is_gold: bool = False
-    prompt_text: str = ""
-    text_a: str = ""
-    text_b: str = ""
+    # None: not known (a ratings file without them); a response may well be the empty string.
+    prompt_text: str | None = None
+    text_a: str | None = None
+    text_b: str | None = None
     # The known answer of a gold comparison ("a", "b", "tie" or "both_bad"); empty when not gold.
     gold_choice: str = ""
 

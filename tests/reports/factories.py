@@ -57,9 +57,9 @@ def make_records(
                             choice=rng.choices(["a", "b", "tie", "both_bad"], weights)[0],
                             rater=rater,
                             seconds=round(rng.uniform(5, 60), 2),
-                            prompt_text=f"prompt {p}" if with_texts else "",
-                            text_a=f"answer of {a} to {p}" if with_texts else "",
-                            text_b=f"answer of {b} to {p}" if with_texts else "",
+                            prompt_text=f"prompt {p}" if with_texts else None,
+                            text_a=f"answer of {a} to {p}" if with_texts else None,
+                            text_b=f"answer of {b} to {p}" if with_texts else None,
                         )
                     )
     return out

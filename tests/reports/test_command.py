@@ -101,6 +101,19 @@ def test_dpo_export_without_texts_fails_clearly(tmp_path: Path) -> None:
     assert not (tmp_path / "dpo.jsonl").exists()
 
 
+def test_dpo_export_keeps_an_empty_response_it_knows(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    records = [replace(r, text_a="") for r in make_records(prompts=4, with_texts=True)]
+    path = tmp_path / "empty.jsonl"
+    path.write_text(ratings_to_text(records=records, fmt="jsonl"))
+    out = tmp_path / "dpo.jsonl"
+    _run("--ratings", str(path), "--format", "dpo", "--out", str(out))
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == sum(r.choice in ("a", "b") for r in records)
+    assert all("" in (line["chosen"], line["rejected"]) for line in lines)
+
+
 def test_a_bad_ratings_file_fails_naming_line_and_field_and_writes_nothing(
     ratings_path: Path, tmp_path: Path
 ) -> None:
