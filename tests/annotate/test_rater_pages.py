@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 import pytest
@@ -49,12 +50,18 @@ def blind_campaign(db, make_rater):
     return campaign, rater
 
 
+# Item tokens and CSRF tokens are random strings that may spell "job" by chance (about one run in
+# fifty did): the generic-word check reads the page with exactly those values blanked out.
+RANDOM_VALUES = re.compile(r'("token": "|name="csrfmiddlewaretoken" value=")[A-Za-z0-9_-]+"')
+
+
 def assert_blind(text: str, campaign: Campaign) -> None:
     lowered = text.lower()
     for secret in (SECRET_A, SECRET_B, PATH_A, PATH_B, "zephyr", "marmalade", "blind-campaign"):
         assert secret.lower() not in lowered, f"{secret!r} leaked"
+    words = RANDOM_VALUES.sub(r'\1<random>"', text).lower()
     for word in ("system_a", "system_b", "sample", "job", '"choice":', '"left": "a"'):
-        assert word not in lowered, f"{word!r} appears in a rater's page"
+        assert word not in words, f"{word!r} appears in a rater's page"
 
 
 def test_no_page_or_json_a_rater_reaches_names_a_system_and_sides_stay_balanced(blind_campaign):
