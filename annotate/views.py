@@ -42,6 +42,10 @@ def _item_payload(comparison: Comparison | None) -> dict[str, Any] | None:
     }
 
 
+def _progress_payload(progress: Any) -> dict[str, Any]:
+    return {"done": progress.done, "remaining": progress.remaining, "percent": round(progress.percent, 1)}
+
+
 def _state(
     campaign: Campaign,
     user: User,
@@ -53,11 +57,7 @@ def _state(
     progress = assignment.rater_progress(campaign=campaign, rater=user, excluded=excluded)
     body = {
         "item": _item_payload(comparison),
-        "progress": {
-            "done": progress.done,
-            "remaining": progress.remaining,
-            "percent": round(progress.percent, 1),
-        },
+        "progress": _progress_payload(progress),
         "undo": progress.undo,
         **extra,
     }
@@ -158,11 +158,7 @@ def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
         {
             "rating": stored,
             "created": created,
-            "progress": {
-                "done": progress.done,
-                "remaining": progress.remaining,
-                "percent": round(progress.percent, 1),
-            },
+            "progress": _progress_payload(progress),
             "undo": True,
         }
     )
