@@ -11,7 +11,10 @@ WORKDIR /app
 # torch first, from the chosen index, so that installing the project adds nothing to it.
 RUN pip install --no-cache-dir --index-url "$TORCH_INDEX" "torch==2.13.0"
 COPY . .
-RUN pip install --no-cache-dir -e . \
+# The rest at the locked versions (torch is already there, from the index chosen above).
+RUN grep -v '^torch==' requirements/main.txt > /tmp/requirements.txt \
+ && pip install --no-cache-dir -r /tmp/requirements.txt \
+ && pip install --no-cache-dir --no-deps -e . \
  && SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput
 
 USER app

@@ -35,8 +35,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from annotate.models import ORDER_PRIME, Assignment, Campaign, Comparison, RaterExclusion, Rating
+from annotate.models import ORDER_PRIME, Assignment, Campaign, Comparison, Rating
+from annotate.selectors import excluded_rater_ids
 
+# How long a rater may take back their last rating; the rating page is told this number.
 UNDO_SECONDS = 60
 # A rated item's lease is set here, clearly in the past: a request whose clock started before the
 # rating was stored must not count that finished lease as still active.
@@ -62,14 +64,6 @@ class Progress:
         return 100.0 * self.done / total if total else 100.0
 
 
-def rater_may_rate(*, campaign: Campaign, rater: User) -> bool:
-    return (
-        campaign.status == Campaign.Status.OPEN
-        and campaign.raters.filter(pk=rater.pk).exists()
-        and not RaterExclusion.objects.filter(campaign=campaign, rater=rater).exists()
-    )
-
-
 def rater_campaigns(*, rater: User) -> QuerySet[Campaign]:
     """Open campaigns the rater is in and not excluded from."""
     return (
@@ -93,8 +87,9 @@ def rater_order(*, campaign: Campaign, rater: User) -> tuple[int, int]:
     return a, b
 
 
-def _excluded(campaign: Campaign) -> list[int]:
-    return list(RaterExclusion.objects.filter(campaign=campaign).values_list("rater_id", flat=True))
+def _undo_open(rated_at: datetime | None, now: datetime) -> bool:
+    """A rating may be taken back for UNDO_SECONDS after it was stored."""
+    return rated_at is not None and (now - rated_at).total_seconds() <= UNDO_SECONDS
 
 
 def _with_room(
@@ -238,7 +233,7 @@ def item_next(
         if current is not None:
             return current
         if excluded is None:
-            excluded = _excluded(campaign)
+            excluded = excluded_rater_ids(campaign=campaign)
         base = Comparison.objects.filter(campaign=campaign)
         regular = _with_room(base, rater=rater, excluded=excluded, now=now)
         fresh = regular.exclude(
@@ -312,7 +307,7 @@ def rating_submit(
         if served_at is None:
             raise RatingError("this item was not served to you")
         if excluded is None:
-            excluded = _excluded(campaign)
+            excluded = excluded_rater_ids(campaign=campaign)
         if not _has_room(
             comparison.pk,
             needed=comparison.needed,
@@ -348,7 +343,7 @@ def rating_undo(*, campaign: Campaign, rater: User, now: datetime | None = None)
     now = now or timezone.now()
     with transaction.atomic():
         last = Rating.objects.filter(campaign=campaign, rater=rater).order_by("-created", "-pk").first()
-        if last is None or (now - last.created).total_seconds() > UNDO_SECONDS:
+        if last is None or not _undo_open(last.created, now):
             raise RatingError("there is no recent rating to undo")
         comparison = (
             Comparison.objects.select_for_update().select_related("prompt").get(pk=last.comparison_id)
@@ -364,16 +359,9 @@ def rater_progress(
     """The rater's own progress: rated, still available to them, and whether undo is open."""
     now = now or timezone.now()
     if excluded is None:
-        excluded = _excluded(campaign)
+        excluded = excluded_rater_ids(campaign=campaign)
     mine = Rating.objects.filter(campaign=campaign, rater=rater).aggregate(n=Count("pk"), last=Max("created"))
     remaining = _with_room(
         Comparison.objects.filter(campaign=campaign), rater=rater, excluded=excluded, now=now
     ).count()
-    undo = mine["last"] is not None and (now - mine["last"]).total_seconds() <= UNDO_SECONDS
-    return Progress(done=mine["n"], remaining=remaining, undo=undo)
-
-
-def undo_available(*, campaign: Campaign, rater: User, now: datetime | None = None) -> bool:
-    now = now or timezone.now()
-    last = Rating.objects.filter(campaign=campaign, rater=rater).order_by("-created", "-pk").first()
-    return last is not None and (now - last.created).total_seconds() <= UNDO_SECONDS
+    return Progress(done=mine["n"], remaining=remaining, undo=_undo_open(mine["last"], now))

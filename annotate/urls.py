@@ -14,7 +14,7 @@ urlpatterns = [
     # Researchers
     path("campaigns/", views.campaign_list, name="campaign_list"),
     path("campaigns/new/", views.campaign_new, name="campaign_new"),
-    path("campaigns/<int:pk>/", views.campaign_detail, name="campaign_detail"),
+    # campaigns/<pk>/ itself (the page with statistics) is hub:campaign_detail.
     path("campaigns/<int:pk>/status", views.campaign_status, name="campaign_status"),
     path("campaigns/<int:pk>/raters", views.campaign_raters, name="campaign_raters"),
     path("campaigns/<int:pk>/gold/", views.campaign_gold, name="campaign_gold"),

@@ -1,4 +1,8 @@
-"""Rater pages (the queue, the rating page and its JSON calls) and researcher pages (campaigns)."""
+"""Rater pages (the queue, the rating page and its JSON calls) and researcher pages (campaign writes).
+
+The campaign page itself, which shows statistics, is rendered by `hub` from the reports' functions;
+the researcher views here change a campaign and send the researcher back to it.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotate import assignment, services
+from annotate import assignment, selectors, services
 from annotate.forms import CampaignForm, GoldUploadForm, RaterCreateForm, rater_users
 from annotate.models import Campaign, Comparison
 from annotate.rendering import render_markdown
@@ -42,7 +46,7 @@ def _item_payload(comparison: Comparison | None) -> dict[str, Any] | None:
     }
 
 
-def _progress_payload(progress: Any) -> dict[str, Any]:
+def _progress_payload(progress: assignment.Progress) -> dict[str, Any]:
     return {"done": progress.done, "remaining": progress.remaining, "percent": round(progress.percent, 1)}
 
 
@@ -112,7 +116,7 @@ def rate_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def api_next(request: HttpRequest, campaign_id: int) -> JsonResponse:
     campaign = _rater_campaign(request, campaign_id)
     user: User = request.user  # type: ignore[assignment]
-    excluded = services.excluded_rater_ids(campaign=campaign)
+    excluded = selectors.excluded_rater_ids(campaign=campaign)
     item = assignment.item_next(campaign=campaign, rater=user, excluded=excluded)
     return _state(campaign, user, item, excluded=excluded)
 
@@ -129,7 +133,7 @@ def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
         seconds = float(data["seconds"]) if data.get("seconds") not in (None, "") else None
     except (TypeError, ValueError):
         seconds = None
-    excluded = services.excluded_rater_ids(campaign=campaign)
+    excluded = selectors.excluded_rater_ids(campaign=campaign)
     try:
         rating, created = assignment.rating_submit(
             campaign=campaign,
@@ -185,7 +189,7 @@ def api_skip(request: HttpRequest, campaign_id: int) -> JsonResponse:
     user: User = request.user  # type: ignore[assignment]
     token = str(_json_body(request).get("token", ""))
     assignment.item_skip(campaign=campaign, rater=user, token=token)
-    excluded = services.excluded_rater_ids(campaign=campaign)
+    excluded = selectors.excluded_rater_ids(campaign=campaign)
     item = assignment.item_next(campaign=campaign, rater=user, excluded=excluded)
     return _state(campaign, user, item, excluded=excluded)
 
@@ -232,24 +236,8 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, f"Campaign {campaign.name} built with {campaign.comparisons.count()} comparisons."
             )
-            return redirect("annotate:campaign_detail", pk=campaign.pk)
+            return redirect("hub:campaign_detail", pk=campaign.pk)
     return render(request, "annotate/campaign_form.html", {"form": form})
-
-
-@researcher_required
-@require_GET
-def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.select_related("eval_set"), pk=pk)
-    progress = services.campaign_progress(campaign=campaign)
-    in_pool = {s.rater_id for s in progress.raters if s.in_pool}
-    context = {
-        "campaign": campaign,
-        "systems": campaign.system_names(),
-        "progress": progress,
-        "estimates": services.campaign_preference_estimate(campaign=campaign),
-        "addable": rater_users().exclude(pk__in=in_pool),
-    }
-    return render(request, "annotate/campaign_detail.html", context)
 
 
 @researcher_required
@@ -262,7 +250,7 @@ def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Campaign is now {campaign.get_status_display().lower()}.")
-    return redirect("annotate:campaign_detail", pk=pk)
+    return redirect("hub:campaign_detail", pk=pk)
 
 
 @researcher_required
@@ -288,7 +276,7 @@ def campaign_raters(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{user.username}: {action} done.")
-    return redirect("annotate:campaign_detail", pk=pk)
+    return redirect("hub:campaign_detail", pk=pk)
 
 
 @researcher_required

@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from generation.engine import Engine, PromptRequest, SamplingParams  # noqa: E402
+from generation.engine import Engine  # noqa: E402
+from generation.sampling import PromptRequest, SamplingParams  # noqa: E402
 from generation.tiny import BYTE_VOCAB, byte_tokenizer, tiny_causal  # noqa: E402
 
 BUILTIN_PROMPTS = [

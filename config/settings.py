@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "finetune",
     "annotate",
     "reports",
+    "hub",
 ]
 
 MIDDLEWARE = [

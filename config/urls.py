@@ -3,11 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from core import views as core_views
+from hub import views as hub_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", hub_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
-    path("dashboard/", core_views.dashboard, name="dashboard"),
+    path("dashboard/", hub_views.dashboard, name="dashboard"),
     path("assets/plotly.min.js", core_views.plotly_js, name="plotly_js"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -16,5 +17,6 @@ urlpatterns = [
     path("generation/", include("generation.urls")),
     path("finetune/", include("finetune.urls")),
     path("", include("annotate.urls")),  # rate/... for raters, campaigns/... for researchers
+    path("", include("hub.urls")),  # campaigns/<pk>/: the campaign page, with the reports' figures
     path("reports/", include("reports.urls")),
 ]

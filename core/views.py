@@ -1,12 +1,10 @@
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
 from core import health
-from core.dashboard import dashboard_data
-from core.roles import is_rater, is_researcher, researcher_required
+from core.roles import researcher_required
 
 
 @login_not_required
@@ -23,14 +21,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if db_ok and broker_ok else 503)
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    if is_researcher(request.user):
-        return redirect("dashboard")
-    if is_rater(request.user):
-        return redirect("annotate:queue")
-    return render(request, "core/no_role.html", status=403)
-
-
 @researcher_required
 @require_GET
 @cache_control(max_age=86400, private=True)
@@ -39,8 +29,3 @@ def plotly_js(request: HttpRequest) -> HttpResponse:
     from plotly.offline import get_plotlyjs
 
     return HttpResponse(get_plotlyjs(), content_type="text/javascript; charset=utf-8")
-
-
-@researcher_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/dashboard.html", dashboard_data())

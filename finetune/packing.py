@@ -9,7 +9,8 @@ path instead. Labels are -100 everywhere but target tokens.
 Encoder-decoder: length-bucketed padded batches (packing an encoder-decoder needs masks on
 both sides and the cross-attention; buckets keep padding low without that risk).
 
-torch is imported inside functions so this module can be imported (e.g. for types) cheaply.
+A run's data (split, units, the seeded stream of micro-batches every process draws from) is at the
+end. torch is imported inside functions so this module can be imported (e.g. for types) cheaply.
 """
 
 from __future__ import annotations
@@ -245,3 +246,79 @@ def collate_seq2seq(examples: Sequence[Seq2SeqExample], *, pad_id: int) -> dict[
         mask[b, : len(e.input_ids)] = 1
         labels[b, : len(e.labels)] = torch.tensor(e.labels)
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+# --- a run's data: split, batch units, the stream of micro-batches --------------------
+
+
+@dataclass
+class TrainData:
+    train_units: list[Any]  # PackedRow, TokenizedExample or a list of Seq2SeqExample
+    eval_units: list[Any]
+    train_examples: int
+    eval_examples: int
+    efficiency: float | None
+    unit_per_micro: int  # how many units make one micro-batch
+
+
+def train_data(
+    tokenizer: Any,
+    pairs: Sequence[tuple[str, str, str]],
+    *,
+    kind: str,
+    seq_len: int,
+    batch_size: int,
+    packed: bool,
+    seed: int,
+    eval_fraction: float,
+    max_eval: int,
+) -> TrainData:
+    """(input, target, separator) triples split (a seeded shuffle; the first ``eval_fraction``, at
+    most ``max_eval``, held out) and tokenized into the units one micro-batch is made of."""
+    order = list(range(len(pairs)))
+    random.Random(f"split:{seed}").shuffle(order)
+    n_eval = 0
+    if len(pairs) > 1 and eval_fraction > 0:
+        n_eval = min(max_eval, max(1, int(len(pairs) * eval_fraction)))
+    train_pairs, eval_pairs = [pairs[i] for i in order[n_eval:]], [pairs[i] for i in order[:n_eval]]
+    if kind == "seq2seq":
+        tr = [tokenize_seq2seq(tokenizer, i, t, max_len=seq_len) for i, t, _ in train_pairs]
+        ev = [tokenize_seq2seq(tokenizer, i, t, max_len=seq_len) for i, t, _ in eval_pairs]
+        tb = [[tr[i] for i in b] for b in bucket_batches(tr, batch_size, seed=seed)]
+        eb = [[ev[i] for i in b] for b in bucket_batches(ev, batch_size, seed=seed)]
+        return TrainData(tb, eb, len(tr), len(ev), None, 1)
+    tr_c = [tokenize_causal(tokenizer, i, t, max_len=seq_len, separator=s) for i, t, s in train_pairs]
+    ev_c = [tokenize_causal(tokenizer, i, t, max_len=seq_len, separator=s) for i, t, s in eval_pairs]
+    tr_c = [e for e in tr_c if e.target_tokens]
+    ev_c = [e for e in ev_c if e.target_tokens]
+    if not tr_c:
+        raise ValueError("no training example has a target token")
+    if packed:
+        rows = pack(tr_c, seq_len)
+        efficiency = packing_efficiency(rows, seq_len)
+        return TrainData(rows, pack(ev_c, seq_len), len(tr_c), len(ev_c), efficiency, batch_size)
+    return TrainData(tr_c, ev_c, len(tr_c), len(ev_c), None, batch_size)
+
+
+def unit_indices(n_units: int, seed: int, start: int, count: int) -> list[int]:
+    """Positions [start, start+count) of an endless stream of per-epoch shuffles."""
+    out = []
+    cache: dict[int, list[int]] = {}
+    for p in range(start, start + count):
+        epoch, k = divmod(p, n_units)
+        if epoch not in cache:
+            perm = list(range(n_units))
+            random.Random(f"epoch:{seed}:{epoch}").shuffle(perm)
+            cache[epoch] = perm
+        out.append(cache[epoch][k])
+    return out
+
+
+def collate_units(
+    units: Sequence[Any], *, kind: str, packed: bool, seq_len: int, pad_id: int, flash: bool, dtype: Any
+) -> dict[str, torch.Tensor]:
+    if kind == "seq2seq":
+        return collate_seq2seq([e for u in units for e in u], pad_id=pad_id)
+    if packed:
+        return collate_packed(list(units), seq_len, pad_id=pad_id, with_mask=not flash, dtype=dtype)
+    return collate_padded(units, pad_id=pad_id)

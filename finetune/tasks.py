@@ -1,4 +1,4 @@
-"""Celery tasks (queue `gpu`, see CELERY_TASK_ROUTES): thin wrappers over the services."""
+"""Celery tasks (queue `gpu`, see CELERY_TASK_ROUTES): ids in, the runner does the work."""
 
 from __future__ import annotations
 
@@ -7,6 +7,6 @@ from celery import shared_task
 
 @shared_task(name="finetune.tasks.finetune_run")
 def finetune_run(job_id: int) -> None:
-    from finetune.services import finetune_job_run
+    from finetune.runner import finetune_job_run  # torch: only the worker pays for it
 
     finetune_job_run(job_id=job_id)

@@ -129,6 +129,11 @@ class Sample(models.Model):
     finish_reason = models.CharField(max_length=16, choices=FinishReason.choices)
     kept = models.BooleanField(default=True)
     selected = models.BooleanField(default=False)
+    # The same on every sample of a prompt: the selection is per prompt, and a per-prompt table
+    # for one number would cost a join on every page. None: no threshold (policy "none", external).
+    threshold = models.FloatField(
+        null=True, blank=True, help_text="The selection threshold of this sample's prompt (median / 2)."
+    )
 
     class Meta:
         ordering = ["job", "prompt__position", "index"]
@@ -138,3 +143,11 @@ class Sample(models.Model):
 
     def __str__(self) -> str:
         return f"sample {self.index} of {self.prompt.uid} (job {self.job_id})"
+
+
+def storable_text(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; models (byte-level ones especially) can emit it.
+
+    NUL becomes U+FFFD in the stored text; the token ids keep the exact output.
+    """
+    return text.replace("\x00", "\ufffd")

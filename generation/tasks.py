@@ -1,4 +1,4 @@
-"""Celery tasks of the generation app (queue `gpu`): thin wrappers around the services."""
+"""Celery tasks of the generation app (queue `gpu`): thin wrappers around the runner."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ from typing import Any
 
 from celery import shared_task
 
+from core.models import JobStatus
+
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def generation_job_run_task(self: Any, job_id: int) -> str:
     # Imported here so that importing the tasks module (web process) never pulls torch.
-    from generation.services import generation_job_run, generation_job_unfinished_elsewhere
+    from generation.runner import generation_job_run, generation_job_unfinished_elsewhere
 
     job = generation_job_run(job_id=job_id)
-    if job.status == "running" and generation_job_unfinished_elsewhere(job_id=job_id):
+    if job.status == JobStatus.RUNNING and generation_job_unfinished_elsewhere(job_id=job_id):
         # Other workers hold chunks; come back later in case one of them dies.
         raise self.retry(countdown=120)
     return str(job.status)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
@@ -14,15 +12,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.roles import researcher_required
 from generation.forms import JobCreateForm, ModelRegisterForm
-from generation.models import GenerationJob, ModelSpec, Sample
-from generation.selection import select_response
+from generation.models import GenerationJob, ModelSpec
+from generation.selectors import (
+    generation_export_lines,
+    generation_job_samples,
+    generation_job_status,
+    generation_samples_by_prompt,
+)
 from generation.services import (
     GenerationError,
-    generation_export_lines,
     generation_job_cancel,
     generation_job_create,
     generation_job_retry,
-    generation_job_status,
     model_spec_register,
 )
 
@@ -114,45 +115,20 @@ def _histogram(scores: list[float], kept: list[bool], thresholds: list[float], h
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(GenerationJob.objects.select_related("model", "eval_set"), pk=pk)
-    samples = list(
-        Sample.objects.filter(job=job)
-        .select_related("prompt")
-        .order_by("prompt__position", "prompt_id", "index")
-        .only(
-            "prompt__uid",
-            "prompt__position",
-            "prompt__text",
-            "prompt__category",
-            "prompt__setting",
-            "index",
-            "text",
-            "logprob_sum",
-            "num_tokens",
-            "finish_reason",
-            "kept",
-            "selected",
-            "job_id",
-        )
-    )
-    by_prompt: dict[int, dict[str, Any]] = {}
-    for s in samples:
-        entry = by_prompt.setdefault(s.prompt_id, {"prompt": s.prompt, "samples": []})
-        entry["samples"].append(s)
-    groups = list(by_prompt.values())
-    scored = [s for s in samples if s.logprob_sum is not None]
-    for group in groups:
-        scores = [s.logprob_sum for s in group["samples"]]
-        group["threshold"] = None
-        if scores and all(x is not None for x in scores):
-            group["threshold"] = select_response(scores, job.selection_policy).threshold
+    samples = generation_job_samples(job=job)
+    groups = generation_samples_by_prompt(samples=samples)
     page = Paginator(groups, PROMPTS_PER_PAGE).get_page(request.GET.get("page"))
     for group in page.object_list:
-        ss = [s for s in group["samples"] if s.logprob_sum is not None]
-        if ss:
-            thresholds = [group["threshold"]] if group["threshold"] is not None else []
-            group["figure"] = _histogram(
-                [s.logprob_sum for s in ss], [s.kept for s in ss], thresholds, height=180
+        scored = [s for s in group.samples if s.logprob_sum is not None]
+        if scored:
+            thresholds = [group.threshold] if group.threshold is not None else []
+            group.figure = _histogram(
+                [s.logprob_sum for s in scored],  # type: ignore[misc]
+                [s.kept for s in scored],
+                thresholds,
+                height=180,
             )
+    scored = [s for s in samples if s.logprob_sum is not None]
     overview = None
     if scored:
         overview = _histogram([s.logprob_sum for s in scored], [s.kept for s in scored], [])  # type: ignore[misc]

@@ -99,6 +99,32 @@ def _pair_blocks(
     }
 
 
+def _gold_label(record: RatingRecord) -> str | None:
+    if not (record.is_gold and record.gold_choice):
+        return None
+    return {"a": record.system_a, "b": record.system_b}.get(record.gold_choice, record.gold_choice)
+
+
+def rater_rows(*, records: Sequence[RatingRecord]) -> list[dict[str, Any]]:
+    """The report's ``raters`` block; the campaign page shows these same rows (reports.campaign_stats)."""
+    return stats.rater_summaries(
+        [(_item(r), r.rater, label_of(r), r.seconds, _gold_label(r)) for r in records]
+    )
+
+
+def pair_estimates(*, records: Sequence[RatingRecord]) -> list[dict[str, Any]]:
+    """A preference block per (system A, system B) as compared, the candidate being B; Wilson intervals.
+
+    The live estimate the campaign page shows, counted by the same function as the report's blocks.
+    """
+    outcomes: dict[tuple[str, str], list[str]] = {}
+    for r in records:
+        outcomes.setdefault((r.system_a, r.system_b), []).append(outcome_for(r, r.system_b))
+    return [
+        {"baseline": a, "candidate": b, **stats.preference_block(pair)} for (a, b), pair in outcomes.items()
+    ]
+
+
 def report_build(
     *,
     records: Sequence[RatingRecord],
@@ -131,22 +157,7 @@ def report_build(
     report["position_bias"] = stats.position_bias(
         [r.choice == r.left for r in records if r.choice in ("a", "b")]
     )
-    report["raters"] = stats.rater_summaries(
-        [
-            (
-                _item(r),
-                r.rater,
-                label_of(r),
-                r.seconds,
-                (
-                    {"a": r.system_a, "b": r.system_b}.get(r.gold_choice, r.gold_choice)
-                    if r.is_gold and r.gold_choice
-                    else None
-                ),
-            )
-            for r in records
-        ]
-    )
+    report["raters"] = rater_rows(records=records)
     counts = {name: 0 for name in systems}
     for r in records:
         counts[r.system_a] += 1

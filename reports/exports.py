@@ -1,7 +1,8 @@
-"""Report exports (json, csv, jsonl, html, dpo) and loading records from a campaign or a ratings file.
+"""Report exports (json, csv, jsonl, html, dpo) and loading records from a ratings file.
 
 The command and the web page both go through ``report_export``, so a download and a command-line
-export of the same filters give the same bytes.
+export of the same filters give the same bytes. Records from a campaign come through
+``reports.campaign_records``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from django.template.loader import render_to_string
 
 from reports.build import report_build
 from reports.figures import figure_html, plotly_js, report_figures
@@ -72,22 +75,6 @@ def source_from_ratings_file(
         records=records_filter(records=records, exclude_raters=exclude_raters, exclude_gold=exclude_gold),
         label=Path(path).stem,
     )
-
-
-def source_from_campaign(
-    *, name: str, exclude_raters: Sequence[str] = (), exclude_gold: bool = False
-) -> ReportSource:
-    # Imported here: the annotate app owns campaigns, and this module must stay importable without it.
-    from annotate.models import Campaign
-    from annotate.ratings_export import campaign_rating_records
-
-    campaign = Campaign.objects.filter(name=name).first()
-    if campaign is None:
-        raise ExportError(f"no campaign named {name!r}")
-    records = campaign_rating_records(
-        campaign=campaign, exclude_raters=tuple(exclude_raters), exclude_gold=exclude_gold
-    )
-    return ReportSource(records=records, system_order=list(campaign.system_names()), label=name)
 
 
 def dpo_lines(*, records: Iterable[RatingRecord]) -> list[dict[str, str]]:
@@ -208,8 +195,6 @@ def report_context(*, report: dict[str, Any], records: Sequence[RatingRecord], t
 
 def report_html(*, report: dict[str, Any], records: Sequence[RatingRecord], title: str) -> str:
     """One self-contained HTML file: plotly's script is inlined so it opens offline."""
-    from django.template.loader import render_to_string
-
     context = report_context(report=report, records=records, title=title)
     context["plotly_js"] = plotly_js()
     context["generated"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from annotate.models import Campaign
 from core.roles import researcher_required
 from reports.build import ReportInputError, report_build, systems_in_order
+from reports.campaign_records import source_from_campaign
 from reports.exports import (
     CONTENT_TYPES,
     EXTENSIONS,
@@ -20,13 +23,10 @@ from reports.exports import (
     records_filter,
     report_context,
     report_export,
-    source_from_campaign,
 )
 
 
-def _campaign_or_404(pk: int) -> Any:
-    from annotate.models import Campaign
-
+def _campaign_or_404(pk: int) -> Campaign:
     campaign = Campaign.objects.filter(pk=pk).first()
     if campaign is None:
         raise Http404("no such campaign")
@@ -57,10 +57,6 @@ def _query(filters: dict[str, Any], **extra: str) -> str:
 @researcher_required
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    from django.db.models import Count
-
-    from annotate.models import Campaign
-
     campaigns = Campaign.objects.annotate(rating_count=Count("ratings", distinct=True)).order_by("-created")
     return render(request, "reports/index.html", {"campaigns": campaigns})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from annotate.assignment import item_next, rating_submit
 from annotate.models import Campaign
 from annotate.services import campaign_create
 from core.models import JobStatus
@@ -89,6 +91,30 @@ def campaign_factory(db) -> Callable[..., Campaign]:
         return campaign
 
     return make
+
+
+class AlwaysGold(random.Random):
+    """Serves a gold check whenever one is left."""
+
+    def random(self) -> float:
+        return 0.0
+
+
+def rate(
+    campaign: Campaign,
+    rater: User,
+    side: str | Callable[[int], str],
+    n: int = 100,
+    rng: random.Random | None = None,
+) -> int:
+    """Rate what the rater is served until nothing is left; `side` may depend on the item's number."""
+    for number in range(n):
+        item = item_next(campaign=campaign, rater=rater, rng=rng)
+        if item is None:
+            return number
+        chosen = side(number) if callable(side) else side
+        rating_submit(campaign=campaign, rater=rater, token=item.token, side=chosen, seconds=4.0)
+    return n
 
 
 def login(user: User) -> Client:

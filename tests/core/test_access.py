@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from core.demo_accounts import demo_accounts_ensure
+from hub.demo_accounts import demo_accounts_ensure
 from tests.conftest import PASSWORD
 from tests.core.url_walk import walk
 

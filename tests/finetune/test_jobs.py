@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from finetune import services
+from core.models import JobStatus
+from finetune import runner, services
 from finetune.models import FinetuneJob
 from generation.models import ModelSpec
 
@@ -49,8 +50,8 @@ def test_a_finished_job_registers_its_model_at_once(tiny_base, small_mixture) ->
         base="tiny-base", mixture_path=small_mixture, name="tiny-flan", hyperparameters=HP, enqueue=False
     )
     seen: list[dict] = []
-    job = services.finetune_job_run(job_id=job.pk, progress=seen.append)
-    assert job.status == "done" and job.step == 4
+    job = runner.finetune_job_run(job_id=job.pk, progress=seen.append)
+    assert job.status == JobStatus.DONE and job.step == 4
     spec = ModelSpec.objects.get(name="tiny-flan")
     assert job.output_model == spec and spec.source == "finetune" and spec.kind == "causal"
     assert (Path(spec.path) / "config.json").is_file() and Path(spec.path) == Path(job.output_dir)
@@ -83,9 +84,9 @@ def test_a_failed_job_records_why_and_a_retry_resumes_from_the_checkpoint(
         return original(config, **kw)
 
     with mock.patch.object(train_mod, "train", crashing_train), pytest.raises(RuntimeError):
-        services.finetune_job_run(job_id=job.pk)
+        runner.finetune_job_run(job_id=job.pk)
     job.refresh_from_db()
-    assert job.status == "failed" and "GPU fell off the bus" in job.error
+    assert job.status == JobStatus.FAILED and "GPU fell off the bus" in job.error
     assert not ModelSpec.objects.filter(name="flaky").exists()
 
     with (
@@ -93,10 +94,10 @@ def test_a_failed_job_records_why_and_a_retry_resumes_from_the_checkpoint(
         django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
         services.finetune_job_retry(job=job)
-    assert len(callbacks) == 1 and job.status == "queued"
+    assert len(callbacks) == 1 and job.status == JobStatus.QUEUED
     delay.assert_called_once_with(job.pk)
-    job = services.finetune_job_run(job_id=job.pk)
-    assert job.status == "done"
+    job = runner.finetune_job_run(job_id=job.pk)
+    assert job.status == JobStatus.DONE
     assert "resumed from step-000002" in job.notes
     assert [m["step"] for m in job.metrics] == [1, 2, 3, 4]
 
@@ -247,11 +248,11 @@ def test_cancel_and_retry_buttons(researcher_client, tiny_base, small_mixture) -
     job = services.finetune_job_create(base="tiny-base", mixture_path=small_mixture, name="c", enqueue=False)
     researcher_client.post(reverse("finetune:job_cancel", args=[job.pk]))
     job.refresh_from_db()
-    assert job.status == "cancelled"
+    assert job.status == JobStatus.CANCELLED
     with mock.patch("finetune.tasks.finetune_run.delay"):
         researcher_client.post(reverse("finetune:job_retry", args=[job.pk]))
     job.refresh_from_db()
-    assert job.status == "queued"
+    assert job.status == JobStatus.QUEUED
 
 
 def test_raters_cannot_see_finetuning_pages(rater_client) -> None:
@@ -262,8 +263,9 @@ def test_the_web_side_of_finetune_never_imports_torch() -> None:
     code = (
         "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup();"
         "import finetune.models, finetune.views, finetune.urls, finetune.admin, finetune.tasks, finetune.forms,"
-        " finetune.services, finetune.mixture, finetune.generators;"
-        "from finetune.management.commands import finetune as c;"
+        " finetune.services, finetune.mixture, finetune.generators, finetune.hyperparameters,"
+        " finetune.checkpoints, finetune.train_types;"
+        "from finetune.management.commands import finetune as c, pretrain_base as p;"
         "print('torch' in sys.modules, 'transformers' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

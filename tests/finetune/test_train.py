@@ -11,6 +11,8 @@ torch = pytest.importorskip("torch")
 # Tiny models run fastest on one thread, and the CI machine is shared.
 torch.set_num_threads(1)
 
+from finetune import checkpoints as ck  # noqa: E402
+from finetune import launch  # noqa: E402
 from finetune import train as tr  # noqa: E402
 from generation.tiny import save_tiny, tiny_causal, tiny_seq2seq  # noqa: E402
 
@@ -75,18 +77,18 @@ def test_a_tiny_model_learns_a_memorisable_set_and_saves_a_loadable_model(base: 
     changed = [n for n, p in after.state_dict().items() if not torch.equal(p, before.state_dict()[n])]
     assert len(changed) >= len(before.state_dict()) // 2
 
-    ckpt = tr.latest_checkpoint(result.output_dir)
+    ckpt = ck.latest_checkpoint(result.output_dir)
     assert ckpt is not None and ckpt.name == "step-000030"
-    saved = json.loads((ckpt / tr.TRAIN_CONFIG).read_text())
+    saved = json.loads((ckpt / ck.TRAIN_CONFIG).read_text())
     assert saved["lr"] == 3e-3 and saved["steps"] == 30 and (ckpt / "model.safetensors").is_file()
-    assert len(tr.checkpoint_dirs(result.output_dir)) == 2  # older ones pruned
+    assert len(ck.checkpoint_dirs(result.output_dir)) == 2  # older ones pruned
 
 
 def test_a_run_that_stops_resumes_from_its_last_checkpoint(base: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     with pytest.raises(tr.TrainingStopped):
         tr.train(config(base, out, steps=12, save_every=5), examples=MEMO, callback=Recorder(stop_at=7))
-    stopped_at = tr.latest_checkpoint(out)
+    stopped_at = ck.latest_checkpoint(out)
     assert stopped_at is not None and stopped_at.name == "step-000007"
     rec = Recorder()
     result = tr.train(config(base, out, steps=12, save_every=5), examples=MEMO, callback=rec)
@@ -143,17 +145,6 @@ def test_bad_hyperparameters_fail_before_anything_loads(tmp_path: Path) -> None:
         tr.train(tr.TrainConfig(base="nowhere", output_dir=str(tmp_path), optimizer="sgd"), examples=MEMO)
 
 
-def test_pretraining_a_tiny_base_on_plain_text(tmp_path: Path) -> None:
-    from transformers import AutoModelForCausalLM
-
-    texts = tr.demo_texts()[:40]
-    assert all(isinstance(t, str) and t for t in texts)
-    out = tr.pretrain_tiny_base(tmp_path / "base", texts, steps=4, seq_len=128, batch_size=2)
-    AutoModelForCausalLM.from_pretrained(out)
-    assert not (out / tr.CHECKPOINTS).exists()
-    assert not any(p.name.endswith("-init") for p in tmp_path.iterdir())
-
-
 def test_the_command_line_entry_for_accelerate_launch_trains_from_a_saved_config(
     base: Path, tmp_path: Path, capsys
 ) -> None:
@@ -164,8 +155,27 @@ def test_the_command_line_entry_for_accelerate_launch_trains_from_a_saved_config
     cfg = config(base, tmp_path / "out", mixture=str(DEMO_MIXTURE), steps=2, seq_len=128, num_examples=16)
     path = tmp_path / "run.json"
     path.write_text(json.dumps(asdict(cfg)))
-    tr.main([str(path)])
+    assert launch.main([str(path)]) == 0
     assert "finished at step 2" in capsys.readouterr().out
-    saved = json.loads((tmp_path / "out" / tr.TRAIN_CONFIG).read_text())
+    saved = json.loads((tmp_path / "out" / ck.TRAIN_CONFIG).read_text())
     assert saved["steps"] == 2 and saved["mixture"] == str(DEMO_MIXTURE)
     assert (tmp_path / "out" / "config.json").exists()
+
+
+def test_the_launch_entry_stops_at_a_step_once_its_stop_file_exists(
+    base: Path, tmp_path: Path, capsys
+) -> None:
+    from dataclasses import asdict
+
+    from finetune.mixture import DEMO_MIXTURE
+
+    cfg = config(base, tmp_path / "out", mixture=str(DEMO_MIXTURE), steps=5, seq_len=128, num_examples=16)
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(asdict(cfg)))
+    (tmp_path / "STOP").touch()
+    assert launch.main([str(path), "--stop-file", str(tmp_path / "STOP")]) == 0
+    assert (
+        "stopped at step 1; a checkpoint was saved: run the same command to resume" in capsys.readouterr().out
+    )
+    assert [p.name for p in ck.checkpoint_dirs(tmp_path / "out")] == ["step-000001"]
+    assert not (tmp_path / "out" / "model.safetensors").exists()

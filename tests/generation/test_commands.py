@@ -8,8 +8,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from core.models import JobStatus
 from generation.models import GenerationJob, ModelSpec, Sample
-from generation.services import EXPORT_FIELDS
+from generation.selectors import EXPORT_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +71,7 @@ def test_generate_with_wait_runs_the_job_and_prints_its_id_then_exports_the_cont
     )
     job = GenerationJob.objects.get()
     assert output.strip() == str(job.pk)
-    assert job.status == "done" and job.prompts_done == 2 and job.seed == 3
+    assert job.status == JobStatus.DONE and job.prompts_done == 2 and job.seed == 3
 
     lines = [json.loads(line) for line in run("export_generations", "--job", str(job.pk)).splitlines()]
     assert len(lines) == 4
@@ -104,7 +105,7 @@ def test_generate_without_wait_only_enqueues(
     with django_capture_on_commit_callbacks(execute=True):
         job_id = int(run("generate", "--model", "tiny", "--eval-set", "demo"))
     assert sent == [job_id]
-    assert GenerationJob.objects.get(pk=job_id).status == "queued"
+    assert GenerationJob.objects.get(pk=job_id).status == JobStatus.QUEUED
 
 
 @pytest.mark.parametrize(
@@ -143,7 +144,7 @@ def test_import_outputs_records_one_selected_sample_per_prompt_for_an_external_s
     spec = ModelSpec.objects.get(name="api-model")
     assert spec.source == "external"
     job = GenerationJob.objects.get(model=spec)
-    assert (job.status, job.samples, job.prompts_done) == ("done", 1, 2)
+    assert (job.status, job.samples, job.prompts_done) == (JobStatus.DONE, 1, 2)
     samples = {s.prompt.uid: s for s in Sample.objects.filter(job=job)}
     assert samples["p0"].text == "<b>zero</b>"
     assert all(s.selected and s.kept and s.logprob_sum is None for s in samples.values())
@@ -170,3 +171,18 @@ def test_import_outputs_with_unknown_prompt_ids_names_them_and_imports_nothing(m
         run("import_outputs", "api", "demo", str(path))
     assert not Sample.objects.exists()
     assert not ModelSpec.objects.filter(name="api").exists()
+
+
+def test_import_outputs_names_the_line_of_a_broken_record_and_imports_nothing(make_eval_set, tmp_path):
+    make_eval_set(count=2)
+    path = tmp_path / "out.jsonl"
+    path.write_text('{"prompt_id": "p0", "response": "a"}\n{"prompt_id": "p1", "response": \n')
+    with pytest.raises(CommandError, match=r"out\.jsonl, line 2: not valid JSON"):
+        run("import_outputs", "api", "demo", str(path))
+    path.write_text('{"prompt_id": "p0", "response": "a"}\n{"prompt_id": "p1"}\n')
+    with pytest.raises(CommandError, match="line 2: the response must be a string"):
+        run("import_outputs", "api", "demo", str(path))
+    path.write_text("")
+    with pytest.raises(CommandError, match="empty"):
+        run("import_outputs", "api", "demo", str(path))
+    assert not Sample.objects.exists()

@@ -6,7 +6,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from generation.engine import Engine, PromptRequest, SamplingParams, detect_kind  # noqa: E402
+from generation.engine import Engine  # noqa: E402
+from generation.model_kind import model_kind_detect  # noqa: E402
+from generation.sampling import PromptRequest, SamplingParams  # noqa: E402
 from generation.tiny import byte_tokenizer, tiny_causal, tiny_seq2seq  # noqa: E402
 from tests.generation.conftest import PROMPT_TEXTS, rescore  # noqa: E402
 
@@ -191,8 +193,8 @@ def test_invalid_sampling_parameters_are_refused():
 
 
 def test_a_directory_saved_by_save_tiny_loads_with_its_kind_detected(causal_dir, seq2seq_dir):
-    assert detect_kind(str(causal_dir)) == "causal"
-    assert detect_kind(str(seq2seq_dir)) == "seq2seq"
+    assert model_kind_detect(str(causal_dir)) == "causal"
+    assert model_kind_detect(str(seq2seq_dir)) == "seq2seq"
     for path in (causal_dir, seq2seq_dir):
         engine = Engine.load(str(path), device="cpu")
         assert next(engine.model.parameters()).dtype == torch.float32

@@ -8,15 +8,17 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from generation import services
+from core.models import JobStatus
+from generation import runner
 from generation.models import GenerationChunk, GenerationJob, ModelSpec, Sample
+from generation.runner import generation_job_run
 from generation.selection import select_response
 from generation.services import (
+    STALE_SECONDS,
     GenerationError,
     generation_job_cancel,
     generation_job_create,
     generation_job_retry,
-    generation_job_run,
     model_spec_register,
 )
 
@@ -112,7 +114,7 @@ def test_a_job_stores_k_samples_per_prompt_with_the_selection_applied(spec_fixtu
     make_eval_set(count=4)
     job = generation_job_create(model=spec, eval_set="demo", chunk_size=3, enqueue=False, **FAST)
     job = generation_job_run(job_id=job.pk)
-    assert job.status == "done", job.error
+    assert job.status == JobStatus.DONE, job.error
     assert job.prompts_done == 4
     assert job.tokens_generated == sum(Sample.objects.filter(job=job).values_list("num_tokens", flat=True))
     assert job.tokens_per_second and job.tokens_per_second > 0
@@ -123,6 +125,7 @@ def test_a_job_stores_k_samples_per_prompt_with_the_selection_applied(spec_fixtu
         decision = select_response([s.logprob_sum for s in samples if s.logprob_sum is not None])
         assert [s.kept for s in samples] == [i in decision.kept for i in range(3)]
         assert [s.selected for s in samples] == [i == decision.index for i in range(3)]
+        assert [s.threshold for s in samples] == [decision.threshold] * 3
         assert all(s.prompt_token_ids and s.num_tokens == len(s.token_ids) for s in samples)
 
 
@@ -151,7 +154,7 @@ def test_a_job_killed_half_way_and_run_again_ends_with_exactly_k_samples_per_pro
 ):
     make_eval_set(count=6)
     job = generation_job_create(model=causal_spec, eval_set="demo", chunk_size=4, enqueue=False, **FAST)
-    real_commit = services._prompt_commit
+    real_commit = runner._prompt_commit
     calls = {"n": 0}
 
     def crashing_commit(**kwargs):
@@ -160,16 +163,16 @@ def test_a_job_killed_half_way_and_run_again_ends_with_exactly_k_samples_per_pro
             raise RuntimeError("worker lost")
         return real_commit(**kwargs)
 
-    monkeypatch.setattr(services, "_prompt_commit", crashing_commit)
+    monkeypatch.setattr(runner, "_prompt_commit", crashing_commit)
     job = generation_job_run(job_id=job.pk)
-    assert job.status == "failed"
+    assert job.status == JobStatus.FAILED
     assert "worker lost" in job.error
     assert job.prompts_done == 3
     assert Sample.objects.filter(job=job).count() == 9
 
-    monkeypatch.setattr(services, "_prompt_commit", real_commit)
+    monkeypatch.setattr(runner, "_prompt_commit", real_commit)
     job = generation_job_run(job_id=job.pk)
-    assert job.status == "done"
+    assert job.status == JobStatus.DONE
     assert job.error == ""
     assert job.prompts_done == 6
     for prompt in job.eval_set.prompts.all():
@@ -186,7 +189,7 @@ def test_a_prompt_already_committed_is_never_written_twice(causal_spec, make_eva
     generation_job_run(job_id=job.pk)
     before = list(Sample.objects.filter(job=job).order_by("pk").values_list("pk", "text"))
     # A redelivered task after a crash: the chunks are handed out again, the prompts are skipped.
-    GenerationJob.objects.filter(pk=job.pk).update(status="failed")
+    GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED)
     job.chunks.update(status=GenerationChunk.Status.PENDING)
     generation_job_run(job_id=job.pk)
     assert list(Sample.objects.filter(job=job).order_by("pk").values_list("pk", "text")) == before
@@ -195,16 +198,16 @@ def test_a_prompt_already_committed_is_never_written_twice(causal_spec, make_eva
 def test_a_chunk_whose_worker_stopped_heartbeating_is_taken_over(causal_spec, make_eval_set):
     make_eval_set(count=4)
     job = generation_job_create(model=causal_spec, eval_set="demo", chunk_size=2, enqueue=False, **FAST)
-    held = services._chunk_claim(job, "worker-a")
+    held = runner._chunk_claim(job, "worker-a")
     assert held is not None and held.index == 0
     job = generation_job_run(job_id=job.pk, worker="worker-b")
-    assert job.status == "running"  # chunk 0 is still being worked on elsewhere
+    assert job.status == JobStatus.RUNNING  # chunk 0 is still being worked on elsewhere
     assert job.prompts_done == 2
     GenerationChunk.objects.filter(pk=held.pk).update(
-        heartbeat=timezone.now() - timedelta(seconds=services.STALE_SECONDS + 1)
+        heartbeat=timezone.now() - timedelta(seconds=STALE_SECONDS + 1)
     )
     job = generation_job_run(job_id=job.pk, worker="worker-b")
-    assert job.status == "done"
+    assert job.status == JobStatus.DONE
     assert Sample.objects.filter(job=job).count() == 12
 
 
@@ -212,8 +215,8 @@ def test_cancelling_a_queued_job_stops_it_before_it_starts(causal_spec, make_eva
     make_eval_set(count=2)
     job = generation_job_create(model=causal_spec, eval_set="demo", enqueue=False, **FAST)
     generation_job_cancel(job=job)
-    assert job.status == "cancelled"
-    assert generation_job_run(job_id=job.pk).status == "cancelled"
+    assert job.status == JobStatus.CANCELLED
+    assert generation_job_run(job_id=job.pk).status == JobStatus.CANCELLED
     assert not Sample.objects.filter(job=job).exists()
 
 
@@ -222,21 +225,21 @@ def test_a_cancel_requested_while_running_is_honoured_between_chunks_and_retry_r
 ):
     make_eval_set(count=4)
     job = generation_job_create(model=causal_spec, eval_set="demo", chunk_size=2, enqueue=False, **FAST)
-    real_commit = services._prompt_commit
+    real_commit = runner._prompt_commit
 
     def commit_then_cancel(**kwargs):
         GenerationJob.objects.filter(pk=job.pk).update(cancel_requested=True)
         return real_commit(**kwargs)
 
-    monkeypatch.setattr(services, "_prompt_commit", commit_then_cancel)
+    monkeypatch.setattr(runner, "_prompt_commit", commit_then_cancel)
     job = generation_job_run(job_id=job.pk)
-    assert job.status == "cancelled"
+    assert job.status == JobStatus.CANCELLED
     assert 0 < job.prompts_done < 4
-    monkeypatch.setattr(services, "_prompt_commit", real_commit)
+    monkeypatch.setattr(runner, "_prompt_commit", real_commit)
     job = generation_job_retry(job=job, enqueue=False)
-    assert job.status == "queued"
+    assert job.status == JobStatus.QUEUED
     job = generation_job_run(job_id=job.pk)
-    assert job.status == "done"
+    assert job.status == JobStatus.DONE
     assert Sample.objects.filter(job=job).count() == 12
 
 
@@ -252,7 +255,7 @@ def test_the_task_runs_the_job_by_its_id(causal_spec, make_eval_set):
 
     make_eval_set(count=2)
     job = generation_job_create(model=causal_spec, eval_set="demo", enqueue=False, **FAST)
-    assert generation_job_run_task.apply(args=(job.pk,)).get() == "done"
+    assert generation_job_run_task.apply(args=(job.pk,)).get() == JobStatus.DONE
     assert Sample.objects.filter(job=job).count() == 6
 
 
@@ -265,18 +268,18 @@ def test_a_job_on_an_architecture_the_fast_path_cannot_serve_records_the_generat
         raise NotImplementedError("no shared cache")
 
     monkeypatch.setattr(Engine, "_fast_batch", unsupported)
-    services._ENGINES.clear()
+    runner._ENGINES.clear()
     make_eval_set(count=2)
     job = generation_job_create(model=causal_spec, eval_set="demo", enqueue=False, **FAST)
     job = generation_job_run(job_id=job.pk)
-    services._ENGINES.clear()  # the engine switched paths for good; later tests load afresh
-    assert job.status == "done"
+    runner._ENGINES.clear()  # the engine switched paths for good; later tests load afresh
+    assert job.status == JobStatus.DONE
     assert job.engine == "generate fallback (NotImplementedError)"
     assert Sample.objects.filter(job=job).count() == 6
 
 
 def test_nul_characters_in_model_output_are_stored_as_replacement_characters(causal_spec, make_eval_set):
-    from generation.engine import GeneratedSample, PromptResult
+    from generation.sampling import GeneratedSample, PromptResult
 
     eval_set = make_eval_set(count=1)
     job = generation_job_create(model=causal_spec, eval_set="demo", samples=1, enqueue=False)
@@ -284,7 +287,7 @@ def test_nul_characters_in_model_output_are_stored_as_replacement_characters(cau
         key="x", prompt_token_ids=[5], samples=[GeneratedSample("a\x00b", [100, 3, 101], -3.0, "length")]
     )
     stats = {"tokens": 0.0, "t0": 0.0, "chunk_id": 0}
-    assert services._prompt_commit(job=job, prompt=eval_set.prompts.get(), result=result, run_stats=stats)
+    assert runner._prompt_commit(job=job, prompt=eval_set.prompts.get(), result=result, run_stats=stats)
     sample = Sample.objects.get(job=job)
     assert sample.text == "a\ufffdb"
     assert sample.token_ids == [100, 3, 101]
@@ -296,3 +299,18 @@ def test_a_peft_adapter_directory_gets_its_kind_from_the_adapter_config(tmp_path
     )
     spec = model_spec_register(name="adapter", path=str(tmp_path), source=ModelSpec.Source.FINETUNE)
     assert (spec.kind, spec.source) == ("causal", "finetune")
+
+
+def test_a_job_of_the_none_policy_stores_no_threshold(causal_spec, make_eval_set):
+    make_eval_set(count=1)
+    job = generation_job_create(
+        model=causal_spec, eval_set="demo", selection_policy="none", enqueue=False, **FAST
+    )
+    generation_job_run(job_id=job.pk)
+    assert list(Sample.objects.filter(job=job).values_list("threshold", flat=True)) == [None] * 3
+
+
+def test_registering_a_directory_whose_config_is_broken_says_which_file(tmp_path):
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(GenerationError, match=r"config\.json"):
+        model_spec_register(name="broken", path=str(tmp_path))

@@ -7,9 +7,12 @@ import json
 import pytest
 from django.urls import reverse
 
+from core.models import JobStatus
 from eval_sets.models import EvalSet
 from generation.models import GenerationJob, ModelSpec, Sample
-from generation.services import generation_job_create, generation_job_run, outputs_import
+from generation.outputs_import import outputs_import
+from generation.runner import generation_job_run
+from generation.services import generation_job_create
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +88,7 @@ def test_the_job_list_shows_progress_and_polls_the_status_endpoint(researcher_cl
     assert "2 / 2" in page
     assert "generation/progress.js" in page
     status = researcher_client.get(reverse("generation:job_status", args=[finished_job.pk])).json()
-    assert status["status"] == "done" and status["prompts_done"] == 2 and status["prompts_total"] == 2
+    assert status["status"] == JobStatus.DONE and status["prompts_done"] == 2 and status["prompts_total"] == 2
 
 
 def test_the_job_page_shows_every_sample_its_score_the_threshold_and_the_decision(
@@ -99,6 +102,13 @@ def test_the_job_page_shows_every_sample_its_score_the_threshold_and_the_decisio
     assert reverse("plotly_js") in page
     assert "Plotly.newPlot" in page  # the histograms
     assert "cdn" not in page.lower()
+
+
+def test_the_job_page_shows_the_threshold_stored_with_the_samples(researcher_client, finished_job):
+    prompt = finished_job.eval_set.prompts.order_by("position").first()
+    Sample.objects.filter(job=finished_job, prompt=prompt).update(threshold=-123.4567)
+    page = researcher_client.get(reverse("generation:job_detail", args=[finished_job.pk])).content.decode()
+    assert "-123.457" in page
 
 
 def test_model_text_is_escaped_on_the_job_page(researcher_client, make_eval_set, tmp_path):
@@ -131,7 +141,7 @@ def test_cancel_and_retry_buttons_post_to_the_services(researcher_client, causal
     job = generation_job_create(model=spec, eval_set="demo", enqueue=False)
     researcher_client.post(reverse("generation:job_cancel", args=[job.pk]))
     job.refresh_from_db()
-    assert job.status == "cancelled"
+    assert job.status == JobStatus.CANCELLED
     researcher_client.post(reverse("generation:job_retry", args=[job.pk]))
     job.refresh_from_db()
-    assert job.status == "queued"
+    assert job.status == JobStatus.QUEUED

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from reports.ratings_file import ratings_to_text
 from tests.reports.factories import make_records
+from tests.reports.test_views import make_campaign
 
 
 @pytest.fixture
@@ -137,11 +138,6 @@ def test_unknown_baseline_and_missing_file_are_one_line_errors(ratings_path: Pat
 def test_campaign_source_uses_the_campaign_order_and_its_ratings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    annotate_models = pytest.importorskip("annotate.models")
-    if not hasattr(annotate_models, "Campaign"):
-        pytest.skip("annotate.models has no Campaign yet")
-    from tests.reports.test_views import make_campaign
-
     campaign = make_campaign(name="camp", systems=["cand", "base"])
     records = make_records(prompts=10)
     seen: dict[str, object] = {}
@@ -150,7 +146,7 @@ def test_campaign_source_uses_the_campaign_order_and_its_ratings(
         seen.update(kwargs)
         return records
 
-    monkeypatch.setattr("annotate.ratings_export.campaign_rating_records", fake)
+    monkeypatch.setattr("reports.campaign_records.campaign_rating_records", fake)
     out = tmp_path / "c.json"
     _run(
         "--campaign", "camp", "--format", "json", "--out", str(out), "--exclude-rater", "r9", "--exclude-gold"

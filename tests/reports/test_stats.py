@@ -13,6 +13,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 from statsmodels.stats.proportion import proportion_confint
 
 from reports import stats
+from reports.stats import preference
 
 
 @pytest.mark.parametrize(("wins", "n"), [(0, 1), (1, 1), (7, 10), (45, 67), (500, 1000), (3, 250)])
@@ -240,7 +241,7 @@ def test_decisive_votes_needed_is_undefined_without_an_effect() -> None:
 def test_distinct_rows_agree_with_numpy_unique() -> None:
     matrix = np.random.default_rng(0).integers(0, 3, size=(400, 7))
     matrix = np.vstack([matrix, matrix[:150]])
-    rows, first, multiplicity = stats._distinct_rows(np.ascontiguousarray(matrix, dtype=np.int64))
+    rows, first, multiplicity = preference._distinct_rows(np.ascontiguousarray(matrix, dtype=np.int64))
     ref_rows, ref_counts = np.unique(matrix, axis=0, return_counts=True)
     assert len(rows) == len(ref_rows)
     assert sorted(map(tuple, rows.tolist())) == sorted(map(tuple, ref_rows.tolist()))

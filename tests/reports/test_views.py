@@ -6,19 +6,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from annotate.models import Campaign, CampaignSystem
+from eval_sets.models import EvalSet
+from generation.models import ModelSpec
 from tests.reports.factories import make_records
 
-annotate_models = pytest.importorskip("annotate.models")
-pytestmark = pytest.mark.skipif(
-    not hasattr(annotate_models, "Campaign"), reason="annotate.models has no Campaign yet"
-)
 
-
-def make_campaign(*, name: str, systems: list[str]):  # type: ignore[no-untyped-def]
-    from annotate.models import Campaign, CampaignSystem
-    from eval_sets.models import EvalSet
-    from generation.models import ModelSpec
-
+def make_campaign(*, name: str, systems: list[str]) -> Campaign:
     eval_set = EvalSet.objects.create(name=f"set-{name}", version=1, content_hash=name, source_format="jsonl")
     campaign = Campaign.objects.create(name=name, eval_set=eval_set)
     for position, system in enumerate(systems):
@@ -35,7 +29,7 @@ def campaign(db, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-de
     def fake(*, campaign, exclude_raters=(), exclude_gold=False, include_excluded_raters=False):  # type: ignore[no-untyped-def]
         return [r for r in records if r.rater not in exclude_raters]
 
-    monkeypatch.setattr("annotate.ratings_export.campaign_rating_records", fake)
+    monkeypatch.setattr("reports.campaign_records.campaign_rating_records", fake)
     return make_campaign(name="flan-vs-base", systems=["base", "cand"])
 
 

@@ -7,7 +7,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from finetune.services import HYPERPARAMETERS, finetune_job_create, finetune_job_run
+from core.models import JobStatus
+from finetune.hyperparameters import HYPERPARAMETERS
+from finetune.management.commands._progress import progress_bar
+from finetune.services import finetune_job_create
 
 
 class Command(BaseCommand):
@@ -46,25 +49,15 @@ class Command(BaseCommand):
         if not opts["wait"]:
             self.stdout.write(str(job.pk))
             return
-        from tqdm import tqdm
+        from finetune.runner import finetune_job_run  # torch: only this branch pays for it
 
-        bar = tqdm(total=job.total_steps, desc=f"finetune {job.name}", unit="step")
-
-        def progress(metrics: dict[str, Any]) -> None:
-            bar.n = int(metrics.get("step", bar.n))
-            shown: dict[str, object] = {
-                k: metrics[k] for k in ("loss", "eval_loss", "tokens_per_s") if k in metrics
-            }
-            if shown:
-                bar.set_postfix(shown, refresh=False)
-            bar.refresh()
-
+        bar, progress = progress_bar(job.total_steps, f"finetune {job.name}")
         try:
             job = finetune_job_run(job_id=job.pk, progress=progress)
         except Exception as exc:
             raise CommandError(f"finetune job {job.pk} failed: {exc}") from None
         finally:
             bar.close()
-        if job.status != "done":
+        if job.status != JobStatus.DONE:
             raise CommandError(f"finetune job {job.pk} ended {job.status}: {job.error}")
         self.stdout.write(f"{job.pk} done: registered model {job.name!r} at {job.output_dir}")

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from generation.models import GenerationJob
-from generation.services import generation_export_lines
+from generation.selectors import generation_export_lines
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.models import JobStatus
 from generation.models import SelectionPolicy
-from generation.services import GenerationError, generation_job_create, generation_job_run
+from generation.services import GenerationError, generation_job_create
 
 
 class Command(BaseCommand):
@@ -54,7 +54,10 @@ class Command(BaseCommand):
         self.stdout.write(str(job.pk))
         if not options["wait"]:
             return
+        # Here, not at the top: loading the command (the web process lists them) stays torch-free.
         from tqdm import tqdm
+
+        from generation.runner import generation_job_run
 
         with tqdm(
             total=job.prompts_total, unit="prompt", desc=f"job {job.pk}", file=sys.stderr, disable=None

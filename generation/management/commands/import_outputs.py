@@ -2,7 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from generation.services import GenerationError, outputs_import
+from generation.outputs_import import outputs_import
+from generation.services import GenerationError
 
 
 class Command(BaseCommand):

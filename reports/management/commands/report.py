@@ -11,11 +11,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reports.build import ReportInputError
+from reports.campaign_records import source_from_campaign
 from reports.exports import (
     FORMATS,
     ExportError,
     report_export,
-    source_from_campaign,
     source_from_ratings_file,
 )
 from reports.ratings_file import RatingsFileError

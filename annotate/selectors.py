@@ -1,0 +1,127 @@
+"""Reads about campaigns: the rater-exclusion filter, progress against what is needed, the roster.
+
+Statistics over the ratings themselves (agreement, preference, per-rater figures) are not here: they
+are the reports' (`reports.campaign_stats`), so that a page and a report cannot disagree.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import User
+from django.db.models import Count, F, Max, Q
+from django.utils import timezone
+
+from annotate.models import Campaign, RaterExclusion, Rating
+
+
+def excluded_rater_ids(*, campaign: Campaign) -> list[int]:
+    """The raters a researcher excluded from the campaign: left out of serving, counts and reports."""
+    return list(RaterExclusion.objects.filter(campaign=campaign).values_list("rater_id", flat=True))
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    comparisons: int
+    needed: int
+    done: int
+    gold_items: int
+    ratings_total: int
+    ratings_last_hour: int
+    ratings_per_hour: float | None
+    median_seconds: float | None
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.done / self.needed if self.needed else 0.0
+
+
+def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
+    """Ratings done against ratings needed (excluded raters do not count), and the pace so far."""
+    excluded = excluded_rater_ids(campaign=campaign)
+    regular = campaign.comparisons.filter(gold_answer__isnull=True)
+    counted = (
+        regular.annotate(n=Count("ratings", filter=~Q(ratings__rater_id__in=excluded)))
+        .values_list("n", "needed")
+        .iterator()
+    )
+    needed = done = comparisons = 0
+    for n, need in counted:
+        comparisons += 1
+        needed += need
+        done += min(n, need)
+    ratings = Rating.objects.filter(campaign=campaign).exclude(rater_id__in=excluded)
+    total = ratings.count()
+    now = timezone.now()
+    last_hour = ratings.filter(created__gte=now - timedelta(hours=1)).count()
+    per_hour = None
+    if total >= 2:
+        first = ratings.order_by("created").values_list("created", flat=True).first()
+        last = ratings.order_by("-created").values_list("created", flat=True).first()
+        if first and last and last > first:
+            per_hour = total / ((last - first).total_seconds() / 3600)
+    secs = list(ratings.values_list("seconds", flat=True))
+    return CampaignProgress(
+        comparisons=comparisons,
+        needed=needed,
+        done=done,
+        gold_items=campaign.comparisons.filter(gold_answer__isnull=False).count(),
+        ratings_total=total,
+        ratings_last_hour=last_hour,
+        ratings_per_hour=per_hour,
+        median_seconds=statistics.median(secs) if secs else None,
+    )
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """A rater of the campaign (in the pool, or who rated in it) and where they stand."""
+
+    rater_id: int
+    username: str
+    in_pool: bool
+    excluded: bool
+    last_rating: datetime | None
+    # Uploaded gold pairs compare no systems, so the reports never see them; they are counted here.
+    uploaded_gold_total: int = 0
+    uploaded_gold_correct: int = 0
+
+    @property
+    def uploaded_gold_accuracy(self) -> float | None:
+        return self.uploaded_gold_correct / self.uploaded_gold_total if self.uploaded_gold_total else None
+
+
+def campaign_roster(*, campaign: Campaign) -> list[RosterEntry]:
+    """Everyone in the pool or with a rating in the campaign, by username."""
+    excluded = set(excluded_rater_ids(campaign=campaign))
+    pool = set(campaign.raters.values_list("pk", flat=True))
+    last = dict(
+        Rating.objects.filter(campaign=campaign)
+        .values("rater_id")
+        .annotate(last=Max("created"))
+        .values_list("rater_id", "last")
+    )
+    uploaded = (
+        Rating.objects.filter(campaign=campaign, comparison__gold_uploaded=True)
+        .values("rater_id")
+        .annotate(
+            total=Count("pk"),
+            correct=Count("pk", filter=Q(choice=F("comparison__gold_answer"))),
+        )
+    )
+    gold = {row["rater_id"]: (row["total"], row["correct"]) for row in uploaded}
+    users = User.objects.filter(pk__in=pool | set(last)).order_by("username")
+    return [
+        RosterEntry(
+            rater_id=user.pk,
+            username=user.username,
+            in_pool=user.pk in pool,
+            excluded=user.pk in excluded,
+            last_rating=last.get(user.pk),
+            uploaded_gold_total=gold.get(user.pk, (0, 0))[0],
+            uploaded_gold_correct=gold.get(user.pk, (0, 0))[1],
+        )
+        for user in users
+    ]

@@ -1,0 +1,203 @@
+"""Creating and building campaigns: systems, pairs, one comparison per (prompt, pair), balanced sides."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from annotate.models import DEFAULT_INSTRUCTIONS, Campaign, CampaignSystem, Comparison
+from annotate.services.errors import CampaignError
+from annotate.services.raters import campaign_rater_add
+from core.models import JobStatus
+from eval_sets.models import EvalSet, Prompt
+from generation.models import GenerationJob, ModelSpec, Sample
+
+
+def _fraction(value: float, what: str) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise CampaignError(f"{what} must be between 0 and 1, not {value}")
+    return float(value)
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    name: str,
+    eval_set: EvalSet,
+    systems: Sequence[str],
+    pairing: str | None = None,
+    baseline: str | None = None,
+    ratings_per_comparison: int = 1,
+    overlap: float = 0.0,
+    gold_fraction: float = 0.0,
+    instructions: str = "",
+    title: str = "",
+    raters: Iterable[User] = (),
+    created_by: User | None = None,
+    build: bool = True,
+    seed: int | None = None,
+    answered_only: bool = False,
+) -> Campaign:
+    """Create a campaign in draft and (by default) build its comparisons.
+
+    With a baseline the pairing is each system against it and the baseline is stored first, so
+    that `system_names()[0]` is the baseline the reports default to.
+    """
+    name = name.strip()
+    if not name:
+        raise CampaignError("the campaign name is empty")
+    if Campaign.objects.filter(name=name).exists():
+        raise CampaignError(f"a campaign named {name!r} already exists")
+    names = [s.strip() for s in systems if s.strip()]
+    if len(names) < 2:
+        raise CampaignError("a campaign needs at least two systems")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise CampaignError(f"systems listed twice: {', '.join(duplicates)}")
+    if ratings_per_comparison < 1:
+        raise CampaignError("ratings per comparison must be at least 1")
+    overlap = _fraction(overlap, "the overlap fraction")
+    gold_fraction = _fraction(gold_fraction, "the gold fraction")
+    if gold_fraction >= 1.0:
+        raise CampaignError("the gold fraction must be below 1")
+    models_by_name = {m.name: m for m in ModelSpec.objects.filter(name__in=names)}
+    missing = [n for n in names if n not in models_by_name]
+    if missing:
+        raise CampaignError(f"no registered system named {', '.join(missing)}")
+    if baseline:
+        if baseline not in names:
+            raise CampaignError(f"the baseline {baseline!r} is not one of the systems")
+        names = [baseline, *[n for n in names if n != baseline]]
+        pairing = pairing or Campaign.Pairing.VS_BASELINE
+    pairing = pairing or Campaign.Pairing.ALL_PAIRS
+    if pairing not in Campaign.Pairing.values:
+        raise CampaignError(f"unknown pairing {pairing!r}")
+    campaign = Campaign.objects.create(
+        name=name,
+        title=title,
+        eval_set=eval_set,
+        pairing=pairing,
+        ratings_per_comparison=ratings_per_comparison,
+        overlap=overlap,
+        gold_fraction=gold_fraction,
+        instructions=instructions.strip() or DEFAULT_INSTRUCTIONS,
+        created_by=created_by,
+    )
+    CampaignSystem.objects.bulk_create(
+        CampaignSystem(campaign=campaign, model=models_by_name[n], position=i) for i, n in enumerate(names)
+    )
+    for user in raters:
+        campaign_rater_add(campaign=campaign, user=user)
+    if build:
+        campaign_build(campaign=campaign, seed=seed, answered_only=answered_only)
+    return campaign
+
+
+def campaign_pairs(*, campaign: Campaign) -> list[tuple[ModelSpec, ModelSpec]]:
+    systems = [cs.model for cs in campaign.systems.select_related("model").order_by("position")]
+    if campaign.pairing == Campaign.Pairing.VS_BASELINE:
+        return [(systems[0], other) for other in systems[1:]]
+    return [(systems[i], systems[j]) for i in range(len(systems)) for j in range(i + 1, len(systems))]
+
+
+def selected_samples(*, model: ModelSpec, eval_set: EvalSet) -> dict[int, Sample]:
+    """Prompt id -> the selected sample of the model's newest finished job on this set version."""
+    job = (
+        GenerationJob.objects.filter(model=model, eval_set=eval_set, status=JobStatus.DONE)
+        .order_by("-created", "-pk")
+        .first()
+    )
+    if job is None:
+        raise CampaignError(f"system {model.name!r} has no finished generation job on {eval_set}")
+    return {s.prompt_id: s for s in Sample.objects.filter(job=job, selected=True)}
+
+
+def balanced_sides(*, group_sizes: Sequence[int], rng: random.Random) -> list[list[str]]:
+    """Left sides per group: each group and the whole list have A on the left in half, plus or minus one.
+
+    Odd groups take their extra A alternately, so the odd ones cancel out over the campaign.
+    """
+    out: list[list[str]] = []
+    extra_a = rng.random() < 0.5
+    for size in group_sizes:
+        n_a = size // 2
+        if size % 2:
+            n_a += int(extra_a)
+            extra_a = not extra_a
+        sides = ["a"] * n_a + ["b"] * (size - n_a)
+        rng.shuffle(sides)
+        out.append(sides)
+    return out
+
+
+@transaction.atomic
+def campaign_build(*, campaign: Campaign, seed: int | None = None, answered_only: bool = False) -> int:
+    """Make one comparison per (prompt, pair) from each system's selected sample; returns how many.
+
+    A prompt some system did not answer is an error, unless `answered_only`: then the campaign
+    covers the prompts every system answered (after `generate --limit`, say).
+    """
+    if campaign.comparisons.filter(gold_uploaded=False).exists():
+        raise CampaignError(f"campaign {campaign.name!r} is already built")
+    rng = random.Random(seed) if seed is not None else random.SystemRandom()
+    prompts = list(Prompt.objects.filter(eval_set=campaign.eval_set).order_by("position"))
+    if not prompts:
+        raise CampaignError(f"evaluation set {campaign.eval_set} has no prompts")
+    pairs = campaign_pairs(campaign=campaign)
+    samples: dict[int, dict[int, Sample]] = {}
+    for model in {m.pk: m for pair in pairs for m in pair}.values():
+        by_prompt = selected_samples(model=model, eval_set=campaign.eval_set)
+        if answered_only:
+            prompts = [p for p in prompts if p.pk in by_prompt]
+            if not prompts:
+                raise CampaignError("no prompt was answered by every system")
+        lacking = [p.uid for p in prompts if p.pk not in by_prompt]
+        if lacking:
+            shown = ", ".join(lacking[:10]) + (f" and {len(lacking) - 10} more" if len(lacking) > 10 else "")
+            raise CampaignError(f"system {model.name!r} has no selected sample for prompt(s) {shown}")
+        samples[model.pk] = by_prompt
+    sides = balanced_sides(group_sizes=[len(prompts)] * len(pairs), rng=rng)
+    k = campaign.ratings_per_comparison
+    total = len(prompts) * len(pairs)
+    n_overlap = round(campaign.overlap * total)
+    overlap_slots = set(rng.sample(range(total), n_overlap))
+    rows = []
+    slot = 0
+    for (system_a, system_b), pair_sides in zip(pairs, sides, strict=True):
+        for prompt, left in zip(prompts, pair_sides, strict=True):
+            sample_a = samples[system_a.pk][prompt.pk]
+            sample_b = samples[system_b.pk][prompt.pk]
+            rows.append(
+                Comparison(
+                    campaign=campaign,
+                    prompt=prompt,
+                    system_a=system_a,
+                    system_b=system_b,
+                    sample_a=sample_a,
+                    sample_b=sample_b,
+                    text_a=sample_a.text,
+                    text_b=sample_b.text,
+                    left=left,
+                    needed=max(3, k) if slot in overlap_slots else k,
+                    order_key=rng.randrange(2**31 - 1),
+                )
+            )
+            slot += 1
+    Comparison.objects.bulk_create(rows, batch_size=500)
+    campaign.built = timezone.now()
+    campaign.save(update_fields=["built"])
+    return len(rows)
+
+
+def campaign_status_set(*, campaign: Campaign, status: str) -> Campaign:
+    if status not in Campaign.Status.values:
+        raise CampaignError(f"unknown status {status!r}")
+    if status == Campaign.Status.OPEN and not campaign.comparisons.exists():
+        raise CampaignError("build the campaign before opening it")
+    campaign.status = status
+    campaign.save(update_fields=["status"])
+    return campaign

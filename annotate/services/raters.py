@@ -1,0 +1,29 @@
+"""A campaign's rater pool and the raters a researcher excluded from it."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+
+from annotate.models import Campaign, RaterExclusion
+from annotate.services.errors import CampaignError
+from core.roles import RATERS
+
+
+def campaign_rater_add(*, campaign: Campaign, user: User) -> None:
+    if not user.groups.filter(name=RATERS).exists():
+        raise CampaignError(f"user {user.username!r} is not a rater")
+    campaign.raters.add(user)
+
+
+def campaign_rater_remove(*, campaign: Campaign, user: User) -> None:
+    """Remove from the pool (no new items); ratings already given stay."""
+    campaign.raters.remove(user)
+
+
+def campaign_rater_exclude(*, campaign: Campaign, user: User, reason: str = "") -> None:
+    """Leave the rater's ratings out of reports and out of the counts, and serve them nothing more."""
+    RaterExclusion.objects.update_or_create(campaign=campaign, rater=user, defaults={"reason": reason})
+
+
+def campaign_rater_include(*, campaign: Campaign, user: User) -> None:
+    RaterExclusion.objects.filter(campaign=campaign, rater=user).delete()

@@ -1,0 +1,7 @@
+"""The one error of the generation app's services and selectors."""
+
+from __future__ import annotations
+
+
+class GenerationError(ValueError):
+    """A bad request, phrased for the person who made it (commands print it as is)."""

@@ -1,0 +1,132 @@
+"""Responses made elsewhere (an API model, another lab's run), recorded as an external system.
+
+The file is read by the evaluation-set importers' reader, so both kinds of file get the same
+checks (UTF-8, valid JSON, no NaN, no duplicate keys) and every fault is named with its line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.models import JobStatus
+from eval_sets.importers import EvalSetImportError, read_records
+from eval_sets.models import EvalSet, Prompt
+from generation.errors import GenerationError
+from generation.models import GenerationJob, ModelSpec, Sample, SelectionPolicy, storable_text
+from generation.selectors import generation_eval_set_resolve
+
+
+def _records_read(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(location, record) for each response of the file: "line 3" in JSONL, "record 3" in a JSON list."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GenerationError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        items = read_records(data=data, filename=str(path), max_bytes=None)
+    except EvalSetImportError as exc:
+        raise GenerationError(str(exc)) from None
+    records: list[tuple[str, dict[str, Any]]] = []
+    for location, value in items:
+        if not isinstance(value, dict):
+            raise GenerationError(f"{path}, {location}: not a JSON object")
+        records.append((location, value))
+    return records
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def outputs_import(*, model_name: str, eval_set: EvalSet | str, path: Path | str) -> GenerationJob:
+    """Record responses made elsewhere as an external system: one selected sample per prompt.
+
+    Accepts JSONL of {"prompt_id", "response"} or an AlpacaEval outputs file (JSON list or
+    JSONL of {"instruction", "output"}), matched to prompts by text. All or nothing.
+    """
+    target = generation_eval_set_resolve(eval_set=eval_set)
+    path = Path(path)
+    records = _records_read(path)
+    prompts = list(target.prompts.all())
+    by_uid = {p.uid: p for p in prompts}
+    by_text: dict[str, Prompt] = {}
+    for p in prompts:
+        by_text.setdefault(p.text.strip(), p)
+
+    pairs: list[tuple[Prompt, str]] = []
+    unknown: list[str] = []
+    for location, record in records:
+        if "prompt_id" in record:
+            key = str(record["prompt_id"])
+            response = record.get("response", record.get("output"))
+            found = by_uid.get(key)
+            label = key
+        elif "instruction" in record:
+            key = str(record["instruction"])
+            response = record.get("output", record.get("response"))
+            found = by_text.get(key.strip())
+            label = repr(_short(key))
+        else:
+            raise GenerationError(
+                f"{path}, {location}: needs prompt_id and response, or instruction and output"
+            )
+        if not isinstance(response, str):
+            raise GenerationError(f"{path}, {location}: the response must be a string")
+        if found is None:
+            unknown.append(label)
+        else:
+            pairs.append((found, response))
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+        raise GenerationError(f"{len(unknown)} prompt(s) not in {target}: {shown}; nothing imported")
+    seen: set[int] = set()
+    for prompt, _ in pairs:
+        if prompt.pk in seen:
+            raise GenerationError(f"prompt {prompt.uid} appears more than once; nothing imported")
+        seen.add(prompt.pk)
+
+    now = timezone.now()
+    with transaction.atomic():
+        spec = ModelSpec.objects.filter(name=model_name).first()
+        if spec is None:
+            spec = ModelSpec.objects.create(
+                name=model_name,
+                source=ModelSpec.Source.EXTERNAL,
+                description=f"imported from {path.name}",
+            )
+        elif spec.source != ModelSpec.Source.EXTERNAL:
+            raise GenerationError(
+                f"model {model_name!r} is registered with weights ({spec.source}), not external"
+            )
+        job = GenerationJob.objects.create(
+            model=spec,
+            eval_set=target,
+            samples=1,
+            selection_policy=SelectionPolicy.NONE,
+            status=JobStatus.DONE,
+            prompts_total=len(pairs),
+            prompts_done=len(pairs),
+            started=now,
+            finished=now,
+            engine="import_outputs",
+        )
+        Sample.objects.bulk_create(
+            Sample(
+                job=job,
+                prompt=prompt,
+                index=0,
+                text=storable_text(response),
+                logprob_sum=None,
+                num_tokens=0,
+                finish_reason=Sample.FinishReason.EXTERNAL,
+                kept=True,
+                selected=True,
+            )
+            for prompt, response in pairs
+        )
+    return job

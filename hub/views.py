@@ -1,0 +1,48 @@
+"""The site's own pages: where a login lands, the dashboard, and a campaign's page with its statistics.
+
+The campaign page lives here, not in annotate, because its figures are the reports' and annotate may
+not import reports; the forms on it post to annotate's write views, which redirect back here.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+
+from annotate.forms import rater_users
+from annotate.models import Campaign
+from annotate.selectors import campaign_progress
+from core.roles import is_rater, is_researcher, researcher_required
+from hub.dashboard import dashboard_data
+from reports.campaign_stats import campaign_preference_estimate, campaign_raters
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if is_researcher(request.user):
+        return redirect("dashboard")
+    if is_rater(request.user):
+        return redirect("annotate:queue")
+    return render(request, "hub/no_role.html", status=403)
+
+
+@researcher_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "hub/dashboard.html", dashboard_data())
+
+
+@researcher_required
+@require_GET
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("eval_set"), pk=pk)
+    raters = campaign_raters(campaign=campaign)
+    in_pool = {rater.rater_id for rater in raters if rater.in_pool}
+    context = {
+        "campaign": campaign,
+        "systems": campaign.system_names(),
+        "progress": campaign_progress(campaign=campaign),
+        "raters": raters,
+        "estimates": campaign_preference_estimate(campaign=campaign),
+        "addable": rater_users().exclude(pk__in=in_pool),
+    }
+    return render(request, "hub/campaign_detail.html", context)

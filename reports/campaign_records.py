@@ -1,0 +1,77 @@
+"""The one door from annotate to the reports: a campaign's ratings as rating records, systems unblinded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from annotate.models import Campaign, Rating
+from annotate.selectors import excluded_rater_ids
+from reports.exports import ExportError, ReportSource
+from reports.records import RatingRecord
+
+
+def campaign_rating_records(
+    *,
+    campaign: Campaign,
+    exclude_raters: Sequence[str] = (),
+    exclude_gold: bool = False,
+    include_excluded_raters: bool = False,
+) -> list[RatingRecord]:
+    """Every rating of the campaign, oldest first.
+
+    Raters a researcher excluded from the campaign are left out unless `include_excluded_raters`;
+    `exclude_raters` (usernames) leaves out more. Uploaded gold pairs compare no systems and are
+    never exported; comparisons marked gold are exported with `is_gold=True` unless `exclude_gold`.
+    """
+    ratings = (
+        Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False)
+        .select_related("rater", "comparison__prompt", "comparison__system_a", "comparison__system_b")
+        .order_by("created", "pk")
+    )
+    skip = {name for name in exclude_raters if name}
+    if skip:
+        ratings = ratings.exclude(rater__username__in=skip)
+    if not include_excluded_raters:
+        ratings = ratings.exclude(rater_id__in=excluded_rater_ids(campaign=campaign))
+    if exclude_gold:
+        ratings = ratings.filter(comparison__gold_answer__isnull=True)
+    records = []
+    for rating in ratings:
+        comparison = rating.comparison
+        prompt = comparison.prompt
+        assert comparison.system_a is not None and comparison.system_b is not None
+        records.append(
+            RatingRecord(
+                campaign=campaign.name,
+                prompt_id=prompt.uid,
+                category=prompt.category,
+                setting=prompt.setting,
+                system_a=comparison.system_a.name,
+                system_b=comparison.system_b.name,
+                left=comparison.left,  # type: ignore[arg-type]
+                choice=rating.choice,  # type: ignore[arg-type]
+                rater=rating.rater.username,
+                seconds=float(rating.seconds),
+                created=rating.created.isoformat(),
+                comment=rating.comment,
+                is_gold=comparison.gold_answer is not None,
+                gold_choice=comparison.gold_answer or "",
+                prompt_text=prompt.text,
+                text_a=comparison.text_a,
+                text_b=comparison.text_b,
+            )
+        )
+    return records
+
+
+def source_from_campaign(
+    *, name: str, exclude_raters: Sequence[str] = (), exclude_gold: bool = False
+) -> ReportSource:
+    """The records of the campaign called `name`, in the campaign's system order; `ExportError` if none."""
+    campaign = Campaign.objects.filter(name=name).first()
+    if campaign is None:
+        raise ExportError(f"no campaign named {name!r}")
+    records = campaign_rating_records(
+        campaign=campaign, exclude_raters=tuple(exclude_raters), exclude_gold=exclude_gold
+    )
+    return ReportSource(records=records, system_order=list(campaign.system_names()), label=name)

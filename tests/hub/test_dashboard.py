@@ -1,0 +1,39 @@
+from django.utils import timezone
+
+from annotate.models import Campaign
+from annotate.services import campaign_create
+from core.models import JobStatus
+from finetune.models import FinetuneJob
+from generation.models import GenerationJob
+from tests.annotate.conftest import make_eval_set, make_system
+
+
+def test_the_dashboard_shows_models_jobs_campaigns_and_the_way_to_each_step(researcher_client):
+    eval_set = make_eval_set(name="dash-set", n_prompts=4)
+    base = make_system("dash-base", eval_set)
+    make_system("dash-flan", eval_set)
+    GenerationJob.objects.create(
+        model=base, eval_set=eval_set, status=JobStatus.RUNNING, prompts_total=4, prompts_done=1
+    )
+    FinetuneJob.objects.create(
+        name="dash-next",
+        base_model=base,
+        mixture_path="m.yaml",
+        status=JobStatus.DONE,
+        finished=timezone.now(),
+    )
+    campaign = campaign_create(name="dash-campaign", eval_set=eval_set, systems=["dash-base", "dash-flan"])
+    campaign.status = Campaign.Status.OPEN
+    campaign.save()
+
+    page = researcher_client.get("/dashboard/").content.decode()
+    for text in ("dash-base", "dash-flan", "dash-campaign", "dash-next", "1 / 4 prompts", "0 / 4"):
+        assert text in page, text
+    for url in (
+        "/eval-sets/upload/",
+        "/finetune/new/",
+        "/generation/jobs/new/",
+        "/campaigns/new/",
+        "/reports/",
+    ):
+        assert f'href="{url}"' in page, url
