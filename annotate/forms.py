@@ -5,8 +5,9 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import User
 
-from annotate.models import DEFAULT_INSTRUCTIONS, Campaign
+from annotate.models import DEFAULT_INSTRUCTIONS, DEFAULT_MIN_SECONDS, Campaign
 from core.roles import RATERS
+from core.users import USERNAME_HELP
 from eval_sets.models import EvalSet
 from generation.models import ModelSpec
 
@@ -33,6 +34,17 @@ class CampaignForm(forms.Form):
         min_value=0, max_value=1, initial=0.1, help_text="Fraction of comparisons rated by at least 3 raters."
     )
     gold_fraction = forms.FloatField(min_value=0, max_value=0.9, initial=0.0)
+    quota_per_rater = forms.IntegerField(
+        min_value=1, required=False, help_text="Most regular items one rater may rate; empty for no limit."
+    )
+    min_seconds = forms.FloatField(
+        min_value=0,
+        max_value=600,
+        required=False,
+        initial=DEFAULT_MIN_SECONDS,
+        label="Minimum reading time (s)",
+        help_text="A choice is not taken sooner; faster ratings are flagged. 0 turns it off.",
+    )
     raters = forms.ModelMultipleChoiceField(
         queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -57,9 +69,11 @@ class CampaignForm(forms.Form):
 
 
 class RaterCreateForm(forms.Form):
-    username = forms.CharField(max_length=150)
+    username = forms.CharField(max_length=150, help_text=USERNAME_HELP)
     password = forms.CharField(
-        widget=forms.PasswordInput, min_length=8, help_text="At least 8 characters; give it to the rater."
+        widget=forms.PasswordInput,
+        min_length=8,
+        help_text="At least 8 characters, not a common or all-digit one, not like the username; give it to the rater.",
     )
 
 

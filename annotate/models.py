@@ -34,6 +34,10 @@ Add a comment if something is worth telling the researchers (an error you spotte
 """
 
 
+# Below this many seconds on an item the rating page does not take a choice (and the server flags it).
+DEFAULT_MIN_SECONDS = 2.0
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(16)
 
@@ -68,6 +72,27 @@ class Campaign(models.Model):
     lease_seconds = models.PositiveIntegerField(
         default=600, help_text="How long a served item stays reserved for its rater."
     )
+    quota_per_rater = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most regular items one rater may rate (empty: no limit), so one fast rater cannot take it all.",
+    )
+    min_seconds = models.FloatField(
+        default=DEFAULT_MIN_SECONDS,
+        help_text="Minimum reading time per item in seconds (0 turns it off); faster ratings are flagged.",
+    )
+    # Stop when settled (issue 17): cells close, then the campaign, as anytime-valid intervals settle.
+    stop_when_settled = models.BooleanField(
+        default=False,
+        help_text="Close a category x setting cell (and the campaign) once its anytime-valid interval "
+        "excludes 0.5 or is narrower than the precision; serve raters from the open cells.",
+    )
+    precision = models.FloatField(
+        null=True, blank=True, help_text="Interval width that counts as precise enough (empty: decide only)."
+    )
+    settled_rule = models.CharField(max_length=32, blank=True, default="")
+    settled_at = models.DateTimeField(null=True, blank=True)
+    settled_after = models.PositiveIntegerField(null=True, blank=True, help_text="Ratings when it settled.")
     instructions = models.TextField(default=DEFAULT_INSTRUCTIONS)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
     raters = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="rating_campaigns")
@@ -176,6 +201,11 @@ class Assignment(models.Model):
     served_at = models.DateTimeField(default=timezone.now)
     leased_until = models.DateTimeField()
     skipped = models.BooleanField(default=False)
+    # The rater's first answer for the item (a/b/tie/both_bad), kept through undo: gold checks are
+    # scored on it, so undo cannot be used to answer a check again.
+    first_choice = models.CharField(max_length=8, blank=True, default="")
+    # When the rater last skipped it: skipped items come back least recently skipped first.
+    skipped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -210,6 +240,9 @@ class Rating(models.Model):
     side = models.CharField(max_length=8, choices=Clicked.choices, help_text="What the rater clicked.")
     comment = models.TextField(blank=True)
     seconds = models.FloatField()
+    too_fast = models.BooleanField(
+        default=False, help_text="Given in less than the campaign's minimum reading time."
+    )
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -238,3 +271,56 @@ class RaterExclusion(models.Model):
 
     def __str__(self) -> str:
         return f"rater {self.rater_id} excluded from {self.campaign_id}"
+
+
+class SequentialCell(models.Model):
+    """A category x setting cell of a pair in a stop-when-settled campaign: its running interval and closure.
+
+    Written only by the reports' updater (reports.sequential_state) after each rating; serving reads it.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sequential_cells")
+    system_a = models.ForeignKey("generation.ModelSpec", on_delete=models.CASCADE, related_name="+")
+    system_b = models.ForeignKey("generation.ModelSpec", on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=100)
+    setting = models.CharField(max_length=32)
+    share = models.FloatField(help_text="The cell's share of the campaign's prompts.")
+    ratings = models.PositiveIntegerField(default=0)
+    decisive = models.PositiveIntegerField(default=0)
+    ci_low = models.FloatField(default=0.0)
+    ci_high = models.FloatField(default=1.0)
+    closed_rule = models.CharField(max_length=32, blank=True, default="")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_after = models.PositiveIntegerField(null=True, blank=True, help_text="Ratings when it closed.")
+
+    class Meta:
+        ordering = ["campaign", "category", "setting", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "system_a", "system_b", "category", "setting"],
+                name="sequential_cell_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.category}/{self.setting}"
+
+    @property
+    def is_open(self) -> bool:
+        return not self.closed_rule
+
+    @property
+    def width(self) -> float:
+        return self.ci_high - self.ci_low
+
+
+# Recruiting's models belong to this app; importing them here registers them with it.
+from annotate.recruiting.models import (  # noqa: E402, F401
+    CampaignRecruiting,
+    ConsentRecord,
+    Enrollment,
+    ExternalRater,
+    Invite,
+    PracticeAnswer,
+    PracticeItem,
+)

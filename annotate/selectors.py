@@ -14,12 +14,16 @@ from django.contrib.auth.models import User
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
-from annotate.models import Campaign, RaterExclusion, Rating
+from annotate.models import Assignment, Campaign, RaterExclusion, Rating
 
 
 def excluded_rater_ids(*, campaign: Campaign) -> list[int]:
     """The raters a researcher excluded from the campaign: left out of serving, counts and reports."""
     return list(RaterExclusion.objects.filter(campaign=campaign).values_list("rater_id", flat=True))
+
+
+# The shortest span of ratings over which a campaign's pace per hour is shown.
+RATE_MIN_WINDOW = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,10 @@ class CampaignProgress:
     ratings_last_hour: int
     ratings_per_hour: float | None
     median_seconds: float | None
+
+    @property
+    def rate_min_window_minutes(self) -> int:
+        return int(RATE_MIN_WINDOW.total_seconds() // 60)
 
     @property
     def percent(self) -> float:
@@ -60,7 +68,9 @@ def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
     if total >= 2:
         first = ratings.order_by("created").values_list("created", flat=True).first()
         last = ratings.order_by("-created").values_list("created", flat=True).first()
-        if first and last and last > first:
+        # A rate over a few seconds of ratings extrapolates to thousands an hour: say nothing until
+        # the ratings span long enough to mean something.
+        if first and last and last - first >= RATE_MIN_WINDOW:
             per_hour = total / ((last - first).total_seconds() / 3600)
     secs = list(ratings.values_list("seconds", flat=True))
     return CampaignProgress(
@@ -103,12 +113,17 @@ def campaign_roster(*, campaign: Campaign) -> list[RosterEntry]:
         .annotate(last=Max("created"))
         .values_list("rater_id", "last")
     )
+    # Scored on the first answer (kept through undo), as the reports score marked gold.
     uploaded = (
-        Rating.objects.filter(campaign=campaign, comparison__gold_uploaded=True)
+        Assignment.objects.filter(
+            campaign=campaign,
+            comparison__gold_uploaded=True,
+            comparison__ratings__rater_id=F("rater_id"),
+        )
         .values("rater_id")
         .annotate(
             total=Count("pk"),
-            correct=Count("pk", filter=Q(choice=F("comparison__gold_answer"))),
+            correct=Count("pk", filter=Q(first_choice=F("comparison__gold_answer"))),
         )
     )
     gold = {row["rater_id"]: (row["total"], row["correct"]) for row in uploaded}
@@ -125,3 +140,20 @@ def campaign_roster(*, campaign: Campaign) -> list[RosterEntry]:
         )
         for user in users
     ]
+
+
+def campaign_cell_shares(*, campaign: Campaign) -> dict[tuple[str, str], float]:
+    """Each (category, setting) cell's share of the campaign's prompts (regular comparisons, any pair).
+
+    What the overall sequential interval is weighted by, so adaptive serving cannot tilt it.
+    """
+    rows = (
+        campaign.comparisons.filter(gold_answer__isnull=True, system_a__isnull=False)
+        .values_list("prompt__category", "prompt__setting", "prompt_id")
+        .distinct()
+    )
+    counts: dict[tuple[str, str], set[int]] = {}
+    for category, setting, prompt_id in rows:
+        counts.setdefault((category, setting), set()).add(prompt_id)
+    total = sum(len(p) for p in counts.values())
+    return {cell: len(p) / total for cell, p in sorted(counts.items())} if total else {}

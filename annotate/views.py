@@ -6,7 +6,6 @@ the researcher views here change a campaign and send the researcher back to it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -19,9 +18,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotate import assignment, selectors, services
+from annotate.feasibility import campaign_feasibility
 from annotate.forms import CampaignForm, GoldUploadForm, RaterCreateForm, rater_users
-from annotate.models import Campaign, Comparison
-from annotate.rendering import render_markdown
+from annotate.models import DEFAULT_MIN_SECONDS, Assignment, Campaign, Comparison
+from annotate.rendering import render_for_rater, render_markdown
+from annotate.requests import SUBMIT_FIELDS, RequestError, rater_request
+from annotate.signals import rating_changed
 from core.roles import rater_required, researcher_required
 from core.users import user_create
 
@@ -40,25 +42,23 @@ def _item_payload(comparison: Comparison | None) -> dict[str, Any] | None:
     )
     return {
         "token": comparison.token,
-        "prompt_html": render_markdown(comparison.prompt.text),
-        "left_html": render_markdown(left),
-        "right_html": render_markdown(right),
+        "prompt_html": render_for_rater(comparison.prompt.text),
+        "left_html": render_for_rater(left),
+        "right_html": render_for_rater(right),
     }
 
 
 def _progress_payload(progress: assignment.Progress) -> dict[str, Any]:
-    return {"done": progress.done, "remaining": progress.remaining, "percent": round(progress.percent, 1)}
+    # Only what the rater may know: never how "remaining" splits into checks and regular items.
+    return {
+        "done": progress.done,
+        "remaining": progress.remaining,
+        "percent": round(progress.percent, 1),
+        "only_skipped": progress.only_skipped,
+    }
 
 
-def _state(
-    campaign: Campaign,
-    user: User,
-    comparison: Comparison | None,
-    *,
-    excluded: list[int] | None = None,
-    **extra: Any,
-) -> JsonResponse:
-    progress = assignment.rater_progress(campaign=campaign, rater=user, excluded=excluded)
+def _state(comparison: Comparison | None, progress: assignment.Progress, **extra: Any) -> JsonResponse:
     body = {
         "item": _item_payload(comparison),
         "progress": _progress_payload(progress),
@@ -66,6 +66,13 @@ def _state(
         **extra,
     }
     return JsonResponse(body)
+
+
+def _serve(
+    campaign: Campaign, user: User, *, excluded: list[int] | None = None, **extra: Any
+) -> JsonResponse:
+    item, progress = assignment.item_serve(campaign=campaign, rater=user, excluded=excluded)
+    return _state(item, progress, **extra)
 
 
 def _rater_campaign(request: HttpRequest, campaign_id: int) -> Campaign:
@@ -76,14 +83,8 @@ def _rater_campaign(request: HttpRequest, campaign_id: int) -> Campaign:
     return campaign
 
 
-def _json_body(request: HttpRequest) -> dict[str, Any]:
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except ValueError:
-            return {}
-        return data if isinstance(data, dict) else {}
-    return request.POST.dict()
+def _bad(message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=400)
 
 
 @rater_required
@@ -103,10 +104,18 @@ def queue(request: HttpRequest) -> HttpResponse:
 @never_cache
 def rate_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _rater_campaign(request, campaign_id)
+    # The guidelines are shown open until the rater has been served an item of this campaign.
+    user: User = request.user  # type: ignore[assignment]
+    first_visit = not Assignment.objects.filter(campaign=campaign, rater=user).exists()
     return render(
         request,
         "annotate/rate.html",
-        {"campaign": campaign, "undo_seconds": assignment.UNDO_SECONDS},
+        {
+            "campaign": campaign,
+            "undo_seconds": assignment.UNDO_SECONDS,
+            "instructions_html": render_markdown(campaign.instructions),
+            "first_visit": first_visit,
+        },
     )
 
 
@@ -115,10 +124,11 @@ def rate_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @never_cache
 def api_next(request: HttpRequest, campaign_id: int) -> JsonResponse:
     campaign = _rater_campaign(request, campaign_id)
-    user: User = request.user  # type: ignore[assignment]
-    excluded = selectors.excluded_rater_ids(campaign=campaign)
-    item = assignment.item_next(campaign=campaign, rater=user, excluded=excluded)
-    return _state(campaign, user, item, excluded=excluded)
+    try:
+        rater_request(request, {})
+    except RequestError as exc:
+        return _bad(str(exc))
+    return _serve(campaign, request.user)  # type: ignore[arg-type]
 
 
 @rater_required
@@ -127,36 +137,30 @@ def api_next(request: HttpRequest, campaign_id: int) -> JsonResponse:
 def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
     campaign = _rater_campaign(request, campaign_id)
     user: User = request.user  # type: ignore[assignment]
-    data = _json_body(request)
-    seconds: float | None
     try:
-        seconds = float(data["seconds"]) if data.get("seconds") not in (None, "") else None
-    except (TypeError, ValueError):
-        seconds = None
+        data = rater_request(request, SUBMIT_FIELDS)
+    except RequestError as exc:
+        return _bad(str(exc))
     excluded = selectors.excluded_rater_ids(campaign=campaign)
     try:
         rating, created = assignment.rating_submit(
             campaign=campaign,
             rater=user,
-            token=str(data.get("token", "")),
-            side=str(data.get("side", "")),
-            comment=str(data.get("comment", "")),
-            seconds=seconds,
+            token=data.get("token", ""),
+            side=data.get("side", ""),
+            comment=data.get("comment", ""),
+            seconds=data.get("seconds"),
             excluded=excluded,
         )
     except assignment.RatingError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
+    if created:
+        # Stop-when-settled campaigns update their cells now (reports.sequential_state listens).
+        rating_changed.send(sender=Campaign, campaign=campaign)
     # The stored rating as the rater knows it: the side they clicked, never the system.
     stored = {"side": rating.side, "comment": rating.comment, "seconds": rating.seconds}
     if data.get("next"):
-        return _state(
-            campaign,
-            user,
-            assignment.item_next(campaign=campaign, rater=user, excluded=excluded),
-            excluded=excluded,
-            rating=stored,
-            created=created,
-        )
+        return _serve(campaign, user, excluded=excluded, rating=stored, created=created)
     progress = assignment.rater_progress(campaign=campaign, rater=user, excluded=excluded)
     return JsonResponse(
         {
@@ -175,10 +179,14 @@ def api_undo(request: HttpRequest, campaign_id: int) -> JsonResponse:
     campaign = _rater_campaign(request, campaign_id)
     user: User = request.user  # type: ignore[assignment]
     try:
+        rater_request(request, {})
         comparison = assignment.rating_undo(campaign=campaign, rater=user)
+    except RequestError as exc:
+        return _bad(str(exc))
     except assignment.RatingError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
-    return _state(campaign, user, comparison)
+    rating_changed.send(sender=Campaign, campaign=campaign)
+    return _state(comparison, assignment.rater_progress(campaign=campaign, rater=user))
 
 
 @rater_required
@@ -187,14 +195,20 @@ def api_undo(request: HttpRequest, campaign_id: int) -> JsonResponse:
 def api_skip(request: HttpRequest, campaign_id: int) -> JsonResponse:
     campaign = _rater_campaign(request, campaign_id)
     user: User = request.user  # type: ignore[assignment]
-    token = str(_json_body(request).get("token", ""))
-    assignment.item_skip(campaign=campaign, rater=user, token=token)
-    excluded = selectors.excluded_rater_ids(campaign=campaign)
-    item = assignment.item_next(campaign=campaign, rater=user, excluded=excluded)
-    return _state(campaign, user, item, excluded=excluded)
+    try:
+        data = rater_request(request, {"token": str})
+    except RequestError as exc:
+        return _bad(str(exc))
+    assignment.item_skip(campaign=campaign, rater=user, token=data.get("token", ""))
+    return _serve(campaign, user)
 
 
 # --- researcher side --------------------------------------------------------------------------
+
+
+def _warn_infeasible(request: HttpRequest, campaign: Campaign) -> None:
+    for problem in campaign_feasibility(campaign=campaign):
+        messages.warning(request, f"This campaign cannot be finished as it stands: {problem}.")
 
 
 @researcher_required
@@ -224,6 +238,8 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
                 ratings_per_comparison=data["ratings_per_comparison"],
                 overlap=data["overlap"],
                 gold_fraction=data["gold_fraction"],
+                quota_per_rater=data["quota_per_rater"],
+                min_seconds=DEFAULT_MIN_SECONDS if data["min_seconds"] is None else data["min_seconds"],
                 instructions=data["instructions"],
                 raters=data["raters"],
                 created_by=request.user,  # type: ignore[arg-type]
@@ -236,6 +252,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, f"Campaign {campaign.name} built with {campaign.comparisons.count()} comparisons."
             )
+            _warn_infeasible(request, campaign)
             return redirect("hub:campaign_detail", pk=campaign.pk)
     return render(request, "annotate/campaign_form.html", {"form": form})
 
@@ -276,6 +293,7 @@ def campaign_raters(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{user.username}: {action} done.")
+        _warn_infeasible(request, campaign)
     return redirect("hub:campaign_detail", pk=pk)
 
 
@@ -336,7 +354,7 @@ def rater_list(request: HttpRequest) -> HttpResponse:
                 username=form.cleaned_data["username"], role="rater", password=form.cleaned_data["password"]
             )
         except ValueError as exc:
-            form.add_error("username", str(exc))
+            form.add_error(getattr(exc, "field", "username"), str(exc))
         else:
             messages.success(request, f"Rater {user.username} created.")
             return redirect("annotate:rater_list")

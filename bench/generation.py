@@ -9,8 +9,15 @@ and both produce the same thing: k samples per prompt with their summed raw log 
 - ours: `generation.engine.Engine.generate` (batches of prompts prefilled once, cache shared
   by the k samples, finished rows dropped, scores taken during decoding).
 
+- vllm (when .venv-vllm exists, `make vllm`): the same weights saved to a folder and served by
+  vLLM's OpenAI-compatible server (a separate process), driven by our served-model client
+  (generation/served.py) with the same prompts, k, temperature and length, 8 requests in flight.
+  Only for `--model-size tiny` (the CPU build serves it; it needs head_dim 64, so with vLLM the
+  tiny model is 128 wide with 2 heads); `vllm_ratio` = vLLM tokens/s over ours.
+
 Throughput counts real generated tokens (up to and including EOS), divided by wall time.
-The last line is `key=value` pairs: speedup, ours_tok_s, baseline_tok_s, device, model, ...
+The last line is `key=value` pairs: speedup, ours_tok_s, baseline_tok_s, device, model, ...,
+and vllm_tok_s, vllm_ratio when vLLM ran.
 
     python bench/generation.py                     # tiny Llama on CPU (about a minute)
     python bench/generation.py --model-size gpt2   # GPT-2-small-sized (124M) from its config; for a GPU
@@ -22,6 +29,7 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,7 +41,9 @@ import torch  # noqa: E402
 
 from generation.engine import Engine  # noqa: E402
 from generation.sampling import PromptRequest, SamplingParams  # noqa: E402
-from generation.tiny import BYTE_VOCAB, byte_tokenizer, tiny_causal  # noqa: E402
+from generation.served import ServedClient, ServedEndpoint  # noqa: E402
+from generation.tiny import BYTE_VOCAB, byte_tokenizer, save_tiny, tiny_causal  # noqa: E402
+from generation.vllm_local import VLLM_PYTHON, LocalVllm, vllm_start  # noqa: E402
 
 BUILTIN_PROMPTS = [
     "Write a haiku about a lighthouse keeper.",
@@ -76,9 +86,9 @@ class _WideByteTokenizer:
         return str(self.inner.decode(folded, skip_special_tokens=skip_special_tokens))
 
 
-def build_model(size: str, device: torch.device) -> tuple[Any, Any, str]:
+def build_model(size: str, device: torch.device, *, vllm: bool = False) -> tuple[Any, Any, str]:
     if size == "tiny":
-        model = tiny_causal(seed=0)
+        model = tiny_causal(seed=0, **({"hidden": 128, "heads": 2} if vllm else {}))
         tokenizer: Any = byte_tokenizer()
     else:
         from transformers import GPT2Config, GPT2LMHeadModel
@@ -140,6 +150,12 @@ def ours(engine: Engine, prompts: list[str], params: SamplingParams) -> int:
     return sum(s.num_tokens for r in results for s in r.samples)
 
 
+def served(client: ServedClient, prompts: list[str], params: SamplingParams) -> int:
+    requests = [PromptRequest(key=str(i), text=t) for i, t in enumerate(prompts)]
+    results = client.generate(requests, params)
+    return sum(s.num_tokens for r in results for s in r.samples)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -156,6 +172,13 @@ def main() -> None:
         "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
     )
     parser.add_argument("--repeats", type=int, default=5, help="interleaved runs of each side; medians")
+    parser.add_argument(
+        "--vllm",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="vLLM column (auto: if .venv-vllm exists)",
+    )
+    parser.add_argument("--vllm-concurrency", type=int, default=8, help="requests in flight to vLLM")
     args = parser.parse_args()
 
     if args.threads:
@@ -166,17 +189,51 @@ def main() -> None:
     count = args.prompts or (64 if gpu else 16)
     batch_size = args.batch_size or (64 if gpu else 16)
     prompts, source = load_prompts(count)
-    model, tokenizer, label = build_model(size, device)
+    use_vllm = size == "tiny" and (args.vllm == "on" or (args.vllm == "auto" and VLLM_PYTHON.exists()))
+    if args.vllm == "on" and not use_vllm:
+        parser.error("the vLLM column needs --model-size tiny (the CPU build in .venv-vllm serves it)")
+    model, tokenizer, label = build_model(size, device, vllm=use_vllm)
     engine = Engine(model, tokenizer, kind="causal", batch_size=batch_size)
+    server: LocalVllm | None = None
+    client: ServedClient | None = None
+    if use_vllm:
+        folder = Path(tempfile.mkdtemp(prefix="bench-vllm-"))
+        save_tiny(model.float().cpu(), folder / "model")
+        print("starting vLLM (about a minute on 2 cores) ...", file=sys.stderr)
+        server = vllm_start(
+            folder / "model", served_model="bench", log=folder / "server.log", max_model_len=2048
+        )
+        endpoint = ServedEndpoint(base_url=server.base_url, served_model="bench")
+        client = ServedClient(endpoint, concurrency=args.vllm_concurrency)
+    try:
+        _run(args, device, count, label, source, prompts, engine, client)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _run(
+    args: argparse.Namespace,
+    device: torch.device,
+    count: int,
+    label: str,
+    source: str,
+    prompts: list[str],
+    engine: Engine,
+    client: ServedClient | None,
+) -> None:
 
     # Warm-up both paths (allocator, kernels) on one prompt.
     warm = SamplingParams(samples=5, temperature=0.7, max_new_tokens=4, seed=args.seed)
     baseline(engine, prompts[:1], warm)
     ours(engine, prompts[:1], warm)
+    if client is not None:
+        served(client, prompts[:1], warm)
 
     # Interleaved repeats, medians: on a shared machine one side must not get the quiet moments.
     base_rates: list[float] = []
     our_rates: list[float] = []
+    vllm_rates: list[float] = []
     base_tokens = our_tokens = 0
     base_seconds = our_seconds = 0.0
     for repeat in range(args.repeats):
@@ -196,14 +253,26 @@ def main() -> None:
         our_seconds = time.perf_counter() - start
         our_rates.append(our_tokens / our_seconds)
 
+        if client is not None:
+            start = time.perf_counter()
+            vllm_tokens = served(client, prompts, run)
+            vllm_rates.append(vllm_tokens / (time.perf_counter() - start))
+
     base_rate = statistics.median(base_rates)
     our_rate = statistics.median(our_rates)
     print(f"baseline tokens/s per repeat: {', '.join(f'{r:.0f}' for r in base_rates)}")
     print(f"ours tokens/s per repeat:     {', '.join(f'{r:.0f}' for r in our_rates)} ({engine.last_path})")
+    vllm_part = ""
+    if vllm_rates:
+        vllm_rate = statistics.median(vllm_rates)
+        print(
+            f"vllm tokens/s per repeat:     {', '.join(f'{r:.0f}' for r in vllm_rates)} ({client.last_path if client else ''})"
+        )
+        vllm_part = f" vllm_tok_s={vllm_rate:.0f} vllm_ratio={vllm_rate / our_rate:.2f}"
     print(
         f"speedup={our_rate / base_rate:.2f} ours_tok_s={our_rate:.0f} baseline_tok_s={base_rate:.0f} "
         f"device={device.type} model={label} prompts={count} samples=5 max_new_tokens={args.max_new_tokens} "
-        f"prompt_source={source} threads={torch.get_num_threads()} repeats={args.repeats}"
+        f"prompt_source={source} threads={torch.get_num_threads()} repeats={args.repeats}{vllm_part}"
     )
 
 

@@ -1,6 +1,7 @@
 """Load test of the rating flow: N concurrent simulated raters against a real server.
 
-    .venv/bin/python bench/rating_load.py [--raters 50] [--items 20] [--duration 60] [--workers N]
+    .venv/bin/python bench/rating_load.py [--mode both|saturate|realistic] [--raters 50] [--items 20]
+        [--duration 60] [--real-raters 1000] [--think 20] [--real-duration 120] [--workers N]
 
 Serves the site with gunicorn on 127.0.0.1 and drives it with N rater threads (http.client, one
 keep-alive connection each) that behave as the real rating page (static/annotate/rate.js): one
@@ -18,6 +19,14 @@ output says which). Nothing listens beyond loopback and nothing of var/ is touch
 The load generator shares the machine with the server: its own CPU use is printed, to tell a slow
 server from a slow client. Prints p50/p95 latency of each call kind, ratings/s, and duplicate,
 lost and over-rated counts (all must be 0), then one last line of key=value pairs.
+
+Two modes, both run by default on the same server, each on its own campaign and raters:
+- saturate: --raters raters that never pause (the throughput figure, `ratings_per_s`);
+- realistic: --real-raters raters (1,000) who read for a think time drawn around --think seconds
+  (gamma, shape 4: mean 20 s, sd 10 s) before each rating, for --real-duration seconds (2 minutes).
+  Think times are real, not scaled: 1,000 raters at 20 s each arrive at about 50 ratings/s, and
+  their first loads are spread over the first think time, as people arrive, so the server sees the
+  steady state of 1,000 open rating pages within a bounded run. Its latency figures are `real_*`.
 """
 
 from __future__ import annotations
@@ -31,7 +40,6 @@ import secrets
 import shutil
 import signal
 import socket
-import statistics
 import string
 import subprocess
 import sys
@@ -56,21 +64,21 @@ from annotate.services import campaign_create
 from annotate.models import Campaign
 
 n_raters, n_prompts = {n_raters}, {n_prompts}
-es = EvalSet.objects.create(name="bench", version=1, content_hash="bench", source_format="jsonl")
+es = EvalSet.objects.create(name="{name}", version=1, content_hash="{name}", source_format="jsonl")
 prompts = Prompt.objects.bulk_create(
     Prompt(eval_set=es, uid=f"b{{i:05d}}", position=i, category=["writing", "coding"][i % 2], text=f"Prompt {{i}}: write a function and explain it.")
     for i in range(n_prompts)
 )
 body = "Here is an answer with **Markdown**.\n\n```python\ndef f(x):\n    return x * 2\n```\n\n" + "Some explanation. " * 40
 for name in ("bench-a", "bench-b"):
-    m = ModelSpec.objects.create(name=name, path="/bench/" + name)
+    m, _ = ModelSpec.objects.get_or_create(name=name, defaults={{"path": "/bench/" + name}})
     job = GenerationJob.objects.create(model=m, eval_set=es, status=JobStatus.DONE)
     Sample.objects.bulk_create(
         Sample(job=job, prompt=p, index=0, text=f"{{name}} {{p.uid}}\n\n" + body, finish_reason="eos", selected=True)
         for p in prompts
     )
-raters = [user_create(username=f"bench-{{i:03d}}", role="rater") for i in range(n_raters)]
-c = campaign_create(name="bench", eval_set=es, systems=["bench-a", "bench-b"], ratings_per_comparison=2, overlap=0.1, raters=raters)
+raters = [user_create(username=f"{name}-{{i:04d}}", role="rater") for i in range(n_raters)]
+c = campaign_create(name="{name}", eval_set=es, systems=["bench-a", "bench-b"], ratings_per_comparison=2, overlap=0.1, raters=raters)
 c.status = Campaign.Status.OPEN
 c.save()
 sessions = {{}}
@@ -89,11 +97,11 @@ import json
 from django.db import connection
 from django.db.models import Count, F
 from annotate.models import Comparison, Rating
-c = Comparison.objects.filter(campaign__name="bench")
-pairs = list(Rating.objects.filter(campaign__name="bench").values_list("rater__username", "comparison__token"))
-dupes = Rating.objects.filter(campaign__name="bench").values("rater", "comparison").annotate(n=Count("id")).filter(n__gt=1).count()
+c = Comparison.objects.filter(campaign__name="{name}")
+pairs = list(Rating.objects.filter(campaign__name="{name}").values_list("rater__username", "comparison__token"))
+dupes = Rating.objects.filter(campaign__name="{name}").values("rater", "comparison").annotate(n=Count("id")).filter(n__gt=1).count()
 over = c.annotate(n=Count("ratings")).filter(n__gt=F("needed")).count()
-print("BENCH_JSON " + json.dumps({"pairs": pairs, "duplicates": dupes, "over_rated": over, "vendor": connection.vendor}))
+print("BENCH_JSON " + json.dumps({{"pairs": pairs, "duplicates": dupes, "over_rated": over, "vendor": connection.vendor}}))
 """
 
 
@@ -138,9 +146,11 @@ def pg_drop(url: str, name: str) -> None:
 
 class Rater(threading.Thread):
     def __init__(
-        self, name: str, session: str, port: int, campaign: int, items: int, deadline: float
-    ) -> None:
+        self, name: str, session: str, port: int, campaign: int, items: int, deadline: float,
+        think: float = 0.0,
+    ) -> None:  # fmt: skip
         super().__init__(daemon=True)
+        self.think = think
         self.username, self.session, self.port = name, session, port
         self.base = f"/rate/task/{campaign}/"
         self.items, self.deadline = items, deadline
@@ -175,6 +185,8 @@ class Rater(threading.Thread):
         rng = random.Random(self.username)
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
+            if self.think:  # people open the page at different moments
+                time.sleep(rng.uniform(0, self.think))
             if time.monotonic() > self.deadline:
                 return
             ms, state = self.call(conn, "next", {})
@@ -183,6 +195,11 @@ class Rater(threading.Thread):
                 item = state["item"]
                 if item is None or time.monotonic() > self.deadline:
                     break
+                if self.think:  # reading both answers before choosing
+                    pause = rng.gammavariate(4.0, self.think / 4.0)
+                    if time.monotonic() + pause > self.deadline:
+                        break
+                    time.sleep(pause)
                 body = {
                     "token": item["token"],
                     "side": rng.choice(["left", "right", "tie", "both_bad"]),
@@ -215,6 +232,34 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def run_phase(env: dict[str, str], port: int, name: str, setup: dict, items: int, duration: float,
+              think: float) -> dict:  # fmt: skip
+    """Drive one campaign's raters until done or `duration`; check what was stored; the figures."""
+    deadline = time.monotonic() + duration
+    raters = [Rater(user, session, port, setup["campaign"], items, deadline, think)
+              for user, session in sorted(setup["sessions"].items())]  # fmt: skip
+    start, cpu_start = time.perf_counter(), time.process_time()  # this process: the client's CPU
+    for rater in raters:
+        rater.start()
+    for rater in raters:
+        rater.join(timeout=duration + think * 2 + 60)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    verify = shell_json(env, VERIFY.format(name=name))
+    stored = {(user, token) for user, token in verify["pairs"]}
+    acked = {(r.username, t) for r in raters for t in r.acked}
+    errors = [e for r in raters for e in r.errors]
+    next_ms = [x for r in raters for x in r.next_ms]
+    submit_ms = [x for r in raters for x in r.submit_ms]
+    return {
+        "ratings_per_s": len(acked) / wall if wall else 0.0, "ratings": len(acked), "raters": len(raters),
+        "next_p50_ms": pct(next_ms, 0.5), "next_p95_ms": pct(next_ms, 0.95), "n": len(submit_ms),
+        "submit_p50_ms": pct(submit_ms, 0.5), "submit_p95_ms": pct(submit_ms, 0.95),
+        "duplicates": verify["duplicates"], "lost": len(acked - stored), "over_rated": verify["over_rated"],
+        "errors": len(errors), "first_errors": errors[:5], "resent": sum(r.repeats for r in raters),
+        "wall": wall, "cpu": cpu, "db": verify["vendor"],
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -229,6 +274,10 @@ def main() -> None:
         help="gunicorn sync workers (default cores + 1: more only add contention on a small machine)",
     )
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--mode", choices=("both", "saturate", "realistic"), default="both")
+    parser.add_argument("--real-raters", type=int, default=1000, help="realistic mode: raters")
+    parser.add_argument("--think", type=float, default=20.0, help="realistic mode: mean think time (s)")
+    parser.add_argument("--real-duration", type=float, default=120.0, help="realistic mode: seconds")
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -252,8 +301,15 @@ def main() -> None:
     server: subprocess.Popen[bytes] | None = None
     try:
         run_manage(env, "migrate", "--noinput")
-        n_prompts = max(10, int(args.raters * args.items * 1.2 / 2) + 1)
-        setup = shell_json(env, SETUP.format(n_raters=args.raters, n_prompts=n_prompts))
+        real_items = int(args.real_duration / args.think * 1.5) + 2
+        plans = {"saturate": (args.raters, args.items, args.duration, 0.0),
+                 "realistic": (args.real_raters, real_items, args.real_duration, args.think)}  # fmt: skip
+        modes = ("saturate", "realistic") if args.mode == "both" else (args.mode,)
+        setups = {}
+        for mode in modes:
+            n, items = plans[mode][:2]
+            n_prompts = max(10, int(n * items * 1.2 / 2) + 1)
+            setups[mode] = shell_json(env, SETUP.format(name=mode, n_raters=n, n_prompts=n_prompts))
         workers = args.workers or (os.cpu_count() or 1) + 1
         port = free_port()
         server = subprocess.Popen(
@@ -291,53 +347,41 @@ def main() -> None:
             conn.getresponse().read()
             conn.close()
 
-        deadline = time.monotonic() + args.duration
-        raters = [
-            Rater(name, session, port, setup["campaign"], args.items, deadline)
-            for name, session in sorted(setup["sessions"].items())
-        ]
-        start = time.perf_counter()
-        cpu_start = time.process_time()  # this process only: the load generator's own CPU
-        for rater in raters:
-            rater.start()
-        for rater in raters:
-            rater.join(timeout=args.duration + 60)
-        wall = time.perf_counter() - start
-        client_cpu = time.process_time() - cpu_start
-
-        verify = shell_json(env, VERIFY)
-        stored = {(name, token) for name, token in verify["pairs"]}
-        acked = {(r.username, t) for r in raters for t in r.acked}
-        lost = len(acked - stored)
-        errors = [e for r in raters for e in r.errors]
-        next_ms = [x for r in raters for x in r.next_ms]
-        submit_ms = [x for r in raters for x in r.submit_ms]
-        ratings = len(acked)
-        rate = ratings / wall if wall else 0.0
-        print(f"database: {verify['vendor']} ({db_label}); gunicorn workers={workers} threads={args.threads}")
-        print(
-            f"raters={args.raters} items<={args.items} wall={wall:.2f}s ratings={ratings} resent={sum(r.repeats for r in raters)}"
-        )
-        print(
-            f"fetch-next (first load): n={len(next_ms)} p50={pct(next_ms, 0.5):.1f}ms p95={pct(next_ms, 0.95):.1f}ms mean={statistics.fmean(next_ms) if next_ms else float('nan'):.1f}ms"
-        )
-        print(
-            f"submit+next: n={len(submit_ms)} p50={pct(submit_ms, 0.5):.1f}ms p95={pct(submit_ms, 0.95):.1f}ms"
-        )
-        print(
-            f"load generator CPU: {client_cpu:.1f}s over {wall:.1f}s wall ({100 * client_cpu / wall:.0f}% of one core)"
-        )
-        print(
-            f"duplicates={verify['duplicates']} lost={lost} over_rated={verify['over_rated']} client_errors={len(errors)}"
-        )
-        for error in errors[:5]:
-            print("  error:", error)
-        print(
-            f"ratings_per_s={rate:.1f} next_p50_ms={pct(next_ms, 0.5):.1f} next_p95_ms={pct(next_ms, 0.95):.1f} "
-            f"submit_p50_ms={pct(submit_ms, 0.5):.1f} submit_p95_ms={pct(submit_ms, 0.95):.1f} ratings={ratings} "
-            f"raters={args.raters} duplicates={verify['duplicates']} lost={lost} over_rated={verify['over_rated']} "
-            f"errors={len(errors)} db={verify['vendor']} workers={workers}"
-        )
+        results: dict[str, dict] = {}
+        for mode, setup in setups.items():
+            n, items, duration, think = plans[mode]
+            results[mode] = run_phase(env, port, mode, setup, items, duration, think)
+            fig = results[mode]
+            print(
+                f"[{mode}] database: {fig['db']} ({db_label}); gunicorn workers={workers} threads={args.threads}"
+            )
+            print(f"[{mode}] raters={n} items<={items} think~{think:g}s wall={fig['wall']:.2f}s "
+                  f"ratings={fig['ratings']} resent={fig['resent']}")  # fmt: skip
+            print(
+                f"[{mode}] fetch-next (first load): p50={fig['next_p50_ms']:.1f}ms p95={fig['next_p95_ms']:.1f}ms"
+            )
+            print(
+                f"[{mode}] submit+next: n={fig['n']} p50={fig['submit_p50_ms']:.1f}ms p95={fig['submit_p95_ms']:.1f}ms"
+            )
+            print(f"[{mode}] load generator CPU: {fig['cpu']:.1f}s over {fig['wall']:.1f}s wall")
+            print(f"[{mode}] duplicates={fig['duplicates']} lost={fig['lost']} over_rated={fig['over_rated']} "
+                  f"client_errors={fig['errors']}")  # fmt: skip
+            for error in fig["first_errors"]:
+                print("  error:", error)
+        if "realistic" in results:
+            think = plans["realistic"][3]
+            print(f"[realistic] {plans['realistic'][0]} raters thinking ~{think:g}s each: about "
+                  f"{plans['realistic'][0] / think:.0f} ratings/s offered; served "
+                  f"{results['realistic']['ratings_per_s']:.1f}/s")  # fmt: skip
+        keys = ("ratings_per_s", "next_p50_ms", "next_p95_ms", "submit_p50_ms", "submit_p95_ms", "ratings",
+                "raters", "duplicates", "lost", "over_rated", "errors")  # fmt: skip
+        last = []
+        for mode, prefix in (("saturate", ""), ("realistic", "real_")):
+            if mode in results:
+                last += [f"{prefix}{k}={results[mode][k]:.1f}" if isinstance(results[mode][k], float)
+                         else f"{prefix}{k}={results[mode][k]}" for k in keys]  # fmt: skip
+        db = next(iter(results.values()))["db"]
+        print(" ".join([*last, f"db={db}", f"workers={workers}"]))
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)

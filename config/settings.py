@@ -8,6 +8,7 @@ deployment hardening and requires an explicit SECRET_KEY and ALLOWED_HOSTS.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -61,11 +62,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # login throttling; see the block at the end
     "core",
     "eval_sets",
     "generation",
     "finetune",
     "annotate",
+    "judging",
     "reports",
     "hub",
 ]
@@ -80,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -101,28 +106,42 @@ TEMPLATES = [
     },
 ]
 
+# The same SQLite options however SQLite is chosen (embedded default or DATABASE_URL=sqlite:///...):
+# WAL lets readers go on while a rating is written; IMMEDIATE makes a write transaction take the
+# lock up front instead of failing late with "database is locked"; the timeout waits for it.
+SQLITE_OPTIONS: dict[str, object] = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 _database_url = env_url("DATABASE_URL", schemes=("postgres", "postgresql", "sqlite"))
 if _database_url:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        # Connections are per thread in SQLite; keeping them open gains nothing.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "db.sqlite3"),
-            "OPTIONS": {
-                # WAL lets readers go on while a rating is written; IMMEDIATE makes
-                # a write transaction take the lock up front instead of failing late.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Applied wherever an account is made or its password set (core.users); the reasons are shown.
 AUTH_PASSWORD_VALIDATORS = [
+    # 0.8, not Django's 0.7: its quick ratio flags unrelated passphrases that share letters with a
+    # long username; 0.8 still refuses the username itself and its close variants.
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"max_similarity": 0.8},
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -179,6 +198,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "generation.tasks.*": {"queue": "gpu"},
     "finetune.tasks.*": {"queue": "gpu"},
+    "judging.tasks.*": {"queue": "gpu"},  # in-process judges
 }
 # A GPU job that dies with its worker must run again, and our tasks resume
 # rather than repeat, so late acknowledgement is safe.
@@ -209,6 +229,74 @@ SESSION_COOKIE_HTTPONLY = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals": {"()": "core.logging.RefusalsAsOneLine"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+# What a worker's task prints (tqdm bars of model loading, for one) is chatter, not a warning.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
+
+# ---- Served-model generation (issue 15) ----
+# Requests kept in flight per worker for a model served elsewhere (vLLM batches them continuously),
+# and how long one request may take before the chunk fails (and is resumed by a retry).
+GENERATION_SERVED_CONCURRENCY = env_int("GENERATION_SERVED_CONCURRENCY", 8, minimum=1)
+GENERATION_SERVED_TIMEOUT = env_int("GENERATION_SERVED_TIMEOUT", 600, minimum=1)
+
+# ---- Login throttling (issue 14, finding 2): django-axes ----
+# A handful of wrong passwords locks the account, and separately the address they came from, for
+# a while; until then even the right password is refused with the lockout page (429). Every login
+# form (raters, researchers, the admin) goes through authenticate(), so one rule covers them all.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out attempt before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own, not the pair
+AXES_LOCKOUT_CALLABLE = "core.login_throttle.lockout_response"
+# Kept False: a success would also clear the address's count, so an attacker holding any account
+# could reset it between guesses at someone else's.
+AXES_RESET_ON_SUCCESS = False
+# Behind a reverse proxy every request comes from the proxy's address; name how many proxies
+# append to X-Forwarded-For so that the client's own address is the one counted.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "core.login_throttle.client_ip"
+# No start-up banner on every manage.py command; failures and lockouts are still logged.
+AXES_VERBOSE = False
+
+# ---- Longest text accepted at import (issue 14, finding 10) ----
+# A response or prompt longer than this is refused with its line named and nothing imported: a
+# megabyte answer makes the rating page crawl and is a broken run, not an answer to compare.
+MAX_RESPONSE_CHARS = env_int("MAX_RESPONSE_CHARS", 100_000, minimum=1)
+MAX_PROMPT_CHARS = env_int("MAX_PROMPT_CHARS", 100_000, minimum=1)
+
+# ---- Content-Security-Policy and the CSRF cookie (issue 14, finding 9): django-csp ----
+# Only the site's own files run or style a page: no inline <script>, no style="" attribute, no
+# other origin. Figures travel as <script type="application/json"> data drawn by static/core/plots.js,
+# and plotly sets its sizes through the DOM, which style-src does not govern. img-src allows data:
+# because plotly draws some marks (and its "download as PNG") from data: URLs. The offline HTML
+# report is a file opened from disk, not a served page, so it may inline its scripts.
+from csp.constants import NONE, SELF  # noqa: E402
+
+INSTALLED_APPS.append("csp")  # registers django-csp's checks of these settings
+# Right after SecurityMiddleware, so every answer gets the header, a lockout page or an error page too.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware"
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# The page hands its token to scripts through the form's hidden csrfmiddlewaretoken input, so no
+# script needs to read the cookie.
+CSRF_COOKIE_HTTPONLY = True

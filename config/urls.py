@@ -17,6 +17,8 @@ urlpatterns = [
     path("generation/", include("generation.urls")),
     path("finetune/", include("finetune.urls")),
     path("", include("annotate.urls")),  # rate/... for raters, campaigns/... for researchers
+    path("", include("annotate.recruiting.urls")),  # join/... (invites, crowd entry, practice) and recruiting
     path("", include("hub.urls")),  # campaigns/<pk>/: the campaign page, with the reports' figures
     path("reports/", include("reports.urls")),
+    path("judging/", include("judging.urls")),
 ]

@@ -1,11 +1,51 @@
-"""Creating users with a role: used by `create_user`, the researcher pages and the demo."""
+"""Creating users with a role: used by `create_user`, the researcher pages, recruiting and the demo.
+
+Every account goes through here, so the username rule and Django's password validators
+(AUTH_PASSWORD_VALIDATORS) apply whichever way an account is made.
+"""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import Group, User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.roles import ROLES, ensure_groups
+
+# ASCII only: a Cyrillic er (U+0440) in "rater_a" looks exactly like a Latin p in reports,
+# and markup characters have no business in a name shown on every page.
+USERNAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,149}$")
+USERNAME_HELP = "Up to 150 characters: ASCII letters, digits and . _ @ + - (starting with a letter or digit)."
+
+
+class UserInputError(ValueError):
+    """A username or password that is refused; `field` says which, for forms."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def username_check(username: str) -> None:
+    if not username.strip():
+        raise UserInputError("the username is empty", field="username")
+    if not USERNAME_RULE.match(username):
+        odd = sorted({ch for ch in username if not re.match(r"[A-Za-z0-9._@+-]", ch)})
+        shown = " ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in odd) if odd else "its first character"
+        raise UserInputError(
+            f"username {username!r} is refused because of {shown}. {USERNAME_HELP}", field="username"
+        )
+
+
+def password_check(password: str, *, user: User) -> None:
+    """Django's validators (length, common, numeric, too like the username) with their reasons."""
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise UserInputError("password refused: " + " ".join(exc.messages), field="password") from None
 
 
 @transaction.atomic
@@ -13,16 +53,22 @@ def user_create(*, username: str, role: str, password: str | None = None) -> Use
     """Create `username` with `role`; with no password the account cannot log in until one is set."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
-    if not username.strip():
-        raise ValueError("the username is empty")
-    if User.objects.filter(username=username).exists():
-        raise ValueError(f"user {username!r} already exists")
+    username_check(username)
+    if User.objects.filter(username__iexact=username).exists():
+        raise UserInputError(f"user {username!r} already exists", field="username")
     ensure_groups()
     user = User(username=username, is_staff=False)
-    if password:
+    if password is not None:
+        password_check(password, user=user)
         user.set_password(password)
     else:
         user.set_unusable_password()
     user.save()
     user.groups.add(Group.objects.get(name=ROLES[role]))
     return user
+
+
+def user_set_password(*, user: User, password: str) -> None:
+    password_check(password, user=user)
+    user.set_password(password)
+    user.save(update_fields=["password"])

@@ -124,6 +124,7 @@ def eval_set_import(
         prompt_field=prompt_field,
         category_field=category_field,
         max_bytes=limit,
+        max_prompt_chars=settings.MAX_PROMPT_CHARS,
     )
     content_hash = eval_set_content_hash(records=parsed.records)
     try:

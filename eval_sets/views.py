@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods
 
 from core.roles import researcher_required
@@ -94,7 +95,9 @@ def eval_set_download(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(
         eval_set_export(eval_set=eval_set), content_type="application/jsonl; charset=utf-8"
     )
-    response["Content-Disposition"] = f'attachment; filename="{eval_set.name}-v{eval_set.version}.jsonl"'
+    # Django quotes and RFC 5987-encodes the name: a set may be called `bad/name"x`.
+    filename = f"{eval_set.name}-v{eval_set.version}.jsonl"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 

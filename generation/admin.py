@@ -5,7 +5,17 @@ from generation.models import GenerationChunk, GenerationJob, ModelSpec, Sample
 
 @admin.register(ModelSpec)
 class ModelSpecAdmin(admin.ModelAdmin):
-    list_display = ("name", "source", "kind", "path", "dtype", "chat_template")
+    list_display = (
+        "name",
+        "source",
+        "backend",
+        "kind",
+        "path",
+        "served_model",
+        "base_url",
+        "dtype",
+        "chat_template",
+    )
     search_fields = ("name", "path")
 
 

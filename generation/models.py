@@ -26,6 +26,10 @@ class ModelSpec(models.Model):
         BFLOAT16 = "bfloat16", "bfloat16"
         FLOAT16 = "float16", "float16"
 
+    class Backend(models.TextChoices):
+        INPROCESS = "inprocess", "In-process engine (loaded by a GPU worker)"
+        OPENAI = "openai", "Served model (OpenAI-compatible API: vLLM and the like)"
+
     name = models.CharField(max_length=200, unique=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.PATH)
     path = models.CharField(max_length=500, blank=True, help_text="Hugging Face id or local directory.")
@@ -34,6 +38,15 @@ class ModelSpec(models.Model):
         default=False, help_text="Wrap prompts with the tokenizer's chat template."
     )
     dtype = models.CharField(max_length=16, choices=DType.choices, default=DType.AUTO)
+    # A served model: only the address and names are stored, never a key (the worker reads the key
+    # from the environment variable named here).
+    backend = models.CharField(max_length=16, choices=Backend.choices, default=Backend.INPROCESS)
+    base_url = models.CharField(max_length=500, blank=True, help_text="e.g. http://gpu-host:8000/v1")
+    served_model = models.CharField(max_length=300, blank=True, help_text="The model name the server knows.")
+    chat = models.BooleanField(default=False, help_text="Use the chat endpoint (the server's chat template).")
+    api_key_env = models.CharField(
+        max_length=100, blank=True, help_text="Environment variable holding the API key on the worker."
+    )
     description = models.TextField(blank=True)
     created = models.DateTimeField(default=timezone.now)
 
@@ -42,6 +55,10 @@ class ModelSpec(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_served(self) -> bool:
+        return self.backend == self.Backend.OPENAI
 
 
 class SelectionPolicy(models.TextChoices):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -77,6 +78,11 @@ def outputs_import(*, model_name: str, eval_set: EvalSet | str, path: Path | str
             )
         if not isinstance(response, str):
             raise GenerationError(f"{path}, {location}: the response must be a string")
+        if len(response) > settings.MAX_RESPONSE_CHARS:
+            raise GenerationError(
+                f"{path}, {location}: the response is {len(response)} characters long; responses are "
+                f"at most {settings.MAX_RESPONSE_CHARS} (MAX_RESPONSE_CHARS); nothing imported"
+            )
         if found is None:
             unknown.append(label)
         else:

@@ -1,7 +1,9 @@
-"""The worker half of generation: claims a job's chunks, runs the engine, commits the samples.
+"""The worker half of generation: claims a job's chunks, runs a backend, commits the samples.
 
-The only module of the app that imports `generation.engine` (and so torch); it does so when a job
-actually needs a model, so importing this module stays cheap. Tasks and `generate --wait` call
+The place that picks a backend (`backend_for`): the in-process engine for a model it loads, or the
+served-model client (generation/served.py, no torch) for a model served elsewhere (vLLM). The only
+module of the app that imports `generation.engine` (and so torch); it does so when a job actually
+needs a loaded model, so importing this module stays cheap. Tasks and `generate --wait` call
 `generation_job_run`; the web process never imports this module.
 
 How a run works: `generation_job_run` claims chunks one at a time with a compare-and-set UPDATE
@@ -30,13 +32,14 @@ from django.utils import timezone
 from core.models import JobStatus
 from eval_sets.models import Prompt
 from generation.models import GenerationChunk, GenerationJob, ModelSpec, Sample, storable_text
-from generation.selection import select_response
+from generation.selection import Selection, select_response
 from generation.selectors import generation_job_prompts
-from generation.services import STALE_SECONDS, model_path_check
+from generation.services import STALE_SECONDS, GenerationError, model_path_check
 
 if TYPE_CHECKING:
     from generation.engine import Engine
-    from generation.sampling import PromptResult
+    from generation.sample_types import PromptResult
+    from generation.served import ServedClient
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,42 @@ def engine_for(spec: ModelSpec) -> Engine:
     return _ENGINES[key]
 
 
+def backend_for(spec: ModelSpec, *, require_logprobs: bool = True) -> Engine | ServedClient:
+    """The engine for a model this worker loads, or a client for a model served elsewhere."""
+    if not spec.is_served:
+        return engine_for(spec)
+    from generation.served import ServedClient, ServedEndpoint
+
+    api_key = None
+    if spec.api_key_env:
+        api_key = os.environ.get(spec.api_key_env)
+        if not api_key:
+            raise GenerationError(
+                f"model {spec.name!r} reads its API key from ${spec.api_key_env}, which is not set on this worker"
+            )
+    endpoint = ServedEndpoint(
+        base_url=spec.base_url, served_model=spec.served_model, chat=spec.chat, api_key=api_key
+    )
+    return ServedClient(
+        endpoint,
+        concurrency=settings.GENERATION_SERVED_CONCURRENCY,
+        timeout=float(settings.GENERATION_SERVED_TIMEOUT),
+        require_logprobs=require_logprobs,
+    )
+
+
+def _selection(job: GenerationJob, scores: list[float | None]) -> Selection:
+    """The job's rule; without scores (a server that returns none) only policy "none" applies."""
+    if all(s is not None for s in scores):
+        return select_response([float(s) for s in scores if s is not None], job.selection_policy)
+    if job.selection_policy != "none":
+        from generation.served import NO_LOGPROBS
+
+        raise GenerationError(NO_LOGPROBS)
+    # No score to rank by: every sample is kept and the first one answers.
+    return Selection(index=0 if scores else None, kept=tuple(range(len(scores))), threshold=None)
+
+
 def _chunk_claim(job: GenerationJob, worker: str) -> GenerationChunk | None:
     now = timezone.now()
     stale = now - timedelta(seconds=STALE_SECONDS)
@@ -86,7 +125,7 @@ def _prompt_commit(
     *, job: GenerationJob, prompt: Prompt, result: PromptResult, run_stats: dict[str, float]
 ) -> bool:
     """Store one prompt's samples with the selection applied; False if they were already there."""
-    selection = select_response([s.logprob_sum for s in result.samples], job.selection_policy)
+    selection = _selection(job, [s.logprob_sum for s in result.samples])
     kept = set(selection.kept)
     tokens = sum(s.num_tokens for s in result.samples)
     now = timezone.now()
@@ -137,7 +176,7 @@ def generation_job_run(
     Failures are recorded on the job (status failed, `error`) and the claimed chunk is released
     so a retry resumes it. `progress(n)` is told each time n prompts were committed.
     """
-    from generation.sampling import PromptRequest, SamplingParams
+    from generation.sample_types import PromptRequest, SamplingParams
 
     job = GenerationJob.objects.select_related("model", "eval_set").get(pk=job_id)
     if job.status in (JobStatus.DONE, JobStatus.CANCELLED):
@@ -177,7 +216,7 @@ def generation_job_run(
                 GenerationChunk.objects.filter(pk=int(run_stats["chunk_id"])).update(heartbeat=now)
         return bool(cancel_state["flag"])
 
-    engine: Engine | None = None
+    engine: Engine | ServedClient | None = None
     chunk: GenerationChunk | None = None
     try:
         while True:
@@ -197,7 +236,7 @@ def generation_job_run(
             todo = {str(p.pk): p for p in slice_ if p.pk not in finished}
             if todo:
                 if engine is None:
-                    engine = engine_for(job.model)
+                    engine = backend_for(job.model, require_logprobs=job.selection_policy != "none")
                 requests = [
                     PromptRequest(key=key, text=p.text, stop=tuple(str(s) for s in (p.stop or [])))
                     for key, p in todo.items()

@@ -6,9 +6,11 @@ Torch-free: the web process and the worker both read through here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
 
 from eval_sets.models import EvalSet, Prompt
 from eval_sets.selectors import eval_set_resolve
@@ -70,18 +72,43 @@ class PromptSamples:
     figure: str = ""  # filled in by the page for the prompts it shows
 
 
-def generation_job_samples(*, job: GenerationJob) -> list[Sample]:
-    """Every sample of a job with the prompt fields the job page shows, in export order."""
-    return list(
-        Sample.objects.filter(job=job)
-        .select_related("prompt")
-        .order_by("prompt__position", "prompt_id", "index")
+def generation_job_prompt_rows(*, job: GenerationJob) -> QuerySet[Prompt]:
+    """The prompts of a job that have samples, in export order, each with `has_filtered`.
+
+    `has_filtered`: the selection rule dropped at least one of its samples (some `kept` is false).
+    A queryset, so the page filters and paginates it in the database instead of loading every sample.
+    """
+    of_job = Sample.objects.filter(job=job)
+    return (
+        Prompt.objects.filter(pk__in=of_job.values("prompt_id"))
+        .annotate(has_filtered=Exists(of_job.filter(prompt=OuterRef("pk"), kept=False)))
+        .only("uid", "position", "text", "category", "setting")
+        .order_by("position", "pk")
+    )
+
+
+def generation_job_categories(*, job: GenerationJob) -> list[str]:
+    """The distinct categories among a job's prompts, sorted (the page's category choices)."""
+    rows = Sample.objects.filter(job=job).order_by().values_list("prompt__category", flat=True).distinct()
+    return sorted(rows)
+
+
+def generation_job_scores(*, job: GenerationJob) -> list[tuple[float | None, bool]]:
+    """(logprob_sum, kept) of every sample of a job: what the overview histogram and counts need."""
+    return list(Sample.objects.filter(job=job).order_by().values_list("logprob_sum", "kept"))
+
+
+def generation_samples_by_prompt(*, job: GenerationJob, prompts: Sequence[Prompt]) -> list[PromptSamples]:
+    """The samples of `prompts` in this job, grouped per prompt in the prompts' order (one query).
+
+    The threshold is the one stored with the samples.
+    """
+    groups = {prompt.pk: PromptSamples(prompt=prompt) for prompt in prompts}
+    samples = (
+        Sample.objects.filter(job=job, prompt_id__in=list(groups))
+        .order_by("prompt_id", "index")
         .only(
-            "prompt__uid",
-            "prompt__position",
-            "prompt__text",
-            "prompt__category",
-            "prompt__setting",
+            "prompt_id",
             "index",
             "text",
             "logprob_sum",
@@ -93,15 +120,11 @@ def generation_job_samples(*, job: GenerationJob) -> list[Sample]:
             "job_id",
         )
     )
-
-
-def generation_samples_by_prompt(*, samples: list[Sample]) -> list[PromptSamples]:
-    """Samples grouped per prompt, keeping their order; the threshold is the stored one."""
-    groups: dict[int, PromptSamples] = {}
     for sample in samples:
-        group = groups.get(sample.prompt_id)
-        if group is None:
-            group = groups[sample.prompt_id] = PromptSamples(prompt=sample.prompt, threshold=sample.threshold)
+        group = groups[sample.prompt_id]
+        if not group.samples:
+            group.threshold = sample.threshold
+        sample.prompt = group.prompt  # no query per sample when the template reaches the prompt
         group.samples.append(sample)
     return list(groups.values())
 

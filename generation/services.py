@@ -8,9 +8,11 @@ transaction commits; workers claim the chunks (generation/runner.py), so several
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils import timezone
@@ -34,6 +36,7 @@ __all__ = [
     "generation_job_retry",
     "model_path_check",
     "model_spec_register",
+    "model_spec_register_served",
 ]
 
 # A chunk whose worker has not been heard from for this long is handed to another worker (and its
@@ -111,6 +114,59 @@ def model_spec_register(
     )
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def model_spec_register_served(
+    *,
+    name: str,
+    base_url: str,
+    served_model: str,
+    chat: bool = False,
+    api_key_env: str = "",
+    description: str = "",
+) -> ModelSpec:
+    """Register a model served elsewhere (OpenAI-compatible: vLLM and the like).
+
+    Only the address and names are stored. The API key, when the server needs one, is read by the
+    worker from the environment variable `api_key_env`: it never reaches the database or a page.
+    """
+    name = name.strip()
+    if not name:
+        raise GenerationError("the model name is empty")
+    if ModelSpec.objects.filter(name=name).exists():
+        raise GenerationError(f"a model named {name!r} is already registered")
+    base_url = base_url.strip().rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise GenerationError(f"base URL {base_url!r} is not an http(s) URL (e.g. http://gpu-host:8000/v1)")
+    if parts.username or parts.password or parts.query:
+        raise GenerationError("put no credentials or query in the base URL: name a key with --api-key-env")
+    served_model = served_model.strip()
+    if not served_model:
+        raise GenerationError("the served model name is empty (vLLM: --served-model-name, or the model path)")
+    api_key_env = api_key_env.strip()
+    if api_key_env and not _ENV_NAME.match(api_key_env):
+        raise GenerationError(
+            f"{api_key_env!r} is not an environment variable name: give the variable's NAME, not the key"
+        )
+    return ModelSpec.objects.create(
+        name=name,
+        source=ModelSpec.Source.PATH,
+        backend=ModelSpec.Backend.OPENAI,
+        base_url=base_url,
+        served_model=served_model,
+        chat=chat,
+        api_key_env=api_key_env,
+        description=description,
+    )
+
+
+def generation_queue(spec: ModelSpec) -> str:
+    """Served models need no GPU on the worker: their jobs go to the `default` queue."""
+    return "default" if spec.is_served else "gpu"
+
+
 def generation_job_create(
     *,
     model: ModelSpec | str,
@@ -158,7 +214,8 @@ def generation_job_create(
         raise GenerationError(
             f"model {spec.name!r} is external (responses made elsewhere): use import_outputs, not generate"
         )
-    model_path_check(path=spec.path)
+    if not spec.is_served:
+        model_path_check(path=spec.path)
     target = generation_eval_set_resolve(eval_set=eval_set)
     total = target.prompts.count()
     if limit is not None:
@@ -188,15 +245,18 @@ def generation_job_create(
             for i, start in enumerate(range(0, total, chunk_size))
         )
         if enqueue:
-            _enqueue(job.pk, workers)
+            _enqueue(job.pk, workers, queue=generation_queue(spec))
     return job
 
 
-def _enqueue(job_id: int, workers: int = 1) -> None:
+def _enqueue(job_id: int, workers: int = 1, *, queue: str = "gpu") -> None:
     from generation.tasks import generation_job_run_task
 
     for _ in range(workers):
-        transaction.on_commit(lambda: generation_job_run_task.delay(job_id))
+        if queue == "gpu":  # the task's route (settings.CELERY_TASK_ROUTES)
+            transaction.on_commit(lambda: generation_job_run_task.delay(job_id))
+        else:  # an explicit queue wins over the route
+            transaction.on_commit(lambda: generation_job_run_task.apply_async((job_id,), queue=queue))
 
 
 def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
@@ -227,6 +287,6 @@ def generation_job_retry(*, job: GenerationJob, enqueue: bool = True) -> Generat
             status=JobStatus.QUEUED, error="", cancel_requested=False, finished=None
         )
         if enqueue:
-            _enqueue(job.pk)
+            _enqueue(job.pk, queue=generation_queue(job.model))
     job.refresh_from_db()
     return job

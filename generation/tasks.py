@@ -1,4 +1,8 @@
-"""Celery tasks of the generation app (queue `gpu`): thin wrappers around the runner."""
+"""Celery tasks of the generation app: thin wrappers around the runner.
+
+Queue `gpu` (the route in settings) for in-process models; `default` for models served elsewhere
+(services.generation_queue), whose jobs need no GPU on the worker.
+"""
 
 from __future__ import annotations
 

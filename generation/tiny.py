@@ -55,6 +55,23 @@ def tiny_causal(
     return model
 
 
+def tiny_served_causal(*, seed: int = 3) -> LlamaForCausalLM:
+    """A tiny Llama that vLLM's CPU build can serve, and whose samples end in all three ways.
+
+    vLLM's CPU attention needs head_dim 64 (hidden 128, 2 heads). The output rows of EOS and of
+    "z" are scaled up (untied from the input embeddings), so with 32 new tokens some samples end
+    by EOS, some by the stop string "z" and some by length.
+    """
+    model = tiny_causal(seed=seed, hidden=128, heads=2, max_positions=512)
+    model.config.tie_word_embeddings = False
+    weight = model.lm_head.weight.detach().clone()
+    generator = torch.Generator().manual_seed(7)
+    for token, scale in ((1, 3.0), (ord("z") + 3, 10.0)):  # ByT5: byte b is token b + 3
+        weight[token] = torch.randn(weight.shape[1], generator=generator) * scale / weight.shape[1] ** 0.5
+    model.lm_head.weight = torch.nn.Parameter(weight)
+    return model
+
+
 def tiny_seq2seq(
     *, seed: int = 0, hidden: int = 64, layers: int = 2, heads: int = 4, **overrides: Any
 ) -> T5ForConditionalGeneration:

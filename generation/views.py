@@ -7,15 +7,19 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.safestring import mark_safe
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
+from core.plots import figure_html
 from core.roles import researcher_required
+from generation.filters import JobPromptFilter
 from generation.forms import JobCreateForm, ModelRegisterForm
 from generation.models import GenerationJob, ModelSpec
 from generation.selectors import (
     generation_export_lines,
-    generation_job_samples,
+    generation_job_categories,
+    generation_job_prompt_rows,
+    generation_job_scores,
     generation_job_status,
     generation_samples_by_prompt,
 )
@@ -87,7 +91,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
 
 
 def _histogram(scores: list[float], kept: list[bool], thresholds: list[float], height: int = 320) -> str:
-    """A plotly histogram (no JS bundled; the page loads it once). Only numbers go in, never model text."""
+    """A plotly histogram as container + JSON (static/core/plots.js draws it). Only numbers go in."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -107,18 +111,20 @@ def _histogram(scores: list[float], kept: list[bool], thresholds: list[float], h
         yaxis_title="samples",
         legend={"orientation": "h"},
     )
-    html = fig.to_html(include_plotlyjs=False, full_html=False, config={"displayModeBar": False})
-    return mark_safe(html)
+    return figure_html(fig, config={"displayModeBar": False})
 
 
 @researcher_required
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(GenerationJob.objects.select_related("model", "eval_set"), pk=pk)
-    samples = generation_job_samples(job=job)
-    groups = generation_samples_by_prompt(samples=samples)
-    page = Paginator(groups, PROMPTS_PER_PAGE).get_page(request.GET.get("page"))
-    for group in page.object_list:
+    prompts = generation_job_prompt_rows(job=job)
+    filters = JobPromptFilter(request.GET, queryset=prompts, categories=generation_job_categories(job=job))
+    # A bad value (an unknown category) shows its error and lists nothing rather than being ignored.
+    matching = filters.qs if filters.is_valid() else prompts.none()
+    page = Paginator(matching, PROMPTS_PER_PAGE).get_page(request.GET.get("page"))
+    groups = generation_samples_by_prompt(job=job, prompts=list(page.object_list))
+    for group in groups:
         scored = [s for s in group.samples if s.logprob_sum is not None]
         if scored:
             thresholds = [group.threshold] if group.threshold is not None else []
@@ -128,16 +134,20 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 thresholds,
                 height=180,
             )
-    scored = [s for s in samples if s.logprob_sum is not None]
+    scores = generation_job_scores(job=job)
+    scored_pairs = [(score, kept) for score, kept in scores if score is not None]
     overview = None
-    if scored:
-        overview = _histogram([s.logprob_sum for s in scored], [s.kept for s in scored], [])  # type: ignore[misc]
+    if scored_pairs:
+        overview = _histogram([s for s, _ in scored_pairs], [k for _, k in scored_pairs], [])
     context = {
         "job": job,
         "page": page,
+        "groups": groups,
+        "filter": filters,
+        "filtering": any(request.GET.get(name) for name in filters.filters),
         "overview": overview,
-        "filtered": sum(1 for s in samples if not s.kept),
-        "sample_count": len(samples),
+        "filtered": sum(1 for _, kept in scores if not kept),
+        "sample_count": len(scores),
         "status": generation_job_status(job=job),
     }
     return render(request, "generation/job_detail.html", context)
@@ -181,5 +191,5 @@ def job_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         generation_export_lines(job=job, with_tokens=with_tokens), content_type="application/x-ndjson"
     )
     suffix = "-tokens" if with_tokens else ""
-    response["Content-Disposition"] = f'attachment; filename="generation-{job.pk}{suffix}.jsonl"'
+    response["Content-Disposition"] = content_disposition_header(True, f"generation-{job.pk}{suffix}.jsonl")
     return response

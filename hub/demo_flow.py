@@ -9,6 +9,7 @@ only through those commands and runners.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from io import TextIOBase
 from pathlib import Path
@@ -87,6 +88,8 @@ def demo_finetune_ensure(*, scale: DemoScale, out: TextIOBase) -> None:
         _say(out, f"[2/5] resuming finetune job {unfinished.pk} from its last checkpoint")
         finetune_job_run(job_id=unfinished.pk)
         return
+    _say(out, f"[2/5] finetuning {BASE_NAME} into {FLAN_NAME} on the demo mixture")
+    printed = io.StringIO()
     call_command(
         "finetune",
         base=BASE_NAME,
@@ -95,8 +98,10 @@ def demo_finetune_ensure(*, scale: DemoScale, out: TextIOBase) -> None:
         steps=scale.finetune_steps,
         seq_len=scale.seq_len,
         wait=True,
-        stdout=out,
+        stdout=printed,
     )
+    # The command's line starts with the bare job id; say what the number is.
+    _say(out, f"      finetune job {printed.getvalue().strip()}")
 
 
 def demo_generation_ensure(*, model: str, scale: DemoScale, out: TextIOBase) -> None:
@@ -122,7 +127,11 @@ def demo_generation_ensure(*, model: str, scale: DemoScale, out: TextIOBase) -> 
     if scale.prompts is not None:
         options["limit"] = scale.prompts
     _say(out, f"[3/5] sampling 5 responses per prompt from {model}")
-    call_command("generate", wait=True, stdout=out, **options)
+    printed = io.StringIO()
+    call_command("generate", wait=True, stdout=printed, **options)
+    # `generate` prints the bare job id (scripts read it); a newcomer needs to be told what it is.
+    job_id = printed.getvalue().split()[0] if printed.getvalue().split() else "?"
+    _say(out, f"      generation job {job_id}: {model} on {EVAL_SET} (its page: /generation/jobs/{job_id}/)")
 
 
 def demo_campaign_ensure(*, rater: str, out: TextIOBase) -> None:
@@ -137,7 +146,7 @@ def demo_campaign_ensure(*, rater: str, out: TextIOBase) -> None:
         systems=[BASE_NAME, FLAN_NAME],
         raters=rater,
         title="Demo: which answer is better?",
-        seed=0,
+        # No seed: a fixed public one would let anyone replay the sides (issue 14, finding 4).
         open=True,
         answered_only=True,
         stdout=out,

@@ -10,12 +10,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from annotate.feasibility import campaign_serving_state
 from annotate.forms import rater_users
 from annotate.models import Campaign
 from annotate.selectors import campaign_progress
 from core.roles import is_rater, is_researcher, researcher_required
 from hub.dashboard import dashboard_data
+from reports.campaign_judge import campaign_judge_summary
 from reports.campaign_stats import campaign_preference_estimate, campaign_raters
+from reports.sequential_state import campaign_sequential_view
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -44,5 +47,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "raters": raters,
         "estimates": campaign_preference_estimate(campaign=campaign),
         "addable": rater_users().exclude(pk__in=in_pool),
+        "sequential": campaign_sequential_view(campaign=campaign),
+        "serving": campaign_serving_state(campaign=campaign),
+        "judge": campaign_judge_summary(campaign=campaign),
     }
     return render(request, "hub/campaign_detail.html", context)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reports import stats
+from reports.judge import JUDGE_METHOD, PPI_METHOD, JudgeInput, judge_block, ppi_for_blocks
 from reports.records import RatingRecord
+from reports.sequential_report import Cell, sequential_block
+from reports.stats import sequential as sequential_stats
 
 METHODS = {
     "preference_rate": "wins / (wins + losses): the candidate's share of decisive votes; ties and both-bad left out.",
@@ -41,6 +44,7 @@ METHODS = {
         "exact binomial (first n reaching the power) and the normal approximation; prompts divide by the "
         "observed share of decisive votes."
     ),
+    "sequential": f"{sequential_stats.METHOD} {sequential_stats.WEIGHTED_METHOD}",
 }
 
 
@@ -133,8 +137,15 @@ def report_build(
     system_order: Sequence[str] = (),
     rounds: int = stats.DEFAULT_BOOTSTRAP_ROUNDS,
     seed: int = 0,
+    cell_shares: Mapping[Cell, float] | None = None,
+    precision: float | None = None,
+    judge: JudgeInput | None = None,
 ) -> dict[str, Any]:
     """The contract report for ``records``.
+
+    ``cell_shares`` (a campaign's category x setting shares of its evaluation set) weight the
+    ``sequential`` block; ``precision`` is the campaign's stop-when-settled width, if any; ``judge``
+    (a campaign's judge run) adds the ``judge`` block and a ``ppi`` object to the preference blocks.
 
     The baseline is ``baseline``, else the first of ``system_order`` (a campaign's first system), else
     ``system_a`` of the first record; the candidate is ``candidate``, else the next system in order.
@@ -195,7 +206,14 @@ def report_build(
         "gold_ratings": sum(r.is_gold for r in records),
         "max_ratings_per_item": max((sum(1 for _ in group) for group in _group_sizes(records)), default=0),
     }
+    report["sequential"] = sequential_block(
+        records=records, baseline=baseline, candidate=candidate, cell_shares=cell_shares, precision=precision
+    )
     report["methods"] = METHODS
+    if judge is not None:
+        report["judge"] = judge_block(records=records, judge=judge, baseline=baseline, candidate=candidate)
+        ppi_for_blocks(report=report, records=records, judge=judge, baseline=baseline, candidate=candidate)
+        report["methods"] = {**METHODS, "judge": JUDGE_METHOD, "ppi": PPI_METHOD}
     return report
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from annotate.models import Campaign, Rating
-from annotate.selectors import excluded_rater_ids
+from django.db.models import OuterRef, Subquery
+
+from annotate.models import Assignment, Campaign, Rating
+from annotate.recruiting.links import external_ids
+from annotate.selectors import campaign_cell_shares, excluded_rater_ids
+from reports.campaign_judge import campaign_judge_input
 from reports.exports import ExportError, ReportSource
 from reports.records import RatingRecord
 
@@ -26,6 +30,13 @@ def campaign_rating_records(
     ratings = (
         Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False)
         .select_related("rater", "comparison__prompt", "comparison__system_a", "comparison__system_b")
+        .annotate(
+            first_choice=Subquery(
+                Assignment.objects.filter(rater=OuterRef("rater"), comparison=OuterRef("comparison")).values(
+                    "first_choice"
+                )[:1]
+            )
+        )
         .order_by("created", "pk")
     )
     skip = {name for name in exclude_raters if name}
@@ -35,6 +46,7 @@ def campaign_rating_records(
         ratings = ratings.exclude(rater_id__in=excluded_rater_ids(campaign=campaign))
     if exclude_gold:
         ratings = ratings.filter(comparison__gold_answer__isnull=True)
+    crowd = external_ids(campaign=campaign)
     records = []
     for rating in ratings:
         comparison = rating.comparison
@@ -49,7 +61,12 @@ def campaign_rating_records(
                 system_a=comparison.system_a.name,
                 system_b=comparison.system_b.name,
                 left=comparison.left,  # type: ignore[arg-type]
-                choice=rating.choice,  # type: ignore[arg-type]
+                # A gold check is scored on the rater's first answer: undo cannot re-answer it.
+                choice=(
+                    rating.first_choice or rating.choice  # type: ignore[arg-type]
+                    if comparison.gold_answer is not None
+                    else rating.choice
+                ),
                 rater=rating.rater.username,
                 seconds=float(rating.seconds),
                 created=rating.created.isoformat(),
@@ -59,6 +76,13 @@ def campaign_rating_records(
                 prompt_text=prompt.text,
                 text_a=comparison.text_a,
                 text_b=comparison.text_b,
+                **dict(
+                    zip(
+                        ("external_id", "study_id", "session_id"),
+                        crowd.get(rating.rater_id, ("", "", "")),
+                        strict=True,
+                    )
+                ),
             )
         )
     return records
@@ -74,4 +98,11 @@ def source_from_campaign(
     records = campaign_rating_records(
         campaign=campaign, exclude_raters=tuple(exclude_raters), exclude_gold=exclude_gold
     )
-    return ReportSource(records=records, system_order=list(campaign.system_names()), label=name)
+    return ReportSource(
+        records=records,
+        system_order=list(campaign.system_names()),
+        label=name,
+        cell_shares=campaign_cell_shares(campaign=campaign),
+        precision=campaign.precision,
+        judge=campaign_judge_input(campaign=campaign, exclude_raters=exclude_raters),
+    )

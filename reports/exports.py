@@ -16,6 +16,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from core.plots import plots_js
 from reports.build import report_build
 from reports.figures import figure_html, plotly_js, report_figures
 from reports.ratings_file import ratings_read_path, ratings_to_text
@@ -57,6 +58,10 @@ class ReportSource:
     records: list[RatingRecord]
     system_order: list[str] = field(default_factory=list)
     label: str = "ratings"
+    judge: Any = None  # reports.judge.JudgeInput: the campaign's judge run, if it has one
+    # A campaign's (category, setting) shares of its evaluation set and its stop-when-settled width.
+    cell_shares: dict[tuple[str, str], float] | None = None
+    precision: float | None = None
 
 
 def records_filter(
@@ -95,6 +100,9 @@ def dpo_lines(*, records: Iterable[RatingRecord]) -> list[dict[str, str]]:
     return lines
 
 
+NO_INTERVAL = "no interval (no decisive votes)"
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
@@ -126,8 +134,9 @@ def preference_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
             "rate": _pct(block["preference_rate"]),
             "ci": f"{_pct(block['ci_low'])} to {_pct(block['ci_high'])}"
             if block["ci_low"] is not None
-            else "-",
-            "ci_method": block["ci_method"].replace("_", " "),
+            else NO_INTERVAL,
+            # A method beside "no interval" would read as if one had been computed.
+            "ci_method": block["ci_method"].replace("_", " ") if block["ci_low"] is not None else "",
             "rate_ties_half": _pct(block["preference_rate_ties_half"]),
             "p_value": _p(block["p_value"]),
         }
@@ -197,6 +206,7 @@ def report_html(*, report: dict[str, Any], records: Sequence[RatingRecord], titl
     """One self-contained HTML file: plotly's script is inlined so it opens offline."""
     context = report_context(report=report, records=records, title=title)
     context["plotly_js"] = plotly_js()
+    context["plots_js"] = plots_js()
     context["generated"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return render_to_string("reports/report_export.html", context)
 
@@ -217,7 +227,13 @@ def report_export(
     if fmt == "dpo":
         return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in dpo_lines(records=records))
     report = report_build(
-        records=records, baseline=baseline, candidate=candidate, system_order=source.system_order
+        records=records,
+        baseline=baseline,
+        candidate=candidate,
+        system_order=source.system_order,
+        cell_shares=source.cell_shares,
+        precision=source.precision,
+        judge=source.judge,
     )
     if fmt == "json":
         return json.dumps(report, indent=2, allow_nan=False, ensure_ascii=False) + "\n"

@@ -7,6 +7,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from core.plots import figure_html as core_figure_html
+
 COLORS = {"win": "#1d4ed8", "tie": "#a8a29e", "both_bad": "#f59e0b", "loss": "#b91c1c"}
 SETTING_LABELS = {
     "zero_shot": "zero-shot",
@@ -26,6 +28,17 @@ def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
     return fig
 
 
+def _group_axis(fig: go.Figure) -> go.Figure:
+    """Category and setting names side by side: slanted at a fixed angle, with room made below.
+
+    Plotly picks no angle or 30 degrees by itself and then lets long names run into each other;
+    at 45 degrees adjacent names clear each other whenever the bars are a line height apart.
+    """
+    fig.update_xaxes(tickangle=-45, automargin=True, tickfont={"size": 12})
+    fig.update_layout(margin={"b": 40}, legend={"y": -0.45}, height=460)
+    return fig
+
+
 def _groups(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     rows = [("Overall", report["overall"])]
     rows += [(f"{name}", block) for name, block in report["by_category"].items()]
@@ -41,12 +54,21 @@ def preference_figure(report: dict[str, Any]) -> go.Figure:
     groups = [(label, block) for label, block in _groups(report) if block["preference_rate"] is not None]
     labels = [label for label, _ in groups]
     rates = [100 * block["preference_rate"] for _, block in groups]
+    # `is None`, not `or`: a bound of exactly 0 is a bound, not a missing one.
     upper = [
-        100 * ((block["ci_high"] or block["preference_rate"]) - block["preference_rate"])
+        100
+        * (
+            (block["preference_rate"] if block["ci_high"] is None else block["ci_high"])
+            - block["preference_rate"]
+        )
         for _, block in groups
     ]
     lower = [
-        100 * (block["preference_rate"] - (block["ci_low"] or block["preference_rate"]))
+        100
+        * (
+            block["preference_rate"]
+            - (block["preference_rate"] if block["ci_low"] is None else block["ci_low"])
+        )
         for _, block in groups
     ]
     colors = ["#1c1917"] + ["#1d4ed8"] * len(report["by_category"]) + ["#15803d"] * len(report["by_setting"])
@@ -64,7 +86,9 @@ def preference_figure(report: dict[str, Any]) -> go.Figure:
     )
     fig.add_hline(y=50, line_dash="dash", line_color="#57534e")
     fig.update_yaxes(title="% preferring " + report["candidate"], range=[0, 100])
-    return _layout(fig, f"{report['candidate']} vs {report['baseline']}: preference (decisive votes, 95% CI)")
+    return _group_axis(
+        _layout(fig, f"{report['candidate']} vs {report['baseline']}: preference (decisive votes, 95% CI)")
+    )
 
 
 def outcomes_figure(report: dict[str, Any]) -> go.Figure:
@@ -83,7 +107,7 @@ def outcomes_figure(report: dict[str, Any]) -> go.Figure:
         )
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title="% of ratings", range=[0, 100])
-    return _layout(fig, f"Outcomes for {report['candidate']} against {report['baseline']}")
+    return _group_axis(_layout(fig, f"Outcomes for {report['candidate']} against {report['baseline']}"))
 
 
 def raters_figure(report: dict[str, Any]) -> go.Figure:
@@ -108,6 +132,14 @@ def raters_figure(report: dict[str, Any]) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_yaxes(title="%", range=[0, 100])
     return _layout(fig, "Agreement and gold accuracy per rater")
+
+
+def _raters_have_figures(report: dict[str, Any]) -> bool:
+    """An empty chart says less than none: draw the raters' one only with a bar to draw."""
+    return any(
+        row["agreement_with_majority"] is not None or row["gold_accuracy"] is not None
+        for row in report["raters"]
+    )
 
 
 def bradley_terry_figure(report: dict[str, Any]) -> go.Figure | None:
@@ -149,7 +181,7 @@ def report_figures(report: dict[str, Any], *, seconds: Sequence[float]) -> list[
     bt = bradley_terry_figure(report)
     if bt is not None:
         figures.append(("ranking", bt))
-    if report["raters"]:
+    if _raters_have_figures(report):
         figures.append(("raters", raters_figure(report)))
     if seconds:
         figures.append(("seconds", seconds_figure(seconds)))
@@ -157,15 +189,8 @@ def report_figures(report: dict[str, Any], *, seconds: Sequence[float]) -> list[
 
 
 def figure_html(figure: go.Figure) -> str:
-    """A figure as an HTML fragment, without plotly's script (the page includes it once).
-
-    Plotly escapes ``</`` inside its JSON, so names from the data cannot close the script element.
-    """
-    return str(
-        figure.to_html(
-            full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True}
-        )
-    )
+    """A figure as its container and JSON, drawn by static/core/plots.js (no inline script: CSP)."""
+    return core_figure_html(figure, config={"displaylogo": False, "responsive": True})
 
 
 def plotly_js() -> str:

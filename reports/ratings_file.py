@@ -6,7 +6,6 @@ was only half read. Every error names the line and the field.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -16,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from reports.records import CONTRACT_FIELDS, RatingRecord
+from core.csv_safe import csv_write_dicts
+from reports.records import CONTRACT_FIELDS, EXTERNAL_FIELDS, RatingRecord
 
 SIDES = ("a", "b")
 CHOICES = ("a", "b", "tie", "both_bad")
@@ -122,6 +122,7 @@ def _parse_line(number: int, text: str, errors: list[FieldError]) -> RatingRecor
         text_a=data.get("text_a"),
         text_b=data.get("text_b"),
         gold_choice=data.get("gold_choice") or "",
+        **{name: data[name] for name in EXTERNAL_FIELDS if isinstance(data.get(name), str)},
     )
 
 
@@ -165,6 +166,7 @@ def record_row(record: RatingRecord) -> dict[str, Any]:
         comment=record.comment,
         is_gold=record.is_gold,
         gold_choice=record.gold_choice,
+        **{name: getattr(record, name) for name in EXTERNAL_FIELDS},
     )
     return row
 
@@ -177,6 +179,9 @@ def ratings_write_jsonl(*, records: Iterable[RatingRecord], stream: IO[str]) -> 
         line.update(comment=record.comment, is_gold=record.is_gold)
         if record.gold_choice:
             line["gold_choice"] = record.gold_choice
+        for name in EXTERNAL_FIELDS:
+            if getattr(record, name):
+                line[name] = getattr(record, name)
         for name in ("prompt_text", "text_a", "text_b"):
             if getattr(record, name) is not None:
                 line[name] = getattr(record, name)
@@ -192,14 +197,12 @@ CSV_FIELDS = (
     "comment",
     "is_gold",
     "gold_choice",
+    *EXTERNAL_FIELDS,
 )
 
 
 def ratings_write_csv(*, records: Iterable[RatingRecord], stream: IO[str]) -> None:
-    writer = csv.DictWriter(stream, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow(record_row(record))
+    csv_write_dicts(stream=stream, fieldnames=CSV_FIELDS, rows=(record_row(r) for r in records))
 
 
 def ratings_to_text(*, records: Iterable[RatingRecord], fmt: str) -> str:

@@ -25,6 +25,8 @@ CONTRACT_FIELDS = (
     "seconds",
     "created",
 )
+# Optional keys the exports add when known (a ratings file may carry them; none is required).
+EXTERNAL_FIELDS = ("external_id", "study_id", "session_id")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class RatingRecord:
     text_b: str | None = None
     # The known answer of a gold comparison ("a", "b", "tie" or "both_bad"); empty when not gold.
     gold_choice: str = ""
+    # A crowd rater's platform ids (Prolific: PROLIFIC_PID, STUDY_ID, SESSION_ID), for reconciling payments.
+    external_id: str = ""
+    study_id: str = ""
+    session_id: str = ""
 
     def contract_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.http import urlencode
+from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_GET
 
 from annotate.models import Campaign
@@ -119,5 +119,7 @@ def campaign_download(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     response = HttpResponse(text, content_type=CONTENT_TYPES[fmt])
     safe_name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in campaign.name) or "campaign"
-    response["Content-Disposition"] = f'attachment; filename="{safe_name}-report.{EXTENSIONS[fmt]}"'
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{safe_name}-report.{EXTENSIONS[fmt]}"
+    )
     return response

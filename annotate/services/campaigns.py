@@ -9,10 +9,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from annotate.models import DEFAULT_INSTRUCTIONS, Campaign, CampaignSystem, Comparison
+from annotate.models import DEFAULT_INSTRUCTIONS, DEFAULT_MIN_SECONDS, Campaign, CampaignSystem, Comparison
 from annotate.services.errors import CampaignError
 from annotate.services.raters import campaign_rater_add
 from core.models import JobStatus
+from core.seeding import secret_rng
 from eval_sets.models import EvalSet, Prompt
 from generation.models import GenerationJob, ModelSpec, Sample
 
@@ -34,6 +35,8 @@ def campaign_create(
     ratings_per_comparison: int = 1,
     overlap: float = 0.0,
     gold_fraction: float = 0.0,
+    quota_per_rater: int | None = None,
+    min_seconds: float = DEFAULT_MIN_SECONDS,
     instructions: str = "",
     title: str = "",
     raters: Iterable[User] = (),
@@ -41,6 +44,8 @@ def campaign_create(
     build: bool = True,
     seed: int | None = None,
     answered_only: bool = False,
+    stop_when_settled: bool = False,
+    precision: float | None = None,
 ) -> Campaign:
     """Create a campaign in draft and (by default) build its comparisons.
 
@@ -62,8 +67,16 @@ def campaign_create(
         raise CampaignError("ratings per comparison must be at least 1")
     overlap = _fraction(overlap, "the overlap fraction")
     gold_fraction = _fraction(gold_fraction, "the gold fraction")
+    if precision is not None and not 0.0 < precision < 1.0:
+        raise CampaignError(f"the precision (an interval width) must be between 0 and 1, not {precision}")
+    if precision is not None and not stop_when_settled:
+        raise CampaignError("a precision only applies to a campaign that stops when settled")
     if gold_fraction >= 1.0:
         raise CampaignError("the gold fraction must be below 1")
+    if quota_per_rater is not None and quota_per_rater < 1:
+        raise CampaignError(f"the quota per rater must be at least 1 (or none), not {quota_per_rater}")
+    if not 0.0 <= min_seconds <= 600.0:
+        raise CampaignError(f"the minimum reading time must be between 0 and 600 seconds, not {min_seconds}")
     models_by_name = {m.name: m for m in ModelSpec.objects.filter(name__in=names)}
     missing = [n for n in names if n not in models_by_name]
     if missing:
@@ -84,6 +97,10 @@ def campaign_create(
         ratings_per_comparison=ratings_per_comparison,
         overlap=overlap,
         gold_fraction=gold_fraction,
+        stop_when_settled=stop_when_settled,
+        precision=precision,
+        quota_per_rater=quota_per_rater,
+        min_seconds=float(min_seconds),
         instructions=instructions.strip() or DEFAULT_INSTRUCTIONS,
         created_by=created_by,
     )
@@ -143,7 +160,7 @@ def campaign_build(*, campaign: Campaign, seed: int | None = None, answered_only
     """
     if campaign.comparisons.filter(gold_uploaded=False).exists():
         raise CampaignError(f"campaign {campaign.name!r} is already built")
-    rng = random.Random(seed) if seed is not None else random.SystemRandom()
+    rng = secret_rng(seed=seed, purpose="campaign-sides")
     prompts = list(Prompt.objects.filter(eval_set=campaign.eval_set).order_by("position"))
     if not prompts:
         raise CampaignError(f"evaluation set {campaign.eval_set} has no prompts")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterable
 
 from django.db import transaction
 
 from annotate.models import Campaign, Comparison
 from annotate.services.errors import CampaignError
+from core.seeding import secret_rng
 from eval_sets.models import Prompt
 
 ANSWERS = ("a", "b", "tie", "both_bad")
@@ -32,7 +32,7 @@ def gold_upload(*, campaign: Campaign, lines: Iterable[str], seed: int | None = 
 
     `answer` names a text (a/b) or is tie/both_bad; left/right is drawn at random as for any item.
     """
-    rng = random.Random(seed) if seed is not None else random.SystemRandom()
+    rng = secret_rng(seed=seed, purpose="gold-sides")
     prompts = {p.uid: p for p in Prompt.objects.filter(eval_set=campaign.eval_set)}
     rows = []
     for number, raw in enumerate(lines, start=1):

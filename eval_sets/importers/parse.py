@@ -31,6 +31,16 @@ PARSERS: dict[str, Parser] = {
     "csv": parse_mapped,
 }
 
+# Where each format keeps the prompt's text, to name the field of a prompt that is too long.
+_PROMPT_FIELDS = {
+    "usability": "prompt",
+    "vicuna": "text",
+    "mtbench": "turns",
+    "koala": "prompt",
+    "selfinstruct": "instruction",
+    "alpacaeval": "instruction",
+}
+
 
 def parse_eval_set(
     *,
@@ -41,8 +51,12 @@ def parse_eval_set(
     prompt_field: str | None = None,
     category_field: str | None = None,
     max_bytes: int | None = None,
+    max_prompt_chars: int | None = None,
 ) -> ParseResult:
-    """Every record of the file, or `EvalSetImportError` listing what is wrong with it."""
+    """Every record of the file, or `EvalSetImportError` listing what is wrong with it.
+
+    A prompt longer than `max_prompt_chars` (None: no limit) is a problem of its line.
+    """
     problems = Problems(filename)
     if format != "auto" and format not in FORMATS:
         raise problems.fail(
@@ -89,6 +103,14 @@ def parse_eval_set(
             problems.add(location, exc.field_name, exc.message)
             continue
         for record in parsed:
+            if max_prompt_chars is not None and len(record.text) > max_prompt_chars:
+                problems.add(
+                    location,
+                    _PROMPT_FIELDS.get(format, options.prompt_field),
+                    f"the prompt is {len(record.text)} characters long; prompts are at most "
+                    f"{max_prompt_chars} (MAX_PROMPT_CHARS)",
+                )
+                continue
             if record.uid in locations:
                 id_name = {"vicuna": "question_id", "mtbench": "question_id", "alpacaeval": ""}.get(
                     format, options.id_field

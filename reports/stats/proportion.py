@@ -33,7 +33,11 @@ def wilson_interval(successes: int, n: int, *, z: float = Z95) -> tuple[float | 
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At p = 0 or 1 the bound is 0 or 1 exactly in theory; floating point gives 0.9999999999999999,
+    # and then the interval would not contain its own rate.
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)
+    high = 1.0 if successes >= n else min(1.0, centre + half)
+    return low, high
 
 
 def binomial_p_value(successes: int, n: int, *, p: float = 0.5) -> float | None:

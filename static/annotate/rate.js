@@ -1,5 +1,7 @@
 // The rating page: fetches items as JSON (HTML fragments rendered safely on the server), takes
 // choices by button or key, and measures the time the item was visible and not paused.
+// Only the documented keys act (1-4, arrows, S, U, P, G): Enter and Space never press a focused
+// button, Space scrolls, and a choice made before the campaign's minimum reading time is refused.
 (function () {
   "use strict";
   const root = document.getElementById("rater");
@@ -7,11 +9,14 @@
   const $ = (id) => document.getElementById(id);
   const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
   const undoSeconds = Number(root.dataset.undoSeconds || 60);
+  const minSeconds = Number(root.dataset.minSeconds || 0);
   const els = {
     item: $("item"), prompt: $("prompt"), left: $("left"), right: $("right"), comment: $("comment"),
     bar: $("progress-bar"), text: $("progress-text"), status: $("status"), done: $("done"),
     paused: $("paused"), undo: $("undo"), skip: $("skip"), pause: $("pause"), resume: $("resume"),
+    guidelines: $("guidelines"),
   };
+  let onlySkipped = false;
   let token = null;
   let busy = false;
   let paused = false;
@@ -51,6 +56,7 @@
       els.bar.value = p.percent;
       els.text.textContent = p.done + " rated, " + p.remaining + " left";
       els.text.dataset.done = p.done;
+      onlySkipped = !!p.only_skipped;
     }
     if ("undo" in state) setUndo(state.undo);
     const item = state.item;
@@ -60,8 +66,12 @@
       els.done.hidden = false;
       els.skip.disabled = true;
       els.pause.disabled = true;
+      root.querySelectorAll("button.choice").forEach((b) => { b.disabled = true; });
+      root.classList.add("done");
       return;
     }
+    root.classList.remove("done");
+    root.querySelectorAll("button.choice").forEach((b) => { b.disabled = false; });
     els.done.hidden = true;
     els.skip.disabled = false;
     els.pause.disabled = false;
@@ -86,7 +96,9 @@
     try {
       const state = await post(url, body);
       show(state);
-      els.status.textContent = message || "";
+      let text = message || "";
+      if (state.item && onlySkipped) text += (text ? " " : "") + "Only items you skipped are left: this is the one you skipped longest ago.";
+      els.status.textContent = text;
     } catch (e) {
       els.status.textContent = "Could not do that: " + e.message;
       if (/ran out|not served|unknown item/.test(e.message)) {
@@ -103,6 +115,12 @@
 
   function choose(side) {
     if (!token || paused || busy) return;
+    const read = seconds();
+    if (read < minSeconds) {
+      els.status.textContent = "Not taken: please read both responses first (a choice counts after " +
+        minSeconds + " s on an item; " + read.toFixed(1) + " s so far).";
+      return;
+    }
     clockStop();
     run(root.dataset.submitUrl, {
       token: token, side: side, comment: els.comment.value, seconds: seconds(), next: true,
@@ -143,11 +161,19 @@
     });
   }
 
+  function toggleGuidelines() { els.guidelines.open = !els.guidelines.open; }
+
+  // A click made by a key on a focused button (event.detail is 0) is not a pointer click: it
+  // must not rate or skip. Pressing with the pointer never leaves focus on a button either.
+  const pointerOnly = (fn) => (event) => { if (event.detail !== 0) fn(); };
+  root.querySelectorAll("button").forEach((button) => {
+    button.addEventListener("mousedown", (event) => event.preventDefault());
+  });
   root.querySelectorAll("button.choice").forEach((button) => {
-    button.addEventListener("click", () => choose(button.dataset.side));
+    button.addEventListener("click", pointerOnly(() => choose(button.dataset.side)));
   });
   els.undo.addEventListener("click", undo);
-  els.skip.addEventListener("click", skip);
+  els.skip.addEventListener("click", pointerOnly(skip));
   els.pause.addEventListener("click", pause);
   els.resume.addEventListener("click", resume);
 
@@ -156,10 +182,20 @@
     const target = event.target;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT")) return;
-    if (keys[event.key]) { event.preventDefault(); choose(keys[event.key]); }
-    else if (event.key === "u") { undo(); }
-    else if (event.key === "p") { paused ? resume() : pause(); }
-  });
+    if (target && target.tagName === "BUTTON" && root.contains(target) && (event.key === "Enter" || event.key === " ")) {
+      // A focused button would take these as a press: Enter does nothing, Space still scrolls.
+      event.preventDefault();
+      if (event.key === " ") window.scrollBy({ top: (event.shiftKey ? -0.8 : 0.8) * window.innerHeight });
+      return;
+    }
+    if (target && target.tagName === "SUMMARY" && event.key === "Enter") return;
+    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    if (keys[key]) { event.preventDefault(); choose(keys[key]); }
+    else if (key === "s") { skip(); }
+    else if (key === "u") { undo(); }
+    else if (key === "p") { paused ? resume() : pause(); }
+    else if (key === "g") { toggleGuidelines(); }
+  }, true);
   document.addEventListener("visibilitychange", () => {
     if (paused || !token) return;
     if (document.hidden) clockStop(); else clockStart();

@@ -128,7 +128,7 @@ def test_a_response_with_script_raw_html_and_a_javascript_link_is_shown_as_text(
     assert "<div" not in html and "&lt;div onclick" in html
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert 'href="javascript' not in html.lower() and "javascript:" in html  # left as text
-    assert '<a href="https://example.org" rel="nofollow noopener noreferrer"' in html
+    assert '<a href="https://example.org" rel="noopener noreferrer nofollow"' in html
     assert "<pre><code class=\"language-python\">print('&lt;b&gt;code&lt;/b&gt;')" in html
 
 
@@ -263,7 +263,9 @@ def test_a_rating_with_the_next_item_costs_a_bounded_number_of_queries(
     u = urls(campaign)
     state = post(client, u["next"]).json()
     for _ in range(3):
-        with django_assert_max_num_queries(22):
+        # 19 here: 3 for the session and role, 2 for the campaign and its exclusions, 4 to take
+        # the rating, 6 to serve the next item, and 4 savepoints (real transactions outside tests).
+        with django_assert_max_num_queries(19):
             state = post(
                 client, u["submit"], {"token": state["item"]["token"], "side": "left", "next": True}
             ).json()

@@ -11,7 +11,16 @@ SERVICES = COMPOSE["services"]
 
 
 def test_compose_has_the_five_services():
-    assert set(SERVICES) == {"postgres", "redis", "web", "worker-cpu", "worker-gpu"}
+    default = {name for name, service in SERVICES.items() if not service.get("profiles")}
+    assert default == {"postgres", "redis", "web", "worker-cpu", "worker-gpu"}
+
+
+def test_the_optional_vllm_profile_serves_the_openai_api_on_reserved_gpus():
+    vllm = SERVICES["vllm"]
+    assert vllm["profiles"] == ["vllm"] and vllm["image"].startswith("vllm/vllm-openai")
+    assert "--tensor-parallel-size" in vllm["command"] and "/health" in " ".join(vllm["healthcheck"]["test"])
+    devices = vllm["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
 
 
 def test_postgres_keeps_its_data_in_a_volume_and_has_a_healthcheck():

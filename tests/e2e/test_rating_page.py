@@ -26,7 +26,7 @@ def rating_setup(transactional_db, settings):
         "e2e-right", eval_set, text=lambda p: f"A plain reply to {p.uid}, with a [link](javascript:alert(1))."
     )
     campaign = campaign_create(
-        name="e2e", eval_set=eval_set, systems=["e2e-left", "e2e-right"], raters=[rater]
+        name="e2e", eval_set=eval_set, systems=["e2e-left", "e2e-right"], raters=[rater], min_seconds=0
     )
     campaign.status = Campaign.Status.OPEN
     campaign.save()

@@ -166,3 +166,13 @@ def test_metadata_is_shown_as_json_behind_a_disclosure(researcher_client):
     assert "<summary>Metadata</summary>" in page
     assert "later_turns" in page
     assert "&quot;Now make it rhyme.&quot;" in page
+
+
+def test_the_download_header_of_a_set_named_with_a_quote_and_slash_stays_well_formed(researcher_client):
+    # Finding 8: the header is built by Django's content_disposition_header, which quotes the name.
+    eval_set = EvalSet.objects.create(
+        name='bad/name"x', version=1, content_hash="h-bad", source_format="jsonl"
+    )
+    response = researcher_client.get(reverse("eval_sets:export", args=[eval_set.pk]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="bad/name\\"x-v1.jsonl"'

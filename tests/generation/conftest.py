@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,36 @@ def rescore(model, kind: str, prompt_ids: Sequence[int], token_ids: Sequence[int
             logits = model(input_ids=torch.tensor([list(prompt_ids)]), decoder_input_ids=decoder).logits[0]
         logp = torch.log_softmax(logits.double(), dim=-1)
         return float(logp[torch.arange(len(token_ids)), torch.tensor(list(token_ids))].sum())
+
+
+# ---- a real vLLM server (CPU build, its own venv), once per session ---------------------------
+VLLM_SERVED_NAME = "tiny-served"
+
+
+@dataclass(frozen=True)
+class VllmServer:
+    base_url: str  # ends in /v1, as registered
+    model_dir: Path  # the weights it serves (for our own rescoring)
+    served_model: str
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmServer]:
+    """`vllm.entrypoints.openai.api_server` serving a tiny Llama on a free loopback port."""
+    from generation.vllm_local import REPO, VLLM_PYTHON, VllmStartError, vllm_start
+
+    if not VLLM_PYTHON.exists():
+        pytest.skip(f"{VLLM_PYTHON.relative_to(REPO)} is absent: `make vllm` installs vLLM's CPU build there")
+    from generation.tiny import save_tiny, tiny_served_causal
+
+    root = tmp_path_factory.mktemp("vllm")
+    model_dir = save_tiny(tiny_served_causal(), root / "model")
+    try:
+        server = vllm_start(model_dir, served_model=VLLM_SERVED_NAME, log=root / "server.log")
+    except VllmStartError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield VllmServer(server.base_url, model_dir, VLLM_SERVED_NAME, server.log)
+    finally:
+        server.stop()

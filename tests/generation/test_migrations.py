@@ -13,10 +13,19 @@ AFTER = [("generation", "0004_sample_threshold")]
 @pytest.mark.django_db(transaction=True)
 def test_samples_stored_before_the_threshold_field_get_their_prompts_threshold():
     executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    try:
+        _check_threshold_fill(executor)
+    finally:
+        # Later tests share this database: leave every app at its latest migration again.
+        MigrationExecutor(connection).migrate(latest)
+
+
+def _check_threshold_fill(executor: MigrationExecutor) -> None:
     executor.migrate(BEFORE)
-    # Every other app as it is now (the database holds their latest tables), generation as before.
-    others = [node for node in executor.loader.graph.leaf_nodes() if node[0] != "generation"]
-    old = executor.loader.project_state([*others, *BEFORE]).apps
+    # Unapplying generation also unapplied the apps that depend on it; eval_sets does not.
+    eval_sets = [node for node in executor.loader.graph.leaf_nodes() if node[0] == "eval_sets"]
+    old = executor.loader.project_state([*eval_sets, *BEFORE]).apps
     eval_set = old.get_model("eval_sets", "EvalSet").objects.create(
         name="old", version=1, content_hash="h", source_format="jsonl", source_file="old.jsonl"
     )

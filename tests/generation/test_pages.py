@@ -100,7 +100,7 @@ def test_the_job_page_shows_every_sample_its_score_the_threshold_and_the_decisio
     for sample in Sample.objects.filter(job=finished_job):
         assert f"{sample.logprob_sum:.3f}" in page
     assert reverse("plotly_js") in page
-    assert "Plotly.newPlot" in page  # the histograms
+    assert "data-plot-figure" in page and "core/plots.js" in page  # the histograms, drawn from JSON
     assert "cdn" not in page.lower()
 
 

@@ -54,7 +54,9 @@ def test_campaign_page_shows_tables_figures_filters_and_downloads(
     response = researcher_client.get(url, {"baseline": "cand", "exclude_rater": "r1"})
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Plotly.newPlot" in html and "Methods" in html
+    # Figures are JSON drawn by the page's own static script, never inline code (the CSP runs none).
+    assert "data-plot-figure" in html and "core/plots.js" in html and "Plotly.newPlot" not in html
+    assert "Methods" in html
     assert 'value="r1" checked' in html
     for fmt in ("json", "csv", "jsonl", "html", "dpo"):
         assert f"format={fmt}" in html

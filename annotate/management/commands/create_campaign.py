@@ -1,4 +1,5 @@
-"""create_campaign NAME --eval-set NAME --systems A B [C ...] [--ratings-per-item K] [--overlap F] [--raters u1,u2]"""
+"""create_campaign NAME --eval-set NAME --systems A B [C ...] [--ratings-per-item K] [--overlap F] [--raters u1,u2]
+[--stop-when-settled [--precision W]]"""
 
 from __future__ import annotations
 
@@ -32,6 +33,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--open", action="store_true", help="open the campaign to raters now")
         parser.add_argument(
+            "--stop-when-settled",
+            action="store_true",
+            help="close cells and the campaign once their anytime-valid interval settles; serve open cells",
+        )
+        parser.add_argument(
+            "--precision", type=float, help="with --stop-when-settled: an interval this narrow is settled too"
+        )
+        parser.add_argument(
             "--answered-only",
             action="store_true",
             help="rate only the prompts every system answered (e.g. after generate --limit)",
@@ -60,6 +69,8 @@ class Command(BaseCommand):
                 raters=[users[u] for u in usernames],
                 seed=options["seed"],
                 answered_only=options["answered_only"],
+                stop_when_settled=options["stop_when_settled"],
+                precision=options["precision"],
             )
             if options["open"]:
                 campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)

@@ -9,9 +9,10 @@ from typing import Any
 
 def progress_bar(total: int, desc: str) -> tuple[Any, Callable[[dict[str, Any]], None]]:
     """The bar (close it when done) and the function that moves it to a metrics entry's step."""
-    from tqdm import tqdm
+    from core.progress import progress_bar as bar_or_lines
 
-    bar = tqdm(total=total, desc=desc, unit="step", file=sys.stderr)
+    # A tqdm bar on a terminal; through a pipe, a line every few seconds instead of \r frames.
+    bar = bar_or_lines(total=total, desc=desc, unit="step", file=sys.stderr)
 
     def progress(metrics: dict[str, Any]) -> None:
         bar.n = int(metrics.get("step", bar.n))

@@ -55,12 +55,11 @@ class Command(BaseCommand):
         if not options["wait"]:
             return
         # Here, not at the top: loading the command (the web process lists them) stays torch-free.
-        from tqdm import tqdm
-
+        from core.progress import progress_bar
         from generation.runner import generation_job_run
 
-        with tqdm(
-            total=job.prompts_total, unit="prompt", desc=f"job {job.pk}", file=sys.stderr, disable=None
+        with progress_bar(
+            total=job.prompts_total, unit="prompt", desc=f"job {job.pk}", file=sys.stderr
         ) as bar:
 
             def advance(count: int) -> None:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,23 @@ from hub.demo_flow import DemoScale, demo_flow_run
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+READY_TIMEOUT_S = 90.0
+
+
+def _wait_for_ready(log_path: Path, *, start: int, children: list[subprocess.Popen[bytes]]) -> bool:
+    """True once Celery logs "ready." after `start` in the log; False on timeout or a child's death."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        with log_path.open("rb") as handle:
+            handle.seek(start)
+            if b" ready." in handle.read():
+                return True
+        if any(child.poll() is not None for child in children):
+            return False
+        time.sleep(0.3)
+    return False
 
 
 class Command(BaseCommand):
@@ -58,13 +76,17 @@ class Command(BaseCommand):
             port += 1
         self._serve(port, accounts, created)
 
-    def _print_logins(self, accounts: dict[str, str], created: bool, url: str | None) -> None:
+    def _print_logins(
+        self, accounts: dict[str, str], created: bool, url: str | None, log: Path | None = None
+    ) -> None:
         lines = ["", "=" * 64]
         if url:
             lines.append(f"[5/5] serving: open {url} and log in")
         for username, password in accounts.items():
             lines.append(f"    {username:<18} password: {password}")
         lines.append(f"  ({'new accounts; ' if created else ''}passwords are kept in {credentials_path()})")
+        if log is not None:
+            lines.append(f"  The worker and the server write their log to {log}")
         if url:
             lines.append("  Press Ctrl-C to stop the server and the worker.")
         lines.append("=" * 64)
@@ -74,6 +96,11 @@ class Command(BaseCommand):
         python = sys.executable
         bin_dir = os.path.dirname(python)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # The worker's banner and start-up warnings would scroll the logins off the screen: both
+        # children write to a log file, named in the box, and the box comes once the worker is up.
+        log_path = Path(settings.VAR_DIR) / "logs" / "demo.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("a", encoding="utf-8")
         web = subprocess.Popen(
             [
                 os.path.join(bin_dir, "gunicorn"),
@@ -89,7 +116,10 @@ class Command(BaseCommand):
             ],
             cwd=settings.BASE_DIR,
             env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
+        start = log_path.stat().st_size
         worker = subprocess.Popen(
             [
                 os.path.join(bin_dir, "celery"),
@@ -101,14 +131,19 @@ class Command(BaseCommand):
                 "--pool",
                 "solo",
                 "--loglevel",
-                "WARNING",
+                "INFO",
             ],
             cwd=settings.BASE_DIR,
             env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         children = [web, worker]
         url = f"http://127.0.0.1:{port}/"
-        self._print_logins(accounts, created, url=url)
+        self.stdout.write("[5/5] starting the server and the worker")
+        if not _wait_for_ready(log_path, start=start, children=children):
+            self.stdout.write(f"  the worker is not up yet after {READY_TIMEOUT_S:.0f} s; see {log_path}")
+        self._print_logins(accounts, created, url=url, log=log_path)
         stop = False
 
         def _stop(signum: int, frame: object) -> None:
@@ -129,6 +164,7 @@ class Command(BaseCommand):
                     child.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     child.kill()
+            log.close()
             self.stdout.write("Stopped the server and the worker.")
         dead = [
             child for child in children if child.returncode not in (0, -signal.SIGTERM, None) and not stop

@@ -1,0 +1,120 @@
+"""Can the campaign's raters give every rating it needs? Checked when it is built or its raters
+change (a warning with numbers), and watched while it runs (the "stalled" state).
+
+A comparison needing k ratings needs k different raters (nobody rates an item twice), and a rater
+with a quota gives at most that many regular ratings. `feasibility_problems` is the pure rule;
+`campaign_feasibility` and `campaign_stall` read the campaign.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+
+from annotate.models import Campaign, Rating
+from annotate.selectors import excluded_rater_ids
+
+
+def feasibility_problems(*, needed: Sequence[int], raters: int, quota: int | None) -> list[str]:
+    """Why `raters` raters (each with `quota` regular items at most) cannot give `needed` ratings."""
+    problems = []
+    short = [k for k in needed if k > raters]
+    if short:
+        missing = sum(k - raters for k in short)
+        problems.append(
+            f"{len(short)} comparison(s) need up to {max(short)} raters each but the pool has {raters}: "
+            f"{missing} rating(s) can never be given (add raters or lower the overlap / ratings per comparison)"
+        )
+    total = sum(needed)
+    if quota is not None and quota * raters < total:
+        problems.append(
+            f"{total} ratings are needed but {raters} rater(s) x quota {quota} = {quota * raters} "
+            f"(add raters or raise the quota)"
+        )
+    return problems
+
+
+def _active_raters(campaign: Campaign) -> list[int]:
+    excluded = set(excluded_rater_ids(campaign=campaign))
+    return [pk for pk in campaign.raters.values_list("pk", flat=True) if pk not in excluded]
+
+
+def campaign_feasibility(*, campaign: Campaign) -> list[str]:
+    """The problems of the campaign as it stands (its pool less excluded raters); empty when none."""
+    needed = list(campaign.comparisons.filter(gold_answer__isnull=True).values_list("needed", flat=True))
+    if not needed:
+        return []
+    return feasibility_problems(
+        needed=needed, raters=len(_active_raters(campaign)), quota=campaign.quota_per_rater
+    )
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Ratings still needed that no rater of the pool can give: none has room and has not rated them."""
+
+    ratings: int
+    comparisons: int
+
+    @property
+    def stalled(self) -> bool:
+        return self.ratings > 0
+
+
+def campaign_stall(*, campaign: Campaign) -> Stall:
+    """How many needed ratings are out of every active rater's reach (own rating done, quota used)."""
+    active = set(_active_raters(campaign))
+    excluded = set(excluded_rater_ids(campaign=campaign))
+    regular = dict(campaign.comparisons.filter(gold_answer__isnull=True).values_list("pk", "needed"))
+    raters_of: dict[int, set[int]] = defaultdict(set)
+    counted: Counter[int] = Counter()
+    done_by: Counter[int] = Counter()
+    for comparison_id, rater_id in Rating.objects.filter(
+        campaign=campaign, comparison_id__in=regular
+    ).values_list("comparison_id", "rater_id"):
+        raters_of[comparison_id].add(rater_id)
+        done_by[rater_id] += 1
+        if rater_id not in excluded:
+            counted[comparison_id] += 1
+    quota = campaign.quota_per_rater
+    able = {r for r in active if quota is None or done_by[r] < quota}
+    ratings = comparisons = 0
+    for pk, need in regular.items():
+        missing = need - counted[pk]
+        if missing <= 0:
+            continue
+        reachable = len(able - raters_of[pk])
+        if missing > reachable:
+            ratings += missing - reachable
+            comparisons += 1
+    return Stall(ratings=ratings, comparisons=comparisons)
+
+
+@dataclass(frozen=True)
+class ServingState:
+    """What the campaign page shows about serving: a stall, feasibility problems, too-fast ratings."""
+
+    stall: Stall
+    problems: list[str]
+    min_seconds: float
+    # (username, ratings under the minimum reading time, all ratings), raters with any such rating.
+    too_fast: list[tuple[str, int, int]]
+
+
+def campaign_serving_state(*, campaign: Campaign) -> ServingState:
+    rows = (
+        Rating.objects.filter(campaign=campaign)
+        .values("rater__username")
+        .annotate(fast=Count("pk", filter=Q(too_fast=True)), total=Count("pk"))
+        .filter(fast__gt=0)
+        .order_by("-fast", "rater__username")
+    )
+    return ServingState(
+        stall=campaign_stall(campaign=campaign) if campaign.status == Campaign.Status.OPEN else Stall(0, 0),
+        problems=campaign_feasibility(campaign=campaign),
+        min_seconds=campaign.min_seconds,
+        too_fast=[(r["rater__username"], r["fast"], r["total"]) for r in rows],
+    )

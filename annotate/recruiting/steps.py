@@ -1,0 +1,250 @@
+"""The steps between joining and rating: consent, the practice round with feedback, qualification.
+
+A rater joins the campaign's pool only when every step is done (`enrollment_advance`); a rater below
+the qualification threshold is marked screened out and never joins. Practice answers are stored as
+`PracticeAnswer`, never as ratings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from annotate import assignment
+from annotate.models import Campaign, Rating
+from annotate.recruiting.models import (
+    CampaignRecruiting,
+    ConsentRecord,
+    Enrollment,
+    PracticeAnswer,
+    PracticeItem,
+)
+
+ANSWERS = ("a", "b", "tie", "both_bad")
+SIDES = ("left", "right", "tie", "both_bad")
+CONSENT, PRACTICE, SCREENED_OUT, RATE, NOT_ENROLLED = (
+    "consent",
+    "practice",
+    "screened_out",
+    "rate",
+    "not_enrolled",
+)
+
+
+class StepError(Exception):
+    """The step cannot be taken; the message is shown to the rater."""
+
+
+def recruiting_of(campaign: Campaign) -> CampaignRecruiting:
+    """The campaign's recruiting settings, created with the defaults (nothing required) on first use."""
+    recruiting, _ = CampaignRecruiting.objects.get_or_create(campaign=campaign)
+    return recruiting
+
+
+def consent_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def practice_items(*, campaign: Campaign, recruiting: CampaignRecruiting) -> list[PracticeItem]:
+    return list(PracticeItem.objects.filter(campaign=campaign)[: recruiting.practice_items])
+
+
+@dataclass(frozen=True)
+class PracticeScore:
+    correct: int
+    answered: int
+    total: int
+
+    @property
+    def percent(self) -> float | None:
+        return 100.0 * self.correct / self.answered if self.answered else None
+
+
+def practice_score(*, campaign: Campaign, rater: User) -> PracticeScore:
+    recruiting = recruiting_of(campaign)
+    items = practice_items(campaign=campaign, recruiting=recruiting)
+    answers = PracticeAnswer.objects.filter(item__in=items, rater=rater)
+    return PracticeScore(
+        correct=sum(1 for a in answers if a.correct), answered=answers.count(), total=len(items)
+    )
+
+
+def next_step(*, campaign: Campaign, rater: User) -> str:
+    """Where the rater stands: consent, practice, screened_out, rate (admitted) or not_enrolled."""
+    enrollment = Enrollment.objects.filter(campaign=campaign, user=rater).first()
+    if enrollment is None:
+        return NOT_ENROLLED
+    if enrollment.screened_out_at is not None:
+        return SCREENED_OUT
+    if enrollment.admitted_at is not None:
+        return RATE
+    recruiting = recruiting_of(campaign)
+    if (
+        recruiting.consent_text.strip()
+        and not ConsentRecord.objects.filter(
+            campaign=campaign, user=rater, text_sha256=consent_hash(recruiting.consent_text)
+        ).exists()
+    ):
+        return CONSENT
+    score = practice_score(campaign=campaign, rater=rater)
+    if score.answered < score.total:
+        return PRACTICE
+    return RATE
+
+
+@transaction.atomic
+def enrollment_advance(*, campaign: Campaign, rater: User) -> str:
+    """Take the rater as far as they have earned: screen out below the threshold, or admit to the pool."""
+    step = next_step(campaign=campaign, rater=rater)
+    if step != RATE:
+        return step
+    enrollment = Enrollment.objects.select_for_update().get(campaign=campaign, user=rater)
+    if enrollment.admitted_at is not None:
+        return RATE
+    recruiting = recruiting_of(campaign)
+    score = practice_score(campaign=campaign, rater=rater)
+    threshold = recruiting.qualification_percent
+    if threshold is not None and score.total and (score.percent or 0.0) < threshold:
+        enrollment.screened_out_at = timezone.now()
+        enrollment.save(update_fields=["screened_out_at"])
+        return SCREENED_OUT
+    enrollment.admitted_at = timezone.now()
+    enrollment.save(update_fields=["admitted_at"])
+    campaign.raters.add(rater)
+    return RATE
+
+
+def consent_accept(*, campaign: Campaign, rater: User) -> ConsentRecord:
+    recruiting = recruiting_of(campaign)
+    if not recruiting.consent_text.strip():
+        raise StepError("this study asks for no consent")
+    record, _ = ConsentRecord.objects.get_or_create(
+        campaign=campaign, user=rater, text_sha256=consent_hash(recruiting.consent_text)
+    )
+    return record
+
+
+def practice_next(*, campaign: Campaign, rater: User) -> PracticeItem | None:
+    recruiting = recruiting_of(campaign)
+    done = set(
+        PracticeAnswer.objects.filter(rater=rater, item__campaign=campaign).values_list("item_id", flat=True)
+    )
+    return next(
+        (i for i in practice_items(campaign=campaign, recruiting=recruiting) if i.pk not in done), None
+    )
+
+
+def side_to_choice(item: PracticeItem, side: str) -> str:
+    if side == "left":
+        return item.left
+    if side == "right":
+        return "b" if item.left == "a" else "a"
+    return side
+
+
+def answer_as_side(item: PracticeItem) -> str:
+    """The expected answer as the rater saw it: left, right, tie or both_bad."""
+    if item.answer in ("a", "b"):
+        return "left" if item.answer == item.left else "right"
+    return item.answer
+
+
+@transaction.atomic
+def practice_answer(*, campaign: Campaign, rater: User, item_id: int, side: str) -> PracticeAnswer:
+    """Record the rater's practice answer (the first one counts; a resend returns it unchanged)."""
+    if side not in SIDES:
+        raise StepError(f"unknown choice {side!r}")
+    item = PracticeItem.objects.filter(campaign=campaign, pk=item_id).first()
+    if item is None or item not in practice_items(campaign=campaign, recruiting=recruiting_of(campaign)):
+        raise StepError("unknown practice item")
+    existing = PracticeAnswer.objects.filter(item=item, rater=rater).first()
+    if existing is not None:
+        return existing
+    choice = side_to_choice(item, side)
+    return PracticeAnswer.objects.create(
+        item=item, rater=rater, side=side, choice=choice, correct=choice == item.answer
+    )
+
+
+@transaction.atomic
+def practice_upload(*, campaign: Campaign, lines: Iterable[str], seed: int | None = None) -> int:
+    """Add practice items from JSONL: `{"prompt", "text_a", "text_b", "answer", "explanation"}` a line."""
+    rng = random.Random(seed) if seed is not None else random.SystemRandom()
+    start = PracticeItem.objects.filter(campaign=campaign).count()
+    rows: list[PracticeItem] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise StepError(f"line {number}: not JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise StepError(f"line {number}: expected a JSON object")
+        missing = [k for k in ("prompt", "text_a", "text_b", "answer") if not isinstance(data.get(k), str)]
+        if missing:
+            raise StepError(f"line {number}: missing or not text: {', '.join(missing)}")
+        if data["answer"] not in ANSWERS:
+            raise StepError(f"line {number}: answer must be one of {', '.join(ANSWERS)}")
+        explanation = data.get("explanation", "")
+        if not isinstance(explanation, str):
+            raise StepError(f"line {number}: explanation must be text")
+        rows.append(
+            PracticeItem(
+                campaign=campaign,
+                position=start + len(rows),
+                prompt_text=data["prompt"],
+                text_a=data["text_a"],
+                text_b=data["text_b"],
+                left=rng.choice("ab"),
+                answer=data["answer"],
+                explanation=explanation,
+            )
+        )
+    if not rows:
+        raise StepError("the practice file has no items")
+    PracticeItem.objects.bulk_create(rows)
+    return len(rows)
+
+
+def quota_reached(*, campaign: Campaign, rater: User) -> bool:
+    """The campaign's per-rater quota of regular items is used up (False without a quota).
+
+    A stand-in until the rating loop exposes its own quota function; it counts what that loop counts.
+    """
+    quota = campaign.quota_per_rater
+    if not quota:
+        return False
+    rated = Rating.objects.filter(
+        campaign=campaign, rater=rater, comparison__gold_answer__isnull=True
+    ).count()
+    return rated >= quota
+
+
+@dataclass(frozen=True)
+class Finish:
+    """What the end page shows: the code (may be empty), where to go next, and whether the rater is done."""
+
+    done: bool
+    screened_out: bool
+    code: str
+    redirect_url: str
+
+
+def finish_state(*, campaign: Campaign, rater: User) -> Finish:
+    """Done when screened out, or when the rating loop has nothing left for them (their quota included)."""
+    recruiting = recruiting_of(campaign)
+    if next_step(campaign=campaign, rater=rater) == SCREENED_OUT:
+        return Finish(True, True, recruiting.screened_out_code, recruiting.completion_url)
+    progress = assignment.rater_progress(campaign=campaign, rater=rater)
+    done = progress.remaining == 0 or quota_reached(campaign=campaign, rater=rater)
+    return Finish(
+        done, False, recruiting.completion_code if done else "", recruiting.completion_url if done else ""
+    )

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from annotate.recruiting.models import Enrollment
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def is_recruited(context: dict[str, Any], campaign: Any) -> bool:
+    """Whether the page's user came in through an invite or the crowd entry (and so has an end page)."""
+    user = context["request"].user
+    return bool(user.is_authenticated and Enrollment.objects.filter(campaign=campaign, user=user).exists())

@@ -1,0 +1,2 @@
+class JudgingError(ValueError):
+    """A judge run or an import that cannot be made as asked; the message says why."""

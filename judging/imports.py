@@ -1,0 +1,167 @@
+"""Verdicts made elsewhere (AlpacaEval's annotators, an API judge), recorded as a finished judge run.
+
+Formats: ``alpacaeval`` (its ``annotations.json``: `instruction`, `generator_1`, `generator_2`,
+`preference`, matched to prompts by instruction text; `preference` 1 means output_1 is better, 2
+output_2, a value between is read as the probability p(output_2) = preference - 1, and 0 as a tie)
+and ``jsonl`` (`prompt_id`, `system_a`, `system_b`, `p_a`, `p_tie`, `p_b`, the probabilities summing
+to 1; the two systems may come in either order). The file is read by the evaluation-set importers'
+reader (UTF-8, valid JSON, no NaN, no duplicate keys). All or nothing: every problem is named with
+its line (or record) and nothing is stored unless every record matches one comparison.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotate.models import Campaign, Comparison
+from core.models import JobStatus
+from eval_sets.importers import EvalSetImportError, read_records
+from judging.errors import JudgingError
+from judging.models import JudgeRun, Verdict
+from judging.selectors import campaign_resolve, judgeable_comparisons
+
+FORMATS = ("auto", "alpacaeval", "jsonl")
+MAX_PROBLEMS = 20
+SUM_TOLERANCE = 1e-3
+
+
+def _detect(records: list[tuple[str, Any]]) -> str:
+    first = records[0][1] if records else {}
+    if isinstance(first, dict) and "preference" in first and "generator_1" in first:
+        return "alpacaeval"
+    if isinstance(first, dict) and "p_a" in first:
+        return "jsonl"
+    raise JudgingError(
+        "cannot tell the format: expected AlpacaEval annotations (preference, generator_1, ...) or "
+        "JSONL of {prompt_id, system_a, system_b, p_a, p_tie, p_b}; pass --format"
+    )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _alpacaeval_probs(record: dict[str, Any]) -> tuple[str, str, float, float, float] | str:
+    """(system_1, system_2, p_1, p_tie, p_2) or the problem."""
+    for key in ("instruction", "generator_1", "generator_2", "preference"):
+        if key not in record:
+            return f"missing field {key!r}"
+    pref = _number(record["preference"])
+    if pref is None:
+        return f"preference {record['preference']!r} is not a number"
+    if pref == 0:
+        return str(record["generator_1"]), str(record["generator_2"]), 0.0, 1.0, 0.0
+    if not 1 <= pref <= 2:
+        return f"preference {pref} is outside [1, 2] (or 0 for a tie)"
+    return str(record["generator_1"]), str(record["generator_2"]), 2 - pref, 0.0, pref - 1
+
+
+def _jsonl_probs(record: dict[str, Any]) -> tuple[str, str, float, float, float] | str:
+    for key in ("prompt_id", "system_a", "system_b", "p_a", "p_tie", "p_b"):
+        if key not in record:
+            return f"missing field {key!r}"
+    probs = [_number(record[k]) for k in ("p_a", "p_tie", "p_b")]
+    if any(p is None or p < 0 for p in probs):
+        return "p_a, p_tie and p_b must be numbers of at least 0"
+    total = sum(p for p in probs if p is not None)
+    if abs(total - 1) > SUM_TOLERANCE:
+        return f"p_a + p_tie + p_b is {total:.6g}, not 1"
+    p_a, p_tie, p_b = (float(p) / total for p in probs if p is not None)
+    return str(record["system_a"]), str(record["system_b"]), p_a, p_tie, p_b
+
+
+def judgments_import(
+    *, campaign: Campaign | str, path: Path | str, fmt: str = "auto", name: str | None = None
+) -> JudgeRun:
+    """Store the file's verdicts as a finished run of the campaign; JudgingError naming every problem."""
+    if fmt not in FORMATS:
+        raise JudgingError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
+    target = campaign_resolve(campaign=campaign)
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise JudgingError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        records = read_records(data=data, filename=str(path), max_bytes=None)
+    except EvalSetImportError as exc:
+        raise JudgingError(str(exc)) from None
+    if not records:
+        raise JudgingError(f"{path}: no verdicts in the file")
+    fmt = _detect(records) if fmt == "auto" else fmt
+    comparisons: dict[tuple[str, frozenset[str]], Comparison] = {}
+    by_text: dict[str, str] = {}
+    for c in judgeable_comparisons(campaign=target):
+        assert c.system_a is not None and c.system_b is not None
+        comparisons[(c.prompt.uid, frozenset((c.system_a.name, c.system_b.name)))] = c
+        by_text.setdefault(c.prompt.text.strip(), c.prompt.uid)
+    if not comparisons:
+        raise JudgingError(f"campaign {target.name!r} has no comparisons (build it first)")
+    systems = set(target.system_names())
+    problems: list[str] = []
+    rows: dict[int, Verdict] = {}
+    for location, record in records:
+        where = f"{path.name}, {location}"
+        if not isinstance(record, dict):
+            problems.append(f"{where}: not a JSON object")
+            continue
+        parsed = _alpacaeval_probs(record) if fmt == "alpacaeval" else _jsonl_probs(record)
+        if isinstance(parsed, str):
+            problems.append(f"{where}: {parsed}")
+            continue
+        first, second, p_first, p_tie, p_second = parsed
+        if fmt == "alpacaeval":
+            uid = by_text.get(str(record["instruction"]).strip())
+            if uid is None:
+                problems.append(f"{where}: no prompt of the campaign has this instruction")
+                continue
+        else:
+            uid = str(record["prompt_id"])
+        unknown = [s for s in (first, second) if s not in systems]
+        if unknown:
+            problems.append(
+                f"{where}: system {unknown[0]!r} is not in the campaign (systems: {', '.join(sorted(systems))})"
+            )
+            continue
+        comparison = comparisons.get((uid, frozenset((first, second))))
+        if comparison is None:
+            problems.append(f"{where}: the campaign has no comparison of {first} and {second} on {uid!r}")
+            continue
+        if comparison.pk in rows:
+            problems.append(f"{where}: a second verdict for {first} vs {second} on {uid!r}")
+            continue
+        assert comparison.system_a is not None
+        flip = comparison.system_a.name != first
+        p_a, p_b = (p_second, p_first) if flip else (p_first, p_second)
+        rows[comparison.pk] = Verdict(comparison=comparison, p_a=p_a, p_tie=p_tie, p_b=p_b)
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    if problems:
+        more = " (and possibly more)" if len(problems) >= MAX_PROBLEMS else ""
+        raise JudgingError(f"{len(problems)} problem(s){more}, nothing imported:\n" + "\n".join(problems))
+    judge_name = (name or "").strip() or str(records[0][1].get("annotator") or path.stem)
+    now = timezone.now()
+    with transaction.atomic():
+        run = JudgeRun.objects.create(
+            campaign=target,
+            name=judge_name[:200],
+            source=JudgeRun.Source.IMPORT,
+            prompt_version=fmt,
+            status=JobStatus.DONE,
+            items_total=len(rows),
+            items_done=len(rows),
+            started=now,
+            finished=now,
+        )
+        for verdict in rows.values():
+            verdict.run = run
+        Verdict.objects.bulk_create(rows.values(), batch_size=500)
+    return run

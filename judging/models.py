@@ -1,0 +1,87 @@
+"""Automatic judge runs over a campaign's comparisons and the verdicts they store.
+
+A verdict is a probability distribution over (A better, tie, B better), A and B being the
+comparison's systems. A model judge reads each comparison twice, A's answer first and B's first;
+both orders' distributions are kept (in A/B terms) and the stored verdict is their mean, which
+cancels the judge's position bias. Imported verdicts (made elsewhere) have only the mean.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from core.models import Job
+
+
+class JudgeRun(Job):
+    class Source(models.TextChoices):
+        MODEL = "model", "A registered model, run here"
+        IMPORT = "import", "Verdicts made elsewhere"
+
+    campaign = models.ForeignKey("annotate.Campaign", on_delete=models.CASCADE, related_name="judge_runs")
+    judge = models.ForeignKey(
+        "generation.ModelSpec", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(max_length=200, help_text="The judge's name in reports.")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MODEL)
+    prompt_version = models.CharField(max_length=32, blank=True)
+    max_answer_chars = models.PositiveIntegerField(default=3000)
+    items_total = models.PositiveIntegerField(default=0)
+    items_done = models.PositiveIntegerField(default=0)
+    chunk_size = models.PositiveIntegerField(default=16)
+    engine = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"judge run #{self.pk} {self.name} on {self.campaign_id}"
+
+
+class JudgeChunk(models.Model):
+    """A slice of the run's comparisons (by primary key order) that one worker claims at a time."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    run = models.ForeignKey(JudgeRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="judge_chunk_unique_index")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of judge run {self.run_id}"
+
+
+class Verdict(models.Model):
+    run = models.ForeignKey(JudgeRun, on_delete=models.CASCADE, related_name="verdicts")
+    comparison = models.ForeignKey("annotate.Comparison", on_delete=models.CASCADE, related_name="+")
+    p_a = models.FloatField()
+    p_tie = models.FloatField()
+    p_b = models.FloatField()
+    # A's answer shown first, then B's first; both in A/B terms. Null for imported verdicts.
+    p_a_ab = models.FloatField(null=True, blank=True)
+    p_tie_ab = models.FloatField(null=True, blank=True)
+    p_b_ab = models.FloatField(null=True, blank=True)
+    p_a_ba = models.FloatField(null=True, blank=True)
+    p_tie_ba = models.FloatField(null=True, blank=True)
+    p_b_ba = models.FloatField(null=True, blank=True)
+    consistent = models.BooleanField(null=True, blank=True, help_text="Both orders name the same verdict.")
+
+    class Meta:
+        ordering = ["run", "comparison"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "comparison"], name="verdict_unique_per_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"verdict of run {self.run_id} on {self.comparison_id}"

@@ -1,0 +1,94 @@
+"""Reads for judge runs: the comparisons a run judges, its status, a campaign's verdicts as plain rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from annotate.models import Campaign, Comparison
+from core.models import JobStatus
+from judging.errors import JudgingError
+from judging.models import JudgeRun, Verdict
+
+
+def judgeable_comparisons(*, campaign: Campaign) -> QuerySet[Comparison]:
+    """Every comparison of two systems (uploaded gold pairs name none), in primary-key order."""
+    return (
+        Comparison.objects.filter(campaign=campaign, system_a__isnull=False, system_b__isnull=False)
+        .select_related("prompt", "system_a", "system_b")
+        .order_by("pk")
+    )
+
+
+def campaign_resolve(*, campaign: Campaign | str) -> Campaign:
+    if isinstance(campaign, Campaign):
+        return campaign
+    found = Campaign.objects.filter(name=campaign).first()
+    if found is None:
+        raise JudgingError(f"no campaign named {campaign!r}")
+    return found
+
+
+def judge_run_status(*, run: JudgeRun) -> dict[str, Any]:
+    """The JSON the progress bar polls (the generation jobs' keys, so one script serves both)."""
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "prompts_done": run.items_done,
+        "prompts_total": run.items_total,
+        "tokens_per_second": None,
+        "error": run.error,
+        "cancel_requested": run.cancel_requested,
+    }
+
+
+def campaign_judge_runs(*, campaign: Campaign) -> QuerySet[JudgeRun]:
+    return JudgeRun.objects.filter(campaign=campaign).select_related("judge").order_by("-created")
+
+
+def campaign_latest_judge_run(*, campaign: Campaign) -> JudgeRun | None:
+    """The newest finished run: the one reports use."""
+    return campaign_judge_runs(campaign=campaign).filter(status=JobStatus.DONE).first()
+
+
+@dataclass(frozen=True)
+class VerdictRow:
+    comparison_id: int
+    prompt_id: str
+    category: str
+    setting: str
+    system_a: str
+    system_b: str
+    is_gold: bool
+    p_a: float
+    p_tie: float
+    p_b: float
+    consistent: bool | None
+
+
+def judge_run_verdict_rows(*, run: JudgeRun) -> list[VerdictRow]:
+    verdicts = Verdict.objects.filter(run=run).select_related(
+        "comparison__prompt", "comparison__system_a", "comparison__system_b"
+    )
+    rows = []
+    for v in verdicts.order_by("comparison_id"):
+        c = v.comparison
+        assert c.system_a is not None and c.system_b is not None
+        rows.append(
+            VerdictRow(
+                comparison_id=c.pk,
+                prompt_id=c.prompt.uid,
+                category=c.prompt.category,
+                setting=c.prompt.setting,
+                system_a=c.system_a.name,
+                system_b=c.system_b.name,
+                is_gold=c.gold_answer is not None,
+                p_a=v.p_a,
+                p_tie=v.p_tie,
+                p_b=v.p_b,
+                consistent=v.consistent,
+            )
+        )
+    return rows

@@ -1,0 +1,137 @@
+"""Anytime-valid confidence sequences for a preference rate, and the rules that settle a campaign.
+
+The interval is Howard, Ramdas, McAuliffe and Sekhon (2021), "Time-uniform, nonparametric,
+nonasymptotic confidence sequences": a decisive vote is 1 (the candidate won) or 0 (it lost), a
+[0, 1]-bounded observation, so S_t - t * mu is sub-Gaussian with variance process V_t = t / 4
+(Hoeffding). The two-sided normal-mixture boundary u(V_t) bounds |S_t - t * mu| at every t at once
+with probability at least 1 - alpha, so mean_t +- u(t / 4) / t holds however often anyone looks, and
+so does its running intersection. The boundary is tuned (a choice made before any data) to be
+tightest at ``t_opt`` decisive votes; it equals ``confseq.boundaries.normal_mixture_bound(v, alpha,
+v_opt, alpha, is_one_sided=False)`` (the tests check it).
+
+Closed form, so a whole campaign's running interval costs one cumulative sum, and 2,000 simulated
+campaigns are one array operation. Pure numpy: no Django.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+ALPHA = 0.05
+# The design point: the boundary is tightest after this many decisive votes (about what a
+# 0.6-0.65 true rate needs; see bench/sequential.py for the ratings it costs).
+T_OPT = 100
+
+Decision = Literal["candidate", "baseline"]
+METHOD = (
+    "Anytime-valid 95 % confidence sequence of Howard, Ramdas, McAuliffe and Sekhon (2021): two-sided "
+    f"normal-mixture boundary for the [0, 1]-bounded decisive votes (Hoeffding, variance t/4), tuned for "
+    f"{T_OPT} decisive votes, running intersection; valid however often the campaign is looked at."
+)
+WEIGHTED_METHOD = (
+    "Overall interval weighted by each cell's share of the evaluation set (not by how many ratings a cell "
+    "happened to get, which adaptive serving changes): the share-weighted sum of each cell's confidence "
+    "sequence at level alpha / (number of cells), so all hold at once with probability 1 - alpha."
+)
+
+
+def _rho(v_opt: float, alpha: float) -> float:
+    """The mixture's precision that makes the two-sided boundary tightest at intrinsic time v_opt."""
+    log_term = 2.0 * math.log(1.0 / alpha)
+    return v_opt / (log_term + math.log1p(log_term))
+
+
+def normal_mixture_boundary(v: np.ndarray | float, *, alpha: float, v_opt: float) -> np.ndarray:
+    """Two-sided normal-mixture uniform boundary u(v) (Howard et al. 2021, Proposition 3 / eq. 3.4)."""
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), not {alpha}")
+    if v_opt <= 0:
+        raise ValueError(f"v_opt must be positive, not {v_opt}")
+    v = np.asarray(v, dtype=float)
+    rho = _rho(v_opt, alpha)
+    return np.sqrt((v + rho) * np.log((v + rho) / (rho * alpha * alpha)))
+
+
+def interval_at(
+    successes: np.ndarray | float, n: np.ndarray | float, *, alpha: float = ALPHA, t_opt: float = T_OPT
+) -> tuple[np.ndarray, np.ndarray]:
+    """The interval after ``n`` decisive votes with ``successes`` wins (no intersection); [0, 1] at n = 0."""
+    s = np.asarray(successes, dtype=float)
+    t = np.asarray(n, dtype=float)
+    safe = np.maximum(t, 1.0)
+    half = normal_mixture_boundary(safe / 4.0, alpha=alpha, v_opt=t_opt / 4.0) / safe
+    mean = s / safe
+    low = np.where(t > 0, np.clip(mean - half, 0.0, 1.0), 0.0)
+    high = np.where(t > 0, np.clip(mean + half, 0.0, 1.0), 1.0)
+    return low, high
+
+
+def running_interval(
+    wins: np.ndarray | Sequence[float], *, alpha: float = ALPHA, t_opt: float = T_OPT
+) -> tuple[np.ndarray, np.ndarray]:
+    """The confidence sequence after every decisive vote along the last axis (1 win, 0 loss).
+
+    Works on a batch (campaigns x votes) at once. Returns the running intersection: a sequence valid
+    at every time stays valid when each interval is cut down to all earlier ones.
+    """
+    x = np.asarray(wins, dtype=float)
+    if x.size and (x.min() < 0.0 or x.max() > 1.0):
+        raise ValueError("decisive votes must lie in [0, 1]")
+    t = np.arange(1, x.shape[-1] + 1, dtype=float)
+    low, high = interval_at(np.cumsum(x, axis=-1), t, alpha=alpha, t_opt=t_opt)
+    return np.maximum.accumulate(low, axis=-1), np.minimum.accumulate(high, axis=-1)
+
+
+def decision(low: float | None, high: float | None) -> Decision | None:
+    """Who the interval says is preferred: it lies wholly above 0.5 (candidate) or below (baseline)."""
+    if low is not None and low > 0.5:
+        return "candidate"
+    if high is not None and high < 0.5:
+        return "baseline"
+    return None
+
+
+def settled_rule(low: float, high: float, *, precision: float | None) -> str | None:
+    """Why a cell or campaign may stop: decided (with the direction) or narrower than ``precision``."""
+    decided = decision(low, high)
+    if decided is not None:
+        return f"decided_{decided}"
+    if precision is not None and high - low < precision:
+        return "precise"
+    return None
+
+
+def weighted_running_interval(
+    cells: Sequence[int] | np.ndarray,
+    wins: Sequence[float] | np.ndarray,
+    shares: Sequence[float],
+    *,
+    alpha: float = ALPHA,
+    t_opt: float = T_OPT,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The share-weighted overall interval after every vote of one stream that mixes cells.
+
+    ``cells[i]`` is the cell (an index into ``shares``) of vote i. Each cell's sequence runs at
+    alpha / K (K cells), so with probability 1 - alpha every cell's holds at every time, and then so
+    does their share-weighted sum; a cell without a vote yet contributes its whole range [0, 1].
+    """
+    k = len(shares)
+    weights = np.asarray(shares, dtype=float)
+    if k == 0 or weights.min() < 0 or not math.isclose(float(weights.sum()), 1.0, rel_tol=1e-9):
+        raise ValueError("cell shares must be non-negative and sum to 1")
+    cell = np.asarray(cells, dtype=int)
+    x = np.asarray(wins, dtype=float)
+    if cell.shape != x.shape or (cell.size and (cell.min() < 0 or cell.max() >= k)):
+        raise ValueError("every vote needs a cell index below the number of cells")
+    onehot = np.zeros((x.size, k))
+    onehot[np.arange(x.size), cell] = 1.0
+    n = np.cumsum(onehot, axis=0)
+    s = np.cumsum(onehot * x[:, None], axis=0)
+    low, high = interval_at(s, n, alpha=alpha / k, t_opt=t_opt)
+    low = np.maximum.accumulate(low, axis=0)
+    high = np.minimum.accumulate(high, axis=0)
+    return low @ weights, high @ weights

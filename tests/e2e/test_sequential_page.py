@@ -1,0 +1,47 @@
+"""The campaign page's stop-when-settled part in headless Chromium, fed real preference votes; a screenshot."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotate.models import Campaign
+from annotate.services import campaign_create
+from core.users import user_create
+from tests.annotate.conftest import login, make_eval_set, make_system
+from tests.annotate.test_sequential_campaign import prefer, run_rater
+from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.reports.test_sequential_report import real_peer_votes
+
+pytestmark = [pytest.mark.e2e, needs_chromium]
+
+
+def test_the_campaign_page_shows_the_running_interval_and_why_it_stopped(
+    logged_in_page, transactional_db, settings
+):
+    from playwright.sync_api import expect
+
+    votes = real_peer_votes()
+    if votes is None:
+        pytest.skip("../shared/peer-ratings is absent")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    user_create(username="e2e-researcher", role="researcher", password="e2e-password-1")
+    rater = user_create(username="seq-e2e-rater", role="rater")
+    eval_set = make_eval_set(name="seq-e2e", n_prompts=720)
+    make_system("alpaca-7b", eval_set)
+    make_system("text_davinci_003", eval_set)
+    campaign = campaign_create(
+        name="seq-e2e", eval_set=eval_set, systems=["alpaca-7b", "text_davinci_003"], raters=[rater],
+        stop_when_settled=True, precision=0.3, seed=2,
+    )  # fmt: skip
+    campaign.status = Campaign.Status.OPEN
+    campaign.save()
+    stream = iter(votes)  # AlpacaEval's real verdicts, in order: 1 when text_davinci_003 won
+    run_rater(login(rater), campaign, lambda c: prefer(c, "b" if next(stream) else "a"))
+    campaign.refresh_from_db()
+    assert campaign.settled_at is not None
+    page = logged_in_page(f"/campaigns/{campaign.pk}/", "e2e-researcher", "e2e-password-1", 1200)
+    section = page.locator("#sequential")
+    expect(section).to_be_visible()
+    expect(page.locator("#sequential-settled")).to_contain_text(f"after {campaign.settled_after} ratings")
+    section.scroll_into_view_if_needed()
+    section.screenshot(path=str(ARTIFACTS / "campaign-sequential.png"))
