@@ -76,6 +76,7 @@ def test_five_samples_per_prompt_with_the_papers_selection_applied(served_spec, 
     job = generation_job_create(model=served_spec, eval_set="demo", enqueue=False, **JOB)
     job = generation_job_run(job_id=job.pk)
     assert job.status == JobStatus.DONE, job.error
+    distinct_per_prompt: list[int] = []
     for prompt in job.eval_set.prompts.all():
         rows = list(Sample.objects.filter(job=job, prompt=prompt).order_by("index"))
         assert [r.index for r in rows] == [0, 1, 2, 3, 4]
@@ -84,7 +85,10 @@ def test_five_samples_per_prompt_with_the_papers_selection_applied(served_spec, 
         assert [r.kept for r in rows] == [i in expected.kept for i in range(5)]
         assert [r.selected for r in rows] == [i == expected.index for i in range(5)]
         assert rows[0].threshold == pytest.approx(expected.threshold)
-        assert len({tuple(r.token_ids) for r in rows}) > 1  # n samples, not one repeated
+        distinct_per_prompt.append(len({tuple(r.token_ids) for r in rows}))
+    # n samples, not one repeated: a tiny random model may give one prompt five equal short answers
+    # (one token, then EOS) by chance, but not every prompt.
+    assert max(distinct_per_prompt) > 1, distinct_per_prompt
 
 
 def test_a_worker_killed_mid_job_resumes_on_another_without_duplicate_samples(
