@@ -21,14 +21,14 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
+from core.chunk_claim import chunk_claim
 from core.models import JobStatus
 from eval_sets.models import Prompt
 from generation.models import GenerationChunk, GenerationJob, ModelSpec, Sample, storable_text
@@ -103,22 +103,7 @@ def _selection(job: GenerationJob, scores: list[float | None]) -> Selection:
 
 
 def _chunk_claim(job: GenerationJob, worker: str) -> GenerationChunk | None:
-    now = timezone.now()
-    stale = now - timedelta(seconds=STALE_SECONDS)
-    candidates = job.chunks.filter(
-        Q(status=GenerationChunk.Status.PENDING)
-        | Q(status=GenerationChunk.Status.RUNNING, heartbeat__lt=stale)
-        | Q(status=GenerationChunk.Status.RUNNING, heartbeat__isnull=True)
-    ).order_by("index")
-    for chunk in candidates:
-        same = GenerationChunk.objects.filter(pk=chunk.pk, status=chunk.status)
-        same = (
-            same.filter(heartbeat=chunk.heartbeat) if chunk.heartbeat else same.filter(heartbeat__isnull=True)
-        )
-        if same.update(status=GenerationChunk.Status.RUNNING, worker=worker, heartbeat=now):
-            chunk.refresh_from_db()
-            return chunk
-    return None
+    return chunk_claim(job.chunks.all(), worker=worker, stale_seconds=STALE_SECONDS)
 
 
 def _prompt_commit(

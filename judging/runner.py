@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
+from core.chunk_claim import chunk_claim
 from core.models import JobStatus
 from generation.models import ModelSpec
 from generation.services import STALE_SECONDS, model_path_check
@@ -53,22 +53,7 @@ def verdict_model_for(spec: ModelSpec) -> VerdictModel:
 
 
 def _chunk_claim(run: JudgeRun, worker: str) -> JudgeChunk | None:
-    now = timezone.now()
-    stale = now - timedelta(seconds=STALE_SECONDS)
-    candidates = run.chunks.filter(
-        Q(status=JudgeChunk.Status.PENDING)
-        | Q(status=JudgeChunk.Status.RUNNING, heartbeat__lt=stale)
-        | Q(status=JudgeChunk.Status.RUNNING, heartbeat__isnull=True)
-    ).order_by("index")
-    for chunk in candidates:
-        same = JudgeChunk.objects.filter(pk=chunk.pk, status=chunk.status)
-        same = (
-            same.filter(heartbeat=chunk.heartbeat) if chunk.heartbeat else same.filter(heartbeat__isnull=True)
-        )
-        if same.update(status=JudgeChunk.Status.RUNNING, worker=worker, heartbeat=now):
-            chunk.refresh_from_db()
-            return chunk
-    return None
+    return chunk_claim(run.chunks.all(), worker=worker, stale_seconds=STALE_SECONDS)
 
 
 def _cancel_requested(run: JudgeRun) -> bool:
