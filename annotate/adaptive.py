@@ -1,8 +1,9 @@
-"""Adaptive serving for stop-when-settled campaigns: open cells only, widest intervals first.
+"""Adaptive serving for stop-when-settled campaigns: open cells only, the least certain most often.
 
 The cells' intervals are computed on the reports' side (reports.sequential_state, one source for the
-interval math) and stored on ``SequentialCell`` rows; this module only reads them. For any other
-campaign both functions change nothing and cost no query.
+interval math) and stored on ``SequentialCell`` rows, with, for more than two systems, each pair's
+Bradley-Terry uncertainty; this module only reads them. The draw rules are pure
+(annotate.pair_weights). For any other campaign both functions change nothing and cost no query.
 
 Which item a rater gets changes, never what they see: the page, the JSON and the counter are built
 the same way whatever cell an item comes from.
@@ -15,11 +16,13 @@ import random
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from annotate.models import Campaign, Comparison, SequentialCell
+from annotate.pair_weights import FLOOR_SHARE, cell_weights, pair_weights
 
-# Share of the draws spread evenly over the open cells, whatever their widths: every open cell keeps
-# being sampled, so a cell that looks narrow by chance early on still gets ratings.
-FLOOR_SHARE = 0.2
+__all__ = ["FLOOR_SHARE", "adaptive_rank", "cell_weights", "draw_cell", "open_cells_only"]
+
 _rng = random.SystemRandom()
+
+Cell = tuple[int, int, str, str]  # (system_a_id, system_b_id, category, setting)
 
 
 def _closed_cell() -> Exists:
@@ -41,21 +44,47 @@ def open_cells_only(qs: QuerySet[Comparison], *, campaign: Campaign) -> QuerySet
     return qs.exclude(Q(gold_answer__isnull=True) & _closed_cell())
 
 
-def cell_weights(widths: list[float], *, floor_share: float = FLOOR_SHARE) -> list[float]:
-    """Draw probabilities: ``floor_share`` spread evenly, the rest in proportion to the widths."""
-    k = len(widths)
-    if k == 0:
-        return []
-    total = sum(widths)
-    if total <= 0:
-        return [1.0 / k] * k
-    return [floor_share / k + (1.0 - floor_share) * w / total for w in widths]
+def draw_cell(*, campaign: Campaign, rng: random.Random | None = None) -> tuple[Cell, bool] | None:
+    """The open cell serving prefers now, and whether it was drawn through its pair (more than two systems).
+
+    One pair: a cell in proportion to its interval width (``cell_weights``). Several pairs whose
+    Bradley-Terry uncertainty the updater stored: first a pair (``pair_weights``: the least certain
+    comparisons most often, every open pair sometimes), then a cell of that pair by width.
+    """
+    rows = list(
+        SequentialCell.objects.filter(campaign=campaign).values_list(
+            "system_a_id", "system_b_id", "category", "setting", "ci_low", "ci_high", "ratings", "pair_se",
+            "closed_rule",
+        )
+    )  # fmt: skip
+    open_rows = [row for row in rows if not row[8]]
+    if not open_rows:
+        return None
+    rng = rng or _rng
+    pairs = sorted({(row[0], row[1]) for row in open_rows})
+    by_pair = len(pairs) > 1 and all(row[7] is not None for row in open_rows)
+    if by_pair:
+        # A pair's ratings count its closed cells too: they are part of what the fit knows.
+        counts = dict.fromkeys(pairs, 0)
+        for row in rows:
+            if (row[0], row[1]) in counts:
+                counts[(row[0], row[1])] += row[6]
+        ses = {(row[0], row[1]): float(row[7] or 0.0) for row in open_rows}
+        weights = pair_weights([ses[p] for p in pairs], [counts[p] for p in pairs])
+        pair = rng.choices(pairs, weights=weights)[0]
+        open_rows = [row for row in open_rows if (row[0], row[1]) == pair]
+    weights = cell_weights([max(high - low, 0.0) for *_, low, high, _n, _se, _rule in open_rows])
+    a, b, category, setting, *_ = rng.choices(open_rows, weights=weights)[0]
+    return (a, b, category, setting), by_pair
 
 
 def adaptive_rank(
     qs: QuerySet[Comparison], *, campaign: Campaign, rng: random.Random | None = None
 ) -> QuerySet[Comparison]:
-    """Annotate ``cell_rank``: 0 for the comparisons of one open cell drawn by width, 1 for the rest.
+    """Annotate ``cell_rank``: 0 for the comparisons of the drawn open cell (``draw_cell``), 1 for the rest.
+
+    With several pairs drawn by Bradley-Terry uncertainty, 1 is the rest of the drawn pair and 2 the
+    rest, so a rater with nothing left in the drawn cell still helps the drawn pair first.
 
     Campaigns that do not stop when settled (or have no open cell yet) get no annotation: a
     constant would be ordered by as "ORDER BY 0", which PostgreSQL reads as a column position.
@@ -65,16 +94,14 @@ def adaptive_rank(
     """
     if not campaign.stop_when_settled:
         return qs
-    cells = list(
-        SequentialCell.objects.filter(campaign=campaign, closed_rule="").values_list(
-            "system_a_id", "system_b_id", "category", "setting", "ci_low", "ci_high"
-        )
-    )
-    if not cells:
+    drawn = draw_cell(campaign=campaign, rng=rng)
+    if drawn is None:
         return qs
-    weights = cell_weights([high - low for *_, low, high in cells])
-    a, b, category, setting, _, _ = (rng or _rng).choices(cells, weights=weights)[0]
-    drawn = Q(system_a_id=a, system_b_id=b, prompt__category=category, prompt__setting=setting)
+    (a, b, category, setting), by_pair = drawn
+    in_pair = Q(system_a_id=a, system_b_id=b)
+    ranks = [When(in_pair & Q(prompt__category=category, prompt__setting=setting), then=Value(0))]
+    if by_pair:
+        ranks.append(When(in_pair, then=Value(1)))
     return qs.annotate(
-        cell_rank=Case(When(drawn, then=Value(0)), default=Value(1), output_field=IntegerField())
+        cell_rank=Case(*ranks, default=Value(2 if by_pair else 1), output_field=IntegerField())
     )

@@ -16,13 +16,10 @@ Skipped items come back after every fresh one, least recently skipped first. A c
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import (
@@ -42,8 +39,18 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from annotate.adaptive import adaptive_rank, open_cells_only
+from annotate.leases import LEASE_DONE, lease_renew, taken_sql
 from annotate.models import ORDER_PRIME, Assignment, Campaign, Comparison, Rating
-from annotate.progress import ROOM, UNDO_SECONDS, Progress, rater_progress, undo_open, with_counts
+from annotate.progress import (
+    ROOM,
+    UNDO_SECONDS,
+    Progress,
+    progress_and_held,
+    rater_progress,
+    undo_open,
+    with_counts,
+)
+from annotate.rater_access import rater_campaign, rater_campaigns, rater_order
 from annotate.selectors import excluded_rater_ids
 
 __all__ = [
@@ -56,15 +63,14 @@ __all__ = [
     "item_next",
     "item_serve",
     "item_skip",
+    "rater_campaign",
     "rater_campaigns",
     "rater_order",
     "rater_progress",
     "rating_submit",
+    "rating_submit_and_serve",
     "rating_undo",
 ]
-# A rated item's lease is set here, clearly in the past: a request whose clock started before the
-# rating was stored must not count that finished lease as still active.
-LEASE_DONE = datetime(2000, 1, 1, tzinfo=UTC)
 SIDES = ("left", "right", "tie", "both_bad")
 _LOCK_RETRIES = 8
 _rng = random.SystemRandom()
@@ -72,29 +78,6 @@ _rng = random.SystemRandom()
 
 class RatingError(Exception):
     """The rating cannot be taken; the message is shown to the rater."""
-
-
-def rater_campaigns(*, rater: User) -> QuerySet[Campaign]:
-    """Open campaigns the rater is in and not excluded from."""
-    return (
-        Campaign.objects.filter(status=Campaign.Status.OPEN, raters=rater)
-        .exclude(exclusions__rater=rater)
-        .order_by("created", "pk")
-    )
-
-
-def rater_order(*, campaign: Campaign, rater: User) -> tuple[int, int]:
-    """The rater's own permutation of the campaign, (a, b) in key -> (key * a + b) mod p.
-
-    Keyed with the site secret so it is stable for a rater (a reload shows the same order) and
-    unguessable, and independent of anything about the systems.
-    """
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(), f"order:{campaign.pk}:{rater.pk}".encode(), hashlib.sha256
-    ).digest()
-    a = 1 + int.from_bytes(digest[:8], "big") % (ORDER_PRIME - 1)
-    b = int.from_bytes(digest[8:16], "big") % ORDER_PRIME
-    return a, b
 
 
 def _with_room(
@@ -125,66 +108,13 @@ def item_candidates(qs: QuerySet[Comparison], *, campaign: Campaign, rater: User
     )
 
 
-def _taken_sql(
-    comparison_id: int, *, rater: User, excluded: list[int], now: datetime
-) -> tuple[str, list[Any]]:
-    """SQL for ratings by raters not excluded plus others' active leases on one comparison.
-
-    Hand-written because it runs on every rating and every served item; callers fold it into a
-    read they make anyway, so that counting costs no round trip of its own. It must run after the
-    comparison's row lock is taken (each statement then reads a snapshot from after the lock).
-    """
-    not_excluded = f" AND rater_id NOT IN ({', '.join(['%s'] * len(excluded))})" if excluded else ""
-    sql = (
-        f"(SELECT COUNT(*) FROM {Rating._meta.db_table} WHERE comparison_id = %s{not_excluded})"
-        f" + (SELECT COUNT(*) FROM {Assignment._meta.db_table} WHERE comparison_id = %s"
-        " AND leased_until > %s AND skipped = %s AND rater_id <> %s)"
-    )
-    params = [
-        comparison_id,
-        *excluded,
-        comparison_id,
-        connection.ops.adapt_datetimefield_value(now),
-        False,
-        rater.pk,
-    ]
-    return sql, params
-
-
-def _lease(*, campaign: Campaign, comparison_id: int, rater: User, now: datetime) -> None:
-    until = now + timedelta(seconds=campaign.lease_seconds)
-    # One upsert: a rater's row for an item is kept (unique per rater and item) and renewed.
-    Assignment.objects.bulk_create(
-        [
-            Assignment(
-                campaign=campaign,
-                comparison_id=comparison_id,
-                rater=rater,
-                served_at=now,
-                leased_until=until,
-                skipped=False,
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["rater", "comparison"],
-        update_fields=["served_at", "leased_until", "skipped"],
-    )
-
-
-def _current(*, campaign: Campaign, rater: User, now: datetime) -> Comparison | None:
-    """The item the rater already holds (a reload or a resume shows it again)."""
-    held = (
-        Assignment.objects.filter(campaign=campaign, rater=rater, leased_until__gt=now, skipped=False)
-        .exclude(Exists(Rating.objects.filter(comparison=OuterRef("comparison"), rater=rater)))
-        .select_related("comparison", "comparison__prompt")
-        .order_by("-served_at", "-pk")
-        .first()
-    )
-    return held.comparison if held else None
-
-
 def _pick(
-    qs: QuerySet[Comparison], *, campaign: Campaign, rater: User, excluded: list[int], now: datetime
+    qs: QuerySet[Comparison],
+    *,
+    campaign: Campaign,
+    rater: User,
+    excluded: list[int],
+    now: datetime,
 ) -> Comparison | None:
     """Lock and lease the first comparison of `qs` in the rater's order that still has room."""
     tried: list[int] = []
@@ -200,14 +130,14 @@ def _pick(
         pk, needed, gold_answer = found
         # Counted again under the lock (the search ran on a snapshot from before it), in the same
         # statement that reads the row to show.
-        sql, params = _taken_sql(pk, rater=rater, excluded=excluded, now=now)
+        sql, params = taken_sql(pk, rater=rater, excluded=excluded, now=now)
         picked = (
             Comparison.objects.select_related("prompt")
             .annotate(taken=RawSQL(sql, params, output_field=IntegerField()))
             .get(pk=pk)
         )
         if gold_answer is not None or picked.taken < needed:
-            _lease(campaign=campaign, comparison_id=pk, rater=rater, now=now)
+            lease_renew(campaign=campaign, comparison_id=pk, rater=rater, now=now)
             return picked
         tried.append(pk)
     return None
@@ -227,28 +157,42 @@ def item_serve(
     picking is the progress after it. `excluded` (the campaign's excluded rater ids) may be passed
     by a caller that already has it.
     """
+    with transaction.atomic():
+        return _serve(campaign=campaign, rater=rater, now=now, rng=rng, excluded=excluded)
+
+
+def _serve(
+    *,
+    campaign: Campaign,
+    rater: User,
+    now: datetime | None,
+    rng: random.Random | None,
+    excluded: list[int] | None,
+) -> tuple[Comparison | None, Progress]:
     now = now or timezone.now()
     rng = rng or _rng
-    with transaction.atomic():
-        if excluded is None:
-            excluded = excluded_rater_ids(campaign=campaign)
-        progress = rater_progress(campaign=campaign, rater=rater, now=now, excluded=excluded)
-        current = _current(campaign=campaign, rater=rater, now=now)
-        if current is not None or progress.remaining == 0:
-            return current, progress
-        base = open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign)
-        gold = base.filter(gold_answer__isnull=False).exclude(
-            Exists(Rating.objects.filter(comparison=OuterRef("pk"), rater=rater))
-        )
-        kw: dict[str, Any] = {"campaign": campaign, "rater": rater, "excluded": excluded, "now": now}
-        picked = None
-        if progress.gold_owed and rng.random() * progress.remaining < progress.gold_owed:
-            picked = _pick(gold, **kw)
-        if picked is None and progress.regular_left:
-            picked = _pick(_with_room(base, rater=rater, excluded=excluded, now=now), **kw)
-        if picked is None and progress.gold_owed:
-            picked = _pick(gold, **kw)
-        return picked, progress
+    if excluded is None:
+        excluded = excluded_rater_ids(campaign=campaign)
+    progress, held = progress_and_held(campaign=campaign, rater=rater, now=now, excluded=excluded)
+    if held is not None:
+        # A reload or a resume shows the item the rater already holds.
+        return Comparison.objects.select_related("prompt").get(pk=held), progress
+    if progress.remaining == 0:
+        return None, progress
+    base = open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign)
+    gold = base.filter(gold_answer__isnull=False).exclude(
+        Exists(Rating.objects.filter(comparison=OuterRef("pk"), rater=rater))
+    )
+    kw: dict[str, Any] = {"campaign": campaign, "rater": rater, "excluded": excluded, "now": now}
+    regular = _with_room(base, rater=rater, excluded=excluded, now=now)
+    picked = None
+    if progress.gold_owed and rng.random() * progress.remaining < progress.gold_owed:
+        picked = _pick(gold, **kw)
+    if picked is None and progress.regular_left:
+        picked = _pick(regular, **kw)
+    if picked is None and progress.gold_owed:
+        picked = _pick(gold, **kw)
+    return picked, progress
 
 
 def item_next(
@@ -267,9 +211,10 @@ def item_skip(*, campaign: Campaign, rater: User, token: str, now: datetime | No
     """Give the item back to the pool; the rater gets it again only after every fresh item."""
     now = now or timezone.now()
     with transaction.atomic():
-        Assignment.objects.filter(campaign=campaign, rater=rater, comparison__token=token).update(
-            skipped=True, leased_until=now, skipped_at=now
-        )
+        # A rated item's lease stays closed: skipping it again must not reopen it.
+        Assignment.objects.filter(campaign=campaign, rater=rater, comparison__token=token).exclude(
+            leased_until=LEASE_DONE
+        ).update(skipped=True, leased_until=now, skipped_at=now)
 
 
 def rating_submit(
@@ -291,63 +236,127 @@ def rating_submit(
     if side not in SIDES:
         raise RatingError(f"unknown choice {side!r}")
     with transaction.atomic():
-        # Every write of a rating for this item happens under this row lock (or, on SQLite, in a
-        # serialised write transaction), so the checks below cannot race another submission.
-        comparison = (
-            Comparison.objects.select_for_update(of=("self",))
-            .only("pk", "campaign_id", "left", "needed", "gold_answer")
-            .filter(campaign=campaign, token=token)
-            .first()
+        return _submit(
+            campaign=campaign, rater=rater, token=token, side=side, comment=comment, seconds=seconds,
+            now=now, excluded=excluded,
+        )  # fmt: skip
+
+
+def rating_submit_and_serve(
+    *,
+    campaign: Campaign,
+    rater: User,
+    token: str,
+    side: str,
+    comment: str = "",
+    seconds: float | None = None,
+    excluded: list[int] | None = None,
+) -> tuple[Rating, bool, Comparison | None, Progress]:
+    """The rating page's per-rating call: store the choice and lease the next item, in one transaction.
+
+    The same steps as `rating_submit` then `item_serve`, with one clock and one commit; a refused
+    rating rolls back and serves nothing.
+    """
+    if side not in SIDES:
+        raise RatingError(f"unknown choice {side!r}")
+    now = timezone.now()
+    with transaction.atomic():
+        rating, created = _submit(
+            campaign=campaign, rater=rater, token=token, side=side, comment=comment, seconds=seconds,
+            now=now, excluded=excluded,
+        )  # fmt: skip
+        item, progress = _serve(campaign=campaign, rater=rater, now=now, rng=None, excluded=excluded)
+    return rating, created, item, progress
+
+
+def _submit(
+    *,
+    campaign: Campaign,
+    rater: User,
+    token: str,
+    side: str,
+    comment: str,
+    seconds: float | None,
+    now: datetime | None,
+    excluded: list[int] | None,
+) -> tuple[Rating, bool]:
+    now = now or timezone.now()
+    # Every write of a rating for this item happens under this row lock (or, on SQLite, in a
+    # serialised write transaction). The rater's own lease is read in the same statement: only
+    # this rater writes it, and a second request of theirs racing this one is caught by the
+    # guarded update below, which PostgreSQL re-checks against the row as last committed.
+    mine = Assignment.objects.filter(comparison=OuterRef("pk"), rater=rater)
+    comparison = (
+        Comparison.objects.select_for_update(of=("self",))
+        .only("pk", "campaign_id", "left", "needed", "gold_answer")
+        .filter(campaign=campaign, token=token)
+        .annotate(
+            my_served=Subquery(mine.values("served_at")[:1]),
+            my_until=Subquery(mine.values("leased_until")[:1]),
+            my_skipped=Subquery(mine.values("skipped")[:1]),
+            my_rated=Exists(Rating.objects.filter(rater=rater, comparison=OuterRef("pk"))),
         )
-        if comparison is None:
-            raise RatingError("unknown item")
-        now = now or timezone.now()
+        .order_by()
+        .first()
+    )
+    if comparison is None:
+        raise RatingError("unknown item")
+    served_at: datetime | None = comparison.my_served  # type: ignore[attr-defined]
+    if comparison.my_rated:  # type: ignore[attr-defined]
+        return _stored(comparison=comparison, rater=rater), False
+    if served_at is None:
+        raise RatingError("this item was not served to you")
+    held = comparison.my_until > now and not comparison.my_skipped  # type: ignore[attr-defined]
+    if not held:
+        # The lease ran out: the item may have gone to others meanwhile, so count (after the lock).
+        # Gold items carry no capacity but are counted too, so that the two cost the same.
         if excluded is None:
             excluded = excluded_rater_ids(campaign=campaign)
-        # One read, after the lock, for "already rated?", "served when?" and "still room?": the
-        # common path has no rating.
-        sql, params = _taken_sql(comparison.pk, rater=rater, excluded=excluded, now=now)
-        lease = (
-            Assignment.objects.filter(rater=rater, comparison=comparison)
-            .annotate(
-                rated=Exists(Rating.objects.filter(rater=rater, comparison=OuterRef("comparison"))),
-                taken=RawSQL(sql, params, output_field=IntegerField()),
-            )
-            .values_list("served_at", "rated", "taken")
-            .first()
+        sql, params = taken_sql(comparison.pk, rater=rater, excluded=excluded, now=now)
+        taken = (
+            Comparison.objects.filter(pk=comparison.pk)
+            .annotate(taken=RawSQL(sql, params, output_field=IntegerField()))
+            .values_list("taken", flat=True)[0]
         )
-        if lease is None or lease[1]:
-            existing = Rating.objects.filter(rater=rater, comparison=comparison).first()
-            if existing is not None:
-                return existing, False
-        if lease is None:
-            raise RatingError("this item was not served to you")
-        served_at, _, taken = lease
         if comparison.gold_answer is None and taken >= comparison.needed:
             raise RatingError("your time on this item ran out and it went to someone else")
-        # The client's clock is a claim; the lease bounds it.
-        elapsed = max(0.0, (now - served_at).total_seconds())
-        bounded = min(elapsed, float(campaign.lease_seconds))
-        if seconds is not None and seconds >= 0:
-            bounded = min(bounded, float(seconds))
-        choice = comparison.side_to_system(side)
-        rating = Rating.objects.create(
-            comparison=comparison,
-            campaign=campaign,
-            rater=rater,
-            choice=choice,
-            side=side,
-            comment=comment.strip()[:5000],
-            seconds=round(bounded, 3),
-            too_fast=bounded < campaign.min_seconds,
-            created=now,
-        )
-        Assignment.objects.filter(rater=rater, comparison=comparison).update(
+    # While the rater holds the lease its slot is theirs (the invariant counted it), so no count.
+    # The client's clock is a claim; the lease bounds it.
+    elapsed = max(0.0, (now - served_at).total_seconds())
+    bounded = min(elapsed, float(campaign.lease_seconds))
+    if seconds is not None and seconds >= 0:
+        bounded = min(bounded, float(seconds))
+    choice = comparison.side_to_system(side)
+    closed = (
+        Assignment.objects.filter(rater=rater, comparison=comparison)
+        .exclude(leased_until=LEASE_DONE)
+        .update(
             leased_until=LEASE_DONE,
             skipped=False,
             first_choice=Case(When(first_choice="", then=Value(choice)), default=F("first_choice")),
         )
+    )
+    if not closed:  # another request of this rater stored it while this one waited for the lock
+        return _stored(comparison=comparison, rater=rater), False
+    rating = Rating.objects.create(
+        comparison=comparison,
+        campaign=campaign,
+        rater=rater,
+        choice=choice,
+        side=side,
+        comment=comment.strip()[:5000],
+        seconds=round(bounded, 3),
+        too_fast=bounded < campaign.min_seconds,
+        created=now,
+    )
     return rating, True
+
+
+def _stored(*, comparison: Comparison, rater: User) -> Rating:
+    existing = Rating.objects.filter(rater=rater, comparison=comparison).first()
+    if existing is None:
+        raise RatingError("this item was not served to you")
+    return existing
 
 
 def rating_undo(*, campaign: Campaign, rater: User, now: datetime | None = None) -> Comparison:
@@ -361,5 +370,5 @@ def rating_undo(*, campaign: Campaign, rater: User, now: datetime | None = None)
             Comparison.objects.select_for_update().select_related("prompt").get(pk=last.comparison_id)
         )
         last.delete()
-        _lease(campaign=campaign, comparison_id=comparison.pk, rater=rater, now=now)
+        lease_renew(campaign=campaign, comparison_id=comparison.pk, rater=rater, now=now)
     return comparison

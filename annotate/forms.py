@@ -6,9 +6,11 @@ from django import forms
 from django.contrib.auth.models import User
 
 from annotate.models import DEFAULT_INSTRUCTIONS, DEFAULT_MIN_SECONDS, Campaign
+from annotate.services import CampaignError, campaign_settling_check
 from core.roles import RATERS
 from core.users import USERNAME_HELP
 from eval_sets.models import EvalSet
+from generation.coverage import Coverage, systems_coverage
 from generation.models import ModelSpec
 
 
@@ -45,11 +47,34 @@ class CampaignForm(forms.Form):
         label="Minimum reading time (s)",
         help_text="A choice is not taken sooner; faster ratings are flagged. 0 turns it off.",
     )
+    answered_only = forms.BooleanField(
+        required=False,
+        label="Only the prompts every system answered",
+        help_text="For generations limited to the first N prompts, or outputs covering part of the set. "
+        "Left off, every prompt of the set needs an answer from every system.",
+    )
+    stop_when_settled = forms.BooleanField(
+        required=False,
+        label="Stop when settled",
+        help_text="Closes a category-by-setting cell, and the campaign when every cell is closed, once its "
+        "anytime-valid interval for the preference rate excludes 0.5 (decided) or is narrower than the "
+        "precision below; raters are then served from the cells still open.",
+    )
+    precision = forms.FloatField(
+        required=False,
+        label="Precision (interval width)",
+        help_text="With stop when settled: an interval narrower than this (between 0 and 1, e.g. 0.1) "
+        "counts as settled too. Empty: only a decision closes a cell.",
+    )
     raters = forms.ModelMultipleChoiceField(
         queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), initial=DEFAULT_INSTRUCTIONS)
-    open_now = forms.BooleanField(required=False, label="Open it to raters now")
+    open_now = forms.BooleanField(
+        required=False,
+        label="Open it to raters now",
+        help_text="Built and opened in one step: if it cannot be opened, nothing is created.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -65,7 +90,37 @@ class CampaignForm(forms.Form):
             self.add_error("baseline", "The baseline must be one of the chosen systems.")
         if data.get("pairing") == Campaign.Pairing.VS_BASELINE and baseline is None:
             self.add_error("baseline", "Choose the baseline the others are compared with.")
+        try:
+            campaign_settling_check(
+                stop_when_settled=bool(data.get("stop_when_settled")), precision=data.get("precision")
+            )
+        except CampaignError as exc:
+            self.add_error("precision", f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+        eval_set = data.get("eval_set")
+        if eval_set is not None and systems is not None and len(systems) >= 2:
+            self.coverage = systems_coverage(eval_set=eval_set, models=systems)
+            self._check_coverage(self.coverage, answered_only=bool(data.get("answered_only")))
         return data
+
+    coverage: Coverage | None = None
+
+    def _check_coverage(self, coverage: Coverage, *, answered_only: bool) -> None:
+        missing = [name for name, n in coverage.per_system.items() if n == 0]
+        if missing:
+            self.add_error(
+                "systems",
+                f"No finished generation (or imported outputs) on this set for: {', '.join(missing)}.",
+            )
+        elif coverage.answered_by_all == 0:
+            self.add_error(
+                "systems", f"No prompt was answered by every chosen system: {coverage.describe()}."
+            )
+        elif not coverage.complete and not answered_only:
+            self.add_error(
+                "answered_only",
+                f"Not every prompt has an answer: {coverage.describe()}. Tick this to rate those "
+                f"{coverage.answered_by_all} prompts only, or generate (or upload) the missing answers.",
+            )
 
 
 class RaterCreateForm(forms.Form):

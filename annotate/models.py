@@ -18,7 +18,7 @@ from django.utils import timezone
 ORDER_PRIME = 2_147_483_647
 
 DEFAULT_INSTRUCTIONS = """\
-You will see a prompt and two responses to it, one on the left and one on the right. \
+You will see a prompt and two responses to it: side by side, or one above the other on a narrow screen. \
 They were written by two different systems, shown in a random order. Choose the response you prefer.
 
 - Judge correctness first: is what the response says true, and does it do what the prompt asks?
@@ -28,7 +28,7 @@ that rambles, repeats itself or pads.
 - Use "Tie" sparingly, only when you genuinely cannot prefer one response over the other.
 - Use "Both bad" when neither response is acceptable: both are nonsensical, irrelevant, or do not \
 respond to the prompt at all.
-- Ignore which side a response is on; the sides are random.
+- Ignore which response comes first; the order is random.
 
 Add a comment if something is worth telling the researchers (an error you spotted, a broken prompt).
 """
@@ -292,6 +292,9 @@ class SequentialCell(models.Model):
     closed_rule = models.CharField(max_length=32, blank=True, default="")
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_after = models.PositiveIntegerField(null=True, blank=True, help_text="Ratings when it closed.")
+    # More than two systems: the standard error of this cell's pair's Bradley-Terry win probability
+    # (the same on every cell of the pair), what serving draws pairs by; null with two systems.
+    pair_se = models.FloatField(null=True, blank=True, help_text="Bradley-Terry standard error of the pair.")
 
     class Meta:
         ordering = ["campaign", "category", "setting", "pk"]

@@ -11,9 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -88,10 +101,10 @@ def undo_open(rated_at: datetime | None, now: datetime) -> bool:
     return rated_at is not None and (now - rated_at).total_seconds() <= UNDO_SECONDS
 
 
-def with_counts(
+def _counted(
     qs: QuerySet[Comparison], *, rater: User, excluded: list[int], now: datetime
 ) -> QuerySet[Comparison]:
-    """Comparisons the rater has not rated, with ratings (not excluded) and others' active leases counted."""
+    """Comparisons with ratings (not excluded), others' active leases and the rater's own rating time."""
     ratings = (
         Rating.objects.filter(comparison=OuterRef("pk"))
         .exclude(rater_id__in=excluded)
@@ -108,10 +121,20 @@ def with_counts(
         .annotate(c=Count("pk"))
         .values("c")
     )
-    return qs.exclude(Exists(Rating.objects.filter(comparison=OuterRef("pk"), rater=rater))).annotate(
+    my_rated = Rating.objects.filter(comparison=OuterRef("pk"), rater=rater).values("created")[:1]
+    return qs.annotate(
         n_ratings=Coalesce(Subquery(ratings), 0),
         n_leases=Coalesce(Subquery(leases), 0),
+        my_rated=Subquery(my_rated),
     )
+
+
+def with_counts(
+    qs: QuerySet[Comparison], *, rater: User, excluded: list[int], now: datetime
+) -> QuerySet[Comparison]:
+    """Comparisons the rater has not rated, with ratings (not excluded) and others' active leases counted."""
+    # By Q: the stubs plugin cannot see an annotation made in another function.
+    return _counted(qs, rater=rater, excluded=excluded, now=now).filter(Q(my_rated__isnull=True))
 
 
 ROOM = Q(gold_answer__isnull=True, needed__gt=F("n_ratings") + F("n_leases"))
@@ -120,40 +143,69 @@ ROOM = Q(gold_answer__isnull=True, needed__gt=F("n_ratings") + F("n_leases"))
 def rater_progress(
     *, campaign: Campaign, rater: User, now: datetime | None = None, excluded: list[int] | None = None
 ) -> Progress:
-    """The rater's own progress: rated, still to do (gold included), whether undo is open. Two queries."""
+    """The rater's own progress: rated, still to do (gold included), whether undo is open."""
+    return progress_and_held(campaign=campaign, rater=rater, now=now, excluded=excluded)[0]
+
+
+def progress_and_held(
+    *, campaign: Campaign, rater: User, now: datetime | None = None, excluded: list[int] | None = None
+) -> tuple[Progress, int | None]:
+    """The rater's progress and the comparison they hold now (an active lease not yet rated), if any.
+
+    One pass over the campaign's comparisons, joined to the rater's own lease row: it runs on every
+    rating, so the rater's counts, the room left and the held item come from the same statement.
+    Stop-when-settled campaigns count room over open cells only, which ``open_cells_only`` decides,
+    while the rater's own counts span every cell: they take a second statement.
+    """
     now = now or timezone.now()
     if excluded is None:
         excluded = excluded_rater_ids(campaign=campaign)
-    mine = Rating.objects.filter(campaign=campaign, rater=rater).aggregate(
-        n=Count("pk"),
-        gold=Count("pk", filter=Q(comparison__gold_answer__isnull=False)),
-        last=Max("created"),
-    )
-    skipped = Exists(
-        Assignment.objects.filter(comparison=OuterRef("pk"), rater=rater, skipped_at__isnull=False)
-    )
+    split = campaign.stop_when_settled
+    return _progress_and_held_orm(campaign=campaign, rater=rater, now=now, excluded=excluded, split=split)
+
+
+def _progress_and_held_orm(
+    *, campaign: Campaign, rater: User, now: datetime, excluded: list[int], split: bool
+) -> tuple[Progress, int | None]:
+    """The counts in one statement (two for stop-when-settled campaigns, see progress_and_held)."""
     gold = Q(gold_answer__isnull=False)
-    counts = (
-        with_counts(
-            open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign),
-            rater=rater,
-            excluded=excluded,
-            now=now,
+    mine = Q(my_rated__isnull=False)
+    held_now = Q(mine_lease__leased_until__gt=now, mine_lease__skipped=False) & ~mine
+    figures: dict[str, Any] = {}
+    if split:
+        figures = Rating.objects.filter(campaign=campaign, rater=rater).aggregate(
+            n=Count("pk"),
+            gold=Count("pk", filter=Q(comparison__gold_answer__isnull=False)),
+            last=Max("created"),
         )
-        .annotate(was_skipped=skipped)
-        .aggregate(
-            room=Count("pk", filter=ROOM),
-            gold=Count("pk", filter=gold),
-            unskipped=Count("pk", filter=(ROOM | gold) & Q(was_skipped=False)),
-        )
+    base = open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign)
+    rows = _counted(base, rater=rater, excluded=excluded, now=now).annotate(
+        mine_lease=FilteredRelation("assignments", condition=Q(assignments__rater=rater))
     )
-    return progress_from_counts(
-        rated=mine["n"],
-        rated_gold=mine["gold"],
-        regular_room=counts["room"],
-        gold_left=counts["gold"],
-        unskipped_left=counts["unskipped"],
+    room = ROOM & ~mine
+    counts = {
+        "room": Count("pk", filter=room),
+        "gold": Count("pk", filter=gold & ~mine),
+        "unskipped": Count("pk", filter=(room | (gold & ~mine)) & Q(mine_lease__skipped_at__isnull=True)),
+        "held": Max(Case(When(held_now, then=F("pk")), output_field=IntegerField())),
+    }
+    if not split:
+        counts |= {
+            "n": Count("pk", filter=mine),
+            "n_gold": Count("pk", filter=mine & gold),
+            "last": Max("my_rated"),
+        }
+    got = rows.aggregate(**counts)
+    if not split:
+        figures = {"n": got["n"], "gold": got["n_gold"], "last": got["last"]}
+    progress = progress_from_counts(
+        rated=figures["n"],
+        rated_gold=figures["gold"],
+        regular_room=got["room"],
+        gold_left=got["gold"],
+        unskipped_left=got["unskipped"],
         quota=campaign.quota_per_rater,
         gold_fraction=campaign.gold_fraction,
-        undo=undo_open(mine["last"], now),
+        undo=undo_open(figures["last"], now),
     )
+    return progress, got["held"]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from annotate import views
+from annotate.results import views as results_views
 
 app_name = "annotate"
 urlpatterns = [
@@ -19,4 +20,8 @@ urlpatterns = [
     path("campaigns/<int:pk>/raters", views.campaign_raters, name="campaign_raters"),
     path("campaigns/<int:pk>/gold/", views.campaign_gold, name="campaign_gold"),
     path("raters/", views.rater_list, name="rater_list"),
+    # The results browser (annotate.results)
+    path("campaigns/<int:pk>/results/", results_views.campaign_results, name="campaign_results"),
+    path("campaigns/<int:pk>/results/comparison/", results_views.comparison_result, name="comparison_result"),
+    path("campaigns/<int:pk>/results/more", results_views.comparison_more, name="comparison_request_rating"),
 ]

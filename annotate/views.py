@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotate import assignment, selectors, services
+from annotate import assignment, services
 from annotate.feasibility import campaign_feasibility
 from annotate.forms import CampaignForm, GoldUploadForm, RaterCreateForm, rater_users
 from annotate.models import DEFAULT_MIN_SECONDS, Assignment, Campaign, Comparison
@@ -26,6 +26,7 @@ from annotate.requests import SUBMIT_FIELDS, RequestError, rater_request
 from annotate.signals import rating_changed
 from core.roles import rater_required, researcher_required
 from core.users import user_create
+from generation.coverage import coverage_table
 
 # --- rater side -------------------------------------------------------------------------------
 # Everything a rater receives is built here, from sides only: the left and right texts go through
@@ -76,11 +77,16 @@ def _serve(
 
 
 def _rater_campaign(request: HttpRequest, campaign_id: int) -> Campaign:
+    return _rater_campaign_excluded(request, campaign_id)[0]
+
+
+def _rater_campaign_excluded(request: HttpRequest, campaign_id: int) -> tuple[Campaign, list[int]]:
+    """The campaign and its excluded rater ids, read together (the rating calls need both)."""
     # Not in the pool, excluded or closed all look the same: there is nothing here for this rater.
-    campaign = assignment.rater_campaigns(rater=request.user).filter(pk=campaign_id).first()  # type: ignore[arg-type]
-    if campaign is None:
+    found = assignment.rater_campaign(rater=request.user, campaign_id=campaign_id)  # type: ignore[arg-type]
+    if found is None:
         raise Http404("no such rating task")
-    return campaign
+    return found
 
 
 def _bad(message: str) -> JsonResponse:
@@ -135,23 +141,29 @@ def api_next(request: HttpRequest, campaign_id: int) -> JsonResponse:
 @require_POST
 @never_cache
 def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
-    campaign = _rater_campaign(request, campaign_id)
+    campaign, excluded = _rater_campaign_excluded(request, campaign_id)
     user: User = request.user  # type: ignore[assignment]
     try:
         data = rater_request(request, SUBMIT_FIELDS)
     except RequestError as exc:
         return _bad(str(exc))
-    excluded = selectors.excluded_rater_ids(campaign=campaign)
+    args: dict[str, Any] = {
+        "campaign": campaign,
+        "rater": user,
+        "token": data.get("token", ""),
+        "side": data.get("side", ""),
+        "comment": data.get("comment", ""),
+        "seconds": data.get("seconds"),
+        "excluded": excluded,
+    }
+    # The page's per-rating call (submit with next) is one transaction. Stop-when-settled campaigns
+    # take two: their cells must take in the rating (after it commits) before the next item is drawn.
+    together = bool(data.get("next")) and not campaign.stop_when_settled
     try:
-        rating, created = assignment.rating_submit(
-            campaign=campaign,
-            rater=user,
-            token=data.get("token", ""),
-            side=data.get("side", ""),
-            comment=data.get("comment", ""),
-            seconds=data.get("seconds"),
-            excluded=excluded,
-        )
+        if together:
+            rating, created, item, progress = assignment.rating_submit_and_serve(**args)
+        else:
+            rating, created = assignment.rating_submit(**args)
     except assignment.RatingError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
     if created:
@@ -159,6 +171,8 @@ def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
         rating_changed.send(sender=Campaign, campaign=campaign)
     # The stored rating as the rater knows it: the side they clicked, never the system.
     stored = {"side": rating.side, "comment": rating.comment, "seconds": rating.seconds}
+    if together:
+        return _state(item, progress, rating=stored, created=created)
     if data.get("next"):
         return _serve(campaign, user, excluded=excluded, rating=stored, created=created)
     progress = assignment.rater_progress(campaign=campaign, rater=user, excluded=excluded)
@@ -243,18 +257,25 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
                 instructions=data["instructions"],
                 raters=data["raters"],
                 created_by=request.user,  # type: ignore[arg-type]
+                answered_only=data["answered_only"],
+                stop_when_settled=data["stop_when_settled"],
+                precision=data["precision"],
+                open_now=data["open_now"],
             )
-            if data["open_now"]:
-                services.campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
         except services.CampaignError as exc:
             form.add_error(None, str(exc))
         else:
+            opened = " and opened to raters" if data["open_now"] else ""
             messages.success(
-                request, f"Campaign {campaign.name} built with {campaign.comparisons.count()} comparisons."
+                request,
+                f"Campaign {campaign.name} built with {campaign.comparisons.count()} comparisons{opened}.",
             )
+            if form.coverage is not None and not form.coverage.complete:
+                messages.info(request, f"Built over the answered prompts only: {form.coverage.describe()}.")
             _warn_infeasible(request, campaign)
             return redirect("hub:campaign_detail", pk=campaign.pk)
-    return render(request, "annotate/campaign_form.html", {"form": form})
+    context = {"form": form, "coverage_rows": coverage_table()}
+    return render(request, "annotate/campaign_form.html", context)
 
 
 @researcher_required

@@ -300,3 +300,22 @@ CONTENT_SECURITY_POLICY = {
 # The page hands its token to scripts through the form's hidden csrfmiddlewaretoken input, so no
 # script needs to read the cookie.
 CSRF_COOKIE_HTTPONLY = True
+
+# ---- Sessions and the cache (issue 12, performance) ----
+# Every rater call reads the session; cached_db answers it from the cache and writes through to
+# the database, so a hit costs no query and a cache loss logs nobody out. With CACHE_URL (Redis,
+# shared by every web process) a logout ends the session everywhere at once; without it the cache
+# is per process, which suits the embedded default's single process: a site served by several
+# processes should set CACHE_URL, else another process may honour a logged-out session from its
+# own cache until it expires.
+_cache_url = env_url("CACHE_URL", schemes=("redis", "rediss"))
+if _cache_url is None:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 20000, minimum=100)},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

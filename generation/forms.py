@@ -2,20 +2,89 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.conf import settings
 
 from eval_sets.models import EvalSet
 from generation.models import ModelSpec, SelectionPolicy
+from generation.services import env_name_valid
+
+
+class EnvNameInput(forms.TextInput):
+    """Shows a submitted value again only when it is a variable name: a pasted key is never echoed."""
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, str) and value and not env_name_valid(value):
+            return None
+        return super().format_value(value)
 
 
 class ModelRegisterForm(forms.Form):
+    """Both backends of `register_model`: in-process (--path) or served (--backend openai)."""
+
+    IN_PROCESS_FIELDS = ("path", "kind", "chat_template", "dtype")
+    SERVED_FIELDS = ("base_url", "served_model", "chat", "api_key_env")
+
     name = forms.CharField(max_length=200)
-    path = forms.CharField(max_length=500, help_text="Hugging Face id or local directory")
+    backend = forms.ChoiceField(
+        choices=ModelSpec.Backend.choices,
+        initial=ModelSpec.Backend.INPROCESS,
+        widget=forms.RadioSelect,
+        required=False,  # left out: in-process, as the command defaults
+    )
+    path = forms.CharField(max_length=500, required=False, help_text="Hugging Face id or local directory")
     kind = forms.ChoiceField(
         choices=[("", "detect from the config"), *ModelSpec.Kind.choices], required=False
     )
     chat_template = forms.BooleanField(required=False, label="Wrap prompts with the chat template")
-    dtype = forms.ChoiceField(choices=ModelSpec.DType.choices, initial=ModelSpec.DType.AUTO)
+    dtype = forms.ChoiceField(choices=ModelSpec.DType.choices, initial=ModelSpec.DType.AUTO, required=False)
+    base_url = forms.CharField(
+        max_length=500, required=False, label="Base URL", help_text="e.g. http://gpu-host:8000/v1"
+    )
+    served_model = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Served model name",
+        help_text="The name the server knows (vLLM: --served-model-name, or the model path).",
+    )
+    chat = forms.BooleanField(required=False, label="Use the chat endpoint (the server's chat template)")
+    api_key_env = forms.CharField(
+        max_length=100,
+        required=False,
+        label="API key environment variable",
+        widget=EnvNameInput,
+        help_text="The NAME of the variable that holds the key on the worker (e.g. VLLM_API_KEY), "
+        "never the key itself: keys are not stored or shown.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["backend"] = data.get("backend") or ModelSpec.Backend.INPROCESS
+        if data["backend"] == ModelSpec.Backend.OPENAI:
+            for name in ("base_url", "served_model"):
+                if not (data.get(name) or "").strip():
+                    self.add_error(name, "A served model needs this.")
+        elif not (data.get("path") or "").strip():
+            self.add_error("path", "An in-process model needs a Hugging Face id or a local directory.")
+        return data
+
+
+class OutputsUploadForm(forms.Form):
+    model_name = forms.CharField(
+        max_length=200,
+        label="System name",
+        help_text="An outputs-only system: a new name registers one; an existing outputs-only name gets a "
+        "new set of answers (its newest upload is the one campaigns use).",
+    )
+    eval_set = forms.ModelChoiceField(queryset=EvalSet.objects.all(), label="Evaluation set")
+    file = forms.FileField(
+        help_text=f'JSONL of {{"prompt_id", "response"}}, or an AlpacaEval outputs file (JSON list or JSONL '
+        f'of {{"instruction", "output"}}, matched to prompts by text). UTF-8, at most '
+        f"{settings.MAX_UPLOAD_BYTES // (1024 * 1024)} MiB; answers at most {settings.MAX_RESPONSE_CHARS:,} "
+        "characters. Nothing is imported if any line is bad."
+    )
 
 
 class JobCreateForm(forms.Form):

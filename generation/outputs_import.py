@@ -21,20 +21,16 @@ from generation.models import GenerationJob, ModelSpec, Sample, SelectionPolicy,
 from generation.selectors import generation_eval_set_resolve
 
 
-def _records_read(path: Path) -> list[tuple[str, dict[str, Any]]]:
+def _records_read(data: bytes, filename: str, max_bytes: int | None) -> list[tuple[str, dict[str, Any]]]:
     """(location, record) for each response of the file: "line 3" in JSONL, "record 3" in a JSON list."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise GenerationError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        items = read_records(data=data, filename=str(path), max_bytes=None)
+        items = read_records(data=data, filename=filename, max_bytes=max_bytes)
     except EvalSetImportError as exc:
         raise GenerationError(str(exc)) from None
     records: list[tuple[str, dict[str, Any]]] = []
     for location, value in items:
         if not isinstance(value, dict):
-            raise GenerationError(f"{path}, {location}: not a JSON object")
+            raise GenerationError(f"{filename}, {location}: not a JSON object")
         records.append((location, value))
     return records
 
@@ -44,15 +40,39 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def outputs_import(*, model_name: str, eval_set: EvalSet | str, path: Path | str) -> GenerationJob:
+def outputs_import(
+    *,
+    model_name: str,
+    eval_set: EvalSet | str,
+    path: Path | str | None = None,
+    data: bytes | None = None,
+    filename: str = "upload",
+) -> GenerationJob:
     """Record responses made elsewhere as an external system: one selected sample per prompt.
 
     Accepts JSONL of {"prompt_id", "response"} or an AlpacaEval outputs file (JSON list or
-    JSONL of {"instruction", "output"}), matched to prompts by text. All or nothing.
+    JSONL of {"instruction", "output"}), matched to prompts by text. All or nothing. The file is
+    a `path` (the command) or uploaded bytes, `data` named `filename` (the web page: at most
+    MAX_UPLOAD_BYTES). A model name not yet registered becomes an outputs-only system.
     """
+    model_name = model_name.strip()
+    if not model_name:
+        raise GenerationError("the model name is empty")
     target = generation_eval_set_resolve(eval_set=eval_set)
-    path = Path(path)
-    records = _records_read(path)
+    if (path is None) == (data is None):
+        raise GenerationError("give the outputs as a path or as uploaded data, not both")
+    if path is not None:
+        path = Path(path)
+        filename = str(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise GenerationError(f"cannot read {path}: {exc.strerror}") from None
+        limit = None
+    else:
+        limit = settings.MAX_UPLOAD_BYTES
+    assert data is not None
+    records = _records_read(data, filename, limit)
     prompts = list(target.prompts.all())
     by_uid = {p.uid: p for p in prompts}
     by_text: dict[str, Prompt] = {}
@@ -74,13 +94,13 @@ def outputs_import(*, model_name: str, eval_set: EvalSet | str, path: Path | str
             label = repr(_short(key))
         else:
             raise GenerationError(
-                f"{path}, {location}: needs prompt_id and response, or instruction and output"
+                f"{filename}, {location}: needs prompt_id and response, or instruction and output"
             )
         if not isinstance(response, str):
-            raise GenerationError(f"{path}, {location}: the response must be a string")
+            raise GenerationError(f"{filename}, {location}: the response must be a string")
         if len(response) > settings.MAX_RESPONSE_CHARS:
             raise GenerationError(
-                f"{path}, {location}: the response is {len(response)} characters long; responses are "
+                f"{filename}, {location}: the response is {len(response)} characters long; responses are "
                 f"at most {settings.MAX_RESPONSE_CHARS} (MAX_RESPONSE_CHARS); nothing imported"
             )
         if found is None:
@@ -103,7 +123,7 @@ def outputs_import(*, model_name: str, eval_set: EvalSet | str, path: Path | str
             spec = ModelSpec.objects.create(
                 name=model_name,
                 source=ModelSpec.Source.EXTERNAL,
-                description=f"imported from {path.name}",
+                description=f"imported from {Path(filename).name}",
             )
         elif spec.source != ModelSpec.Source.EXTERNAL:
             raise GenerationError(

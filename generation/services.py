@@ -117,6 +117,11 @@ def model_spec_register(
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def env_name_valid(name: str) -> bool:
+    """Whether `name` can be an environment variable's name (and so is not a pasted key)."""
+    return bool(_ENV_NAME.match(name.strip()))
+
+
 def model_spec_register_served(
     *,
     name: str,
@@ -146,7 +151,7 @@ def model_spec_register_served(
     if not served_model:
         raise GenerationError("the served model name is empty (vLLM: --served-model-name, or the model path)")
     api_key_env = api_key_env.strip()
-    if api_key_env and not _ENV_NAME.match(api_key_env):
+    if api_key_env and not env_name_valid(api_key_env):
         raise GenerationError(
             f"{api_key_env!r} is not an environment variable name: give the variable's NAME, not the key"
         )

@@ -5,6 +5,7 @@ from generation import views
 app_name = "generation"
 urlpatterns = [
     path("models/", views.model_list, name="model_list"),
+    path("outputs/upload/", views.outputs_upload, name="outputs_upload"),
     path("jobs/", views.job_list, name="job_list"),
     path("jobs/new/", views.job_create, name="job_create"),
     path("jobs/<int:pk>/", views.job_detail, name="job_detail"),

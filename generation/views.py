@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.plots import figure_html
 from core.roles import researcher_required
 from generation.filters import JobPromptFilter
-from generation.forms import JobCreateForm, ModelRegisterForm
+from generation.forms import JobCreateForm, ModelRegisterForm, OutputsUploadForm
 from generation.models import GenerationJob, ModelSpec
+from generation.outputs_import import outputs_import
 from generation.selectors import (
     generation_export_lines,
     generation_job_categories,
@@ -29,30 +31,86 @@ from generation.services import (
     generation_job_create,
     generation_job_retry,
     model_spec_register,
+    model_spec_register_served,
 )
 
 PROMPTS_PER_PAGE = 20
 
 
+def _model_register(form: ModelRegisterForm) -> ModelSpec:
+    """The same services `register_model` calls, for the backend the form chose."""
+    data = form.cleaned_data
+    if data["backend"] == ModelSpec.Backend.OPENAI:
+        return model_spec_register_served(
+            name=data["name"],
+            base_url=data["base_url"],
+            served_model=data["served_model"],
+            chat=data["chat"],
+            api_key_env=data["api_key_env"],
+        )
+    return model_spec_register(
+        name=data["name"],
+        path=data["path"],
+        kind=data["kind"] or None,
+        chat_template=data["chat_template"],
+        dtype=data["dtype"] or ModelSpec.DType.AUTO,
+    )
+
+
 @researcher_required
+@require_http_methods(["GET", "POST"])
 def model_list(request: HttpRequest) -> HttpResponse:
     form = ModelRegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            spec = model_spec_register(
-                name=form.cleaned_data["name"],
-                path=form.cleaned_data["path"],
-                kind=form.cleaned_data["kind"] or None,
-                chat_template=form.cleaned_data["chat_template"],
-                dtype=form.cleaned_data["dtype"],
-            )
+            spec = _model_register(form)
         except GenerationError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Registered {spec.name}.")
+            where = f"{spec.served_model} at {spec.base_url}" if spec.is_served else spec.path
+            messages.success(request, f"Registered {spec.name} ({where}).")
             return redirect("generation:model_list")
     models = ModelSpec.objects.annotate(job_count=Count("generation_jobs"))
-    return render(request, "generation/model_list.html", {"models": models, "form": form})
+    context = {
+        "models": models,
+        "form": form,
+        "in_process_fields": [form[name] for name in form.IN_PROCESS_FIELDS],
+        "served_fields": [form[name] for name in form.SERVED_FIELDS],
+    }
+    return render(request, "generation/model_list.html", context)
+
+
+@researcher_required
+@require_http_methods(["GET", "POST"])
+def outputs_upload(request: HttpRequest) -> HttpResponse:
+    """Answers made elsewhere, uploaded: the `import_outputs` service, all or nothing."""
+    form = OutputsUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        name = upload.name or "upload"
+        try:
+            if (upload.size or 0) > settings.MAX_UPLOAD_BYTES:
+                raise GenerationError(
+                    f"{name}: the file is {upload.size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,} "
+                    "bytes (MAX_UPLOAD_BYTES); nothing imported"
+                )
+            job = outputs_import(
+                model_name=form.cleaned_data["model_name"],
+                eval_set=form.cleaned_data["eval_set"],
+                data=upload.read(),
+                filename=name,
+            )
+        except GenerationError as exc:
+            form.add_error("file", f"Nothing was imported: {exc}")
+        else:
+            messages.success(
+                request,
+                f"Imported {job.prompts_done} answers of {job.model.name} on {job.eval_set} "
+                f"(of its {job.eval_set.prompts.count()} prompts) as job {job.pk}.",
+            )
+            return redirect("generation:job_detail", pk=job.pk)
+    external = ModelSpec.objects.filter(source=ModelSpec.Source.EXTERNAL).values_list("name", flat=True)
+    return render(request, "generation/outputs_upload.html", {"form": form, "external_names": list(external)})
 
 
 @researcher_required

@@ -10,9 +10,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from annotate.comments import LATEST_COMMENTS, campaign_latest_comments
 from annotate.feasibility import campaign_serving_state
 from annotate.forms import rater_users
 from annotate.models import Campaign
+from annotate.quality import campaign_flag_thresholds
 from annotate.selectors import campaign_progress
 from core.roles import is_rater, is_researcher, researcher_required
 from hub.dashboard import dashboard_data
@@ -50,5 +52,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sequential": campaign_sequential_view(campaign=campaign),
         "serving": campaign_serving_state(campaign=campaign),
         "judge": campaign_judge_summary(campaign=campaign),
+        "flag_thresholds": campaign_flag_thresholds(campaign=campaign),
+        "comments": campaign_latest_comments(campaign=campaign),
+        "comments_limit": LATEST_COMMENTS,
     }
     return render(request, "hub/campaign_detail.html", context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from annotate.quality_flags import METHOD as FLAGS_METHOD
 from reports import stats
 from reports.judge import JUDGE_METHOD, PPI_METHOD, JudgeInput, judge_block, ppi_for_blocks
 from reports.records import RatingRecord
@@ -140,8 +141,13 @@ def report_build(
     cell_shares: Mapping[Cell, float] | None = None,
     precision: float | None = None,
     judge: JudgeInput | None = None,
+    excluded_raters: Sequence[Mapping[str, str]] = (),
+    quality_flags: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The contract report for ``records``.
+
+    ``excluded_raters`` (``{"rater", "reason", "excluded_at"}`` each) are the raters a researcher
+    excluded, whose ratings ``records`` already leave out; ``quality_flags`` a campaign's flagged raters.
 
     ``cell_shares`` (a campaign's category x setting shares of its evaluation set) weight the
     ``sequential`` block; ``precision`` is the campaign's stop-when-settled width, if any; ``judge``
@@ -188,6 +194,14 @@ def report_build(
                 "baseline": first,
                 "candidate": second,
                 **_pair_blocks(records, first, second, rounds, seed)["overall"],
+                # The pair's share-weighted figures: what adaptive serving cannot tilt (reports.sequential_report).
+                "sequential": sequential_block(
+                    records=records,
+                    baseline=first,
+                    candidate=second,
+                    cell_shares=cell_shares,
+                    precision=precision,
+                ),
             }
             for i, first in enumerate(systems)
             for second in systems[i + 1 :]
@@ -210,10 +224,14 @@ def report_build(
         records=records, baseline=baseline, candidate=candidate, cell_shares=cell_shares, precision=precision
     )
     report["methods"] = METHODS
+    report["excluded_raters"] = [dict(row) for row in excluded_raters]
     if judge is not None:
         report["judge"] = judge_block(records=records, judge=judge, baseline=baseline, candidate=candidate)
         ppi_for_blocks(report=report, records=records, judge=judge, baseline=baseline, candidate=candidate)
         report["methods"] = {**METHODS, "judge": JUDGE_METHOD, "ppi": PPI_METHOD}
+    if quality_flags is not None:
+        report["quality_flags"] = [dict(row) for row in quality_flags]
+        report["methods"] = {**report["methods"], "quality_flags": FLAGS_METHOD}
     return report
 
 

@@ -10,6 +10,7 @@ from annotate.models import Assignment, Campaign, Rating
 from annotate.recruiting.links import external_ids
 from annotate.selectors import campaign_cell_shares, excluded_rater_ids
 from reports.campaign_judge import campaign_judge_input
+from reports.campaign_quality import excluded_raters_block, quality_flags_block
 from reports.exports import ExportError, ReportSource
 from reports.records import RatingRecord
 
@@ -98,6 +99,13 @@ def source_from_campaign(
     records = campaign_rating_records(
         campaign=campaign, exclude_raters=tuple(exclude_raters), exclude_gold=exclude_gold
     )
+    excluded = excluded_raters_block(campaign=campaign)
+    # The flags are every rater's own numbers, gold included, whatever this report leaves out.
+    everyone = (
+        campaign_rating_records(campaign=campaign, include_excluded_raters=True)
+        if excluded or exclude_raters or exclude_gold
+        else records
+    )
     return ReportSource(
         records=records,
         system_order=list(campaign.system_names()),
@@ -105,4 +113,6 @@ def source_from_campaign(
         cell_shares=campaign_cell_shares(campaign=campaign),
         precision=campaign.precision,
         judge=campaign_judge_input(campaign=campaign, exclude_raters=exclude_raters),
+        excluded_raters=excluded,
+        quality_flags=quality_flags_block(campaign=campaign, records=everyone),
     )

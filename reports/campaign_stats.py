@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from annotate.models import Campaign
+from annotate.quality_flags import Flag, exclusion_reason
 from annotate.selectors import RosterEntry, campaign_roster
 from reports.build import pair_estimates, rater_rows
+from reports.campaign_quality import campaign_rater_flags
 from reports.campaign_records import campaign_rating_records
 
 
@@ -23,6 +25,12 @@ class CampaignRater:
 
     roster: RosterEntry
     figures: dict[str, Any] | None
+    # The rater's quality flags (reports.campaign_quality), excluded or not.
+    flags: tuple[Flag, ...] = ()
+
+    @property
+    def exclusion_reason(self) -> str:
+        return exclusion_reason(self.flags)
 
     @property
     def rater_id(self) -> int:
@@ -55,13 +63,20 @@ def campaign_raters(*, campaign: Campaign) -> list[CampaignRater]:
     kept = campaign_rating_records(campaign=campaign)
     rows = {row["rater"]: row for row in rater_rows(records=kept)}
     excluded = {entry.username for entry in roster if entry.excluded}
+    everyone = kept
     if excluded:
         everyone = campaign_rating_records(campaign=campaign, include_excluded_raters=True)
         for name in excluded:
             theirs = [r for r in everyone if r.rater == name]
             if theirs:
                 rows[name] = next(row for row in rater_rows(records=[*kept, *theirs]) if row["rater"] == name)
-    return [CampaignRater(roster=entry, figures=rows.get(entry.username)) for entry in roster]
+    _, flags = campaign_rater_flags(campaign=campaign, records=everyone, roster=roster)
+    return [
+        CampaignRater(
+            roster=entry, figures=rows.get(entry.username), flags=tuple(flags.get(entry.username, ()))
+        )
+        for entry in roster
+    ]
 
 
 def campaign_preference_estimate(*, campaign: Campaign) -> list[dict[str, Any]]:

@@ -62,6 +62,9 @@ class ReportSource:
     # A campaign's (category, setting) shares of its evaluation set and its stop-when-settled width.
     cell_shares: dict[tuple[str, str], float] | None = None
     precision: float | None = None
+    # A campaign's excluded raters (who, why, when) and flagged raters, for the report's own blocks.
+    excluded_raters: list[dict[str, str]] = field(default_factory=list)
+    quality_flags: list[dict[str, Any]] | None = None
 
 
 def records_filter(
@@ -234,6 +237,8 @@ def report_export(
         cell_shares=source.cell_shares,
         precision=source.precision,
         judge=source.judge,
+        excluded_raters=source.excluded_raters,
+        quality_flags=source.quality_flags,
     )
     if fmt == "json":
         return json.dumps(report, indent=2, allow_nan=False, ensure_ascii=False) + "\n"

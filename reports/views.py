@@ -90,6 +90,8 @@ def campaign_report(request: HttpRequest, pk: int) -> HttpResponse:
             baseline=filters["baseline"],
             candidate=filters["candidate"],
             system_order=source.system_order,
+            excluded_raters=everything.excluded_raters,
+            quality_flags=everything.quality_flags,
         )
     except ReportInputError as exc:
         context["error"] = str(exc)

@@ -155,6 +155,8 @@ def practice(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "number": score.answered + 1,
         "total": score.total,
         "prompt_html": render_markdown(item.prompt_text),
+        # The same Markdown as on the rating page: the practice round shows the real guidelines.
+        "instructions_html": render_markdown(campaign.instructions),
         "left_html": left_html,
         "right_html": right_html,
         "sides": [(s, label) for s, label in SIDE_LABELS.items()],

@@ -9,6 +9,7 @@ from annotate.services.campaigns import (
     campaign_build,
     campaign_create,
     campaign_pairs,
+    campaign_settling_check,
     campaign_status_set,
     selected_samples,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "campaign_rater_exclude",
     "campaign_rater_include",
     "campaign_rater_remove",
+    "campaign_settling_check",
     "campaign_status_set",
     "comparison_gold_mark",
     "gold_upload",

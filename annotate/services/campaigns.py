@@ -12,16 +12,24 @@ from django.utils import timezone
 from annotate.models import DEFAULT_INSTRUCTIONS, DEFAULT_MIN_SECONDS, Campaign, CampaignSystem, Comparison
 from annotate.services.errors import CampaignError
 from annotate.services.raters import campaign_rater_add
-from core.models import JobStatus
 from core.seeding import secret_rng
 from eval_sets.models import EvalSet, Prompt
-from generation.models import GenerationJob, ModelSpec, Sample
+from generation.coverage import newest_done_job
+from generation.models import ModelSpec, Sample
 
 
 def _fraction(value: float, what: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise CampaignError(f"{what} must be between 0 and 1, not {value}")
     return float(value)
+
+
+def campaign_settling_check(*, stop_when_settled: bool, precision: float | None) -> None:
+    """The stop-when-settled options' rule, shared by the command, the web form and `campaign_create`."""
+    if precision is not None and not 0.0 < precision < 1.0:
+        raise CampaignError(f"the precision (an interval width) must be between 0 and 1, not {precision}")
+    if precision is not None and not stop_when_settled:
+        raise CampaignError("a precision only applies to a campaign that stops when settled")
 
 
 @transaction.atomic
@@ -46,11 +54,13 @@ def campaign_create(
     answered_only: bool = False,
     stop_when_settled: bool = False,
     precision: float | None = None,
+    open_now: bool = False,
 ) -> Campaign:
-    """Create a campaign in draft and (by default) build its comparisons.
+    """Create a campaign in draft and (by default) build its comparisons; `open_now` opens it too.
 
     With a baseline the pairing is each system against it and the baseline is stored first, so
-    that `system_names()[0]` is the baseline the reports default to.
+    that `system_names()[0]` is the baseline the reports default to. One transaction: when the
+    build or the opening is refused, no campaign, system or rater row is left behind.
     """
     name = name.strip()
     if not name:
@@ -67,10 +77,7 @@ def campaign_create(
         raise CampaignError("ratings per comparison must be at least 1")
     overlap = _fraction(overlap, "the overlap fraction")
     gold_fraction = _fraction(gold_fraction, "the gold fraction")
-    if precision is not None and not 0.0 < precision < 1.0:
-        raise CampaignError(f"the precision (an interval width) must be between 0 and 1, not {precision}")
-    if precision is not None and not stop_when_settled:
-        raise CampaignError("a precision only applies to a campaign that stops when settled")
+    campaign_settling_check(stop_when_settled=stop_when_settled, precision=precision)
     if gold_fraction >= 1.0:
         raise CampaignError("the gold fraction must be below 1")
     if quota_per_rater is not None and quota_per_rater < 1:
@@ -111,6 +118,8 @@ def campaign_create(
         campaign_rater_add(campaign=campaign, user=user)
     if build:
         campaign_build(campaign=campaign, seed=seed, answered_only=answered_only)
+    if open_now:
+        campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     return campaign
 
 
@@ -123,11 +132,7 @@ def campaign_pairs(*, campaign: Campaign) -> list[tuple[ModelSpec, ModelSpec]]:
 
 def selected_samples(*, model: ModelSpec, eval_set: EvalSet) -> dict[int, Sample]:
     """Prompt id -> the selected sample of the model's newest finished job on this set version."""
-    job = (
-        GenerationJob.objects.filter(model=model, eval_set=eval_set, status=JobStatus.DONE)
-        .order_by("-created", "-pk")
-        .first()
-    )
+    job = newest_done_job(model=model, eval_set=eval_set)
     if job is None:
         raise CampaignError(f"system {model.name!r} has no finished generation job on {eval_set}")
     return {s.prompt_id: s for s in Sample.objects.filter(job=job, selected=True)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 
 from annotate.models import Campaign, RaterExclusion
+from annotate.quality_flags import REASON_MAX_CHARS
 from annotate.services.errors import CampaignError
 from core.roles import RATERS
 
@@ -21,7 +22,16 @@ def campaign_rater_remove(*, campaign: Campaign, user: User) -> None:
 
 
 def campaign_rater_exclude(*, campaign: Campaign, user: User, reason: str = "") -> None:
-    """Leave the rater's ratings out of reports and out of the counts, and serve them nothing more."""
+    """Leave the rater's ratings out of reports and out of the counts, and serve them nothing more.
+
+    The reason (the flags' text when excluded from a flag) goes into the report; excluding again
+    replaces it and keeps the first exclusion's time.
+    """
+    reason = " ".join(reason.split())
+    if len(reason) > REASON_MAX_CHARS:
+        raise CampaignError(
+            f"the reason is {len(reason)} characters long; at most {REASON_MAX_CHARS} are kept"
+        )
     RaterExclusion.objects.update_or_create(campaign=campaign, rater=user, defaults={"reason": reason})
 
 

@@ -35,7 +35,11 @@ METHOD = (
 WEIGHTED_METHOD = (
     "Overall interval weighted by each cell's share of the evaluation set (not by how many ratings a cell "
     "happened to get, which adaptive serving changes): the share-weighted sum of each cell's confidence "
-    "sequence at level alpha / (number of cells), so all hold at once with probability 1 - alpha."
+    "sequence at level alpha / (number of cells), so all hold at once with probability 1 - alpha. "
+    "With more than two systems every by_pair block carries its own sequential block, weighted the same "
+    "way. The Bradley-Terry scores pool every rating and are not share-weighted: drawing the next pair by "
+    "its uncertainty depends only on ratings already seen, which leaves their likelihood unchanged, but "
+    "drawing cells changes how much each category weighs in them."
 )
 
 

@@ -85,6 +85,10 @@
       spent = 0;
       clockStart();
       window.scrollTo(0, 0);
+      // The mouse still rests on the button just clicked: until it moves, that button's hover
+      // style would make the new item look pre-chosen.
+      root.classList.add("pointer-still");
+      window.addEventListener("mousemove", () => root.classList.remove("pointer-still"), { once: true });
     }
     els.item.hidden = paused;
   }

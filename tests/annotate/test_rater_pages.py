@@ -263,9 +263,13 @@ def test_a_rating_with_the_next_item_costs_a_bounded_number_of_queries(
     u = urls(campaign)
     state = post(client, u["next"]).json()
     for _ in range(3):
-        # 19 here: 3 for the session and role, 2 for the campaign and its exclusions, 4 to take
-        # the rating, 6 to serve the next item, and 4 savepoints (real transactions outside tests).
-        with django_assert_max_num_queries(19):
+        # 12 here (19 before issue 12's performance work; the aim of 8 is not met): the session is
+        # answered by the cache (cached_db); 2 for the user and the role; 1 for the campaign with
+        # the membership and exclusion checks; 3 to take the rating (lock and read the item with
+        # the rater's lease, close the lease, insert); 4 to serve the next item (the rater's counts
+        # and held item, the locked candidate search, the re-count and read of the item under its
+        # lock, the lease); and the savepoint pair of the one transaction (BEGIN/COMMIT outside tests).
+        with django_assert_max_num_queries(12):
             state = post(
                 client, u["submit"], {"token": state["item"]["token"], "side": "left", "next": True}
             ).json()

@@ -30,16 +30,24 @@ def _call(client: Client, name: str, campaign: Campaign, body: dict) -> tuple[in
 
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)")
-def test_thirty_raters_adaptive_serving_through_endpoints(transactional_db, settings) -> None:
+@pytest.mark.parametrize(
+    ("systems", "n_prompts"),
+    # Two systems: cells drawn by width; three: pairs drawn by Bradley-Terry uncertainty first.
+    [(("seq-a", "seq-b"), 120), (("seq-a", "seq-b", "seq-c"), 40)],
+    ids=["two-systems", "three-systems"],
+)
+def test_thirty_raters_adaptive_serving_through_endpoints(
+    transactional_db, settings, systems: tuple[str, ...], n_prompts: int
+) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     raters = [user_create(username=f"seq-load-{i:02d}", role="rater") for i in range(30)]
-    eval_set = make_eval_set(name="seq-load", n_prompts=120)
-    make_system("seq-a", eval_set)
-    make_system("seq-b", eval_set)
+    eval_set = make_eval_set(name="seq-load", n_prompts=n_prompts)
+    for system in systems:
+        make_system(system, eval_set)
     campaign = campaign_create(
         name="seq-load",
         eval_set=eval_set,
-        systems=["seq-a", "seq-b"],
+        systems=list(systems),
         ratings_per_comparison=2,
         raters=raters,
         stop_when_settled=True,
@@ -91,6 +99,8 @@ def test_thirty_raters_adaptive_serving_through_endpoints(transactional_db, sett
     assert sum(SequentialCell.objects.filter(campaign=campaign).values_list("ratings", flat=True)) == len(
         ratings
     )
+    # Three systems: every cell carries its pair's Bradley-Terry uncertainty, what serving drew by.
+    assert SequentialCell.objects.filter(campaign=campaign, pair_se__isnull=len(systems) > 2).count() == 0
     campaign.refresh_from_db()
     if campaign.status == Campaign.Status.OPEN:  # nothing settled: every open item got what it needs
         assert len(ratings) == sum(needed.values())

@@ -45,6 +45,7 @@ NOT_PAGES = {
     "annotate:api_skip": "POST only",
     "annotate:campaign_status": "POST only",
     "annotate:campaign_raters": "POST only",
+    "annotate:comparison_request_rating": "POST only (its form is on annotate:comparison_result)",
     "judging:run_cancel": "POST only",
     "judging:run_retry": "POST only",
     "login": "opened by every role on the way in",
@@ -151,12 +152,13 @@ def _pages(data: dict[str, Any]) -> dict[str, str]:
 
 RESEARCHER_PAGES = {
     "home", "healthz", "dashboard", "plotly_js", "eval_sets:list", "eval_sets:upload", "eval_sets:detail",
-    "eval_sets:export", "generation:model_list", "generation:job_list", "generation:job_create",
+    "eval_sets:export", "generation:model_list", "generation:outputs_upload", "generation:job_list",
+    "generation:job_create",
     "generation:job_detail", "generation:job_status", "generation:job_export", "finetune:job_list",
     "finetune:job_create", "finetune:job_detail", "finetune:job_metrics", "annotate:campaign_list",
     "annotate:campaign_new", "annotate:campaign_gold", "annotate:rater_list", "hub:campaign_detail",
     "reports:index", "reports:campaign", "reports:download", "judging:campaign", "judging:run_detail",
-    "judging:run_status", "recruiting:manage",
+    "judging:run_status", "recruiting:manage", "annotate:campaign_results", "annotate:comparison_result",
 }  # fmt: skip
 RATER_PAGES = {"home", "healthz", "annotate:queue", "annotate:rate"}
 

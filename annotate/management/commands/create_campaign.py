@@ -8,8 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from annotate.models import Campaign
-from annotate.services import CampaignError, campaign_create, campaign_status_set
+from annotate.services import CampaignError, campaign_create
 from eval_sets.selectors import eval_set_resolve
 
 
@@ -71,9 +70,8 @@ class Command(BaseCommand):
                 answered_only=options["answered_only"],
                 stop_when_settled=options["stop_when_settled"],
                 precision=options["precision"],
+                open_now=options["open"],
             )
-            if options["open"]:
-                campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
         except CampaignError as exc:
             raise CommandError(str(exc)) from None
         n = campaign.comparisons.count()

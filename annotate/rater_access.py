@@ -1,0 +1,63 @@
+"""Which campaigns a rater may rate in, and the rater's own order of a campaign's items."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection
+from django.db.models import CharField, QuerySet
+from django.db.models.expressions import RawSQL
+
+from annotate.models import ORDER_PRIME, Campaign, RaterExclusion
+
+
+def rater_campaigns(*, rater: User) -> QuerySet[Campaign]:
+    """Open campaigns the rater is in and not excluded from."""
+    return (
+        Campaign.objects.filter(status=Campaign.Status.OPEN, raters=rater)
+        .exclude(exclusions__rater=rater)
+        .order_by("created", "pk")
+    )
+
+
+def _excluded_ids_sql() -> str:
+    """A subquery listing a campaign's excluded rater ids as "1,5,9" (folded into the campaign read)."""
+    table = RaterExclusion._meta.db_table
+    campaign_table = Campaign._meta.db_table
+    joined = (
+        "string_agg(rater_id::text, ',')"
+        if connection.vendor == "postgresql"
+        else "group_concat(rater_id, ',')"
+    )
+    return f"(SELECT {joined} FROM {table} WHERE campaign_id = {campaign_table}.id)"
+
+
+def rater_campaign(*, rater: User, campaign_id: int) -> tuple[Campaign, list[int]] | None:
+    """The open campaign the rater may rate in and its excluded rater ids, in one read; None if not theirs."""
+    campaign = (
+        rater_campaigns(rater=rater)
+        .filter(pk=campaign_id)
+        .annotate(excluded_ids=RawSQL(_excluded_ids_sql(), [], output_field=CharField()))
+        .first()
+    )
+    if campaign is None:
+        return None
+    listed: str = campaign.excluded_ids or ""  # type: ignore[attr-defined]
+    return campaign, sorted(int(pk) for pk in listed.split(",") if pk)
+
+
+def rater_order(*, campaign: Campaign, rater: User) -> tuple[int, int]:
+    """The rater's own permutation of the campaign, (a, b) in key -> (key * a + b) mod p.
+
+    Keyed with the site secret so it is stable for a rater (a reload shows the same order) and
+    unguessable, and independent of anything about the systems.
+    """
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"order:{campaign.pk}:{rater.pk}".encode(), hashlib.sha256
+    ).digest()
+    a = 1 + int.from_bytes(digest[:8], "big") % (ORDER_PRIME - 1)
+    b = int.from_bytes(digest[8:16], "big") % ORDER_PRIME
+    return a, b
