@@ -27,10 +27,8 @@ Two modes, both run by default on the same server, each on its own campaign and 
   Think times are real, not scaled: 1,000 raters at 20 s each arrive at about 50 ratings/s, and
   their first loads are spread over the first think time, as people arrive, so the server sees the
   steady state of 1,000 open rating pages within a bounded run. Its latency figures are `real_*`.
-  They time out: on a 6,600-item campaign each call's per-item counts take about 640 ms in
-  PostgreSQL (measured; not the client, nor keep-alive). Grouping the counts once per campaign
-  in hand-written SQL took them to 8 ms there, but made the 600-item saturate mode a third slower
-  (28 against 46 ratings/s side by side), so it was not kept: per-item counters are the way out.
+  They time out: on 6,600 items each call's per-item counts take ~640 ms in PostgreSQL (not the
+  client, nor keep-alive); grouped hand-written SQL (8 ms there) made saturate a third slower.
 """
 
 from __future__ import annotations
