@@ -34,6 +34,7 @@ class RecruitingForm(forms.ModelForm):
             "consent_text",
             "practice_items",
             "qualification_percent",
+            "gold_accuracy_min",
             "accept_external",
             "external_param",
             "completion_code",
@@ -47,6 +48,12 @@ class RecruitingForm(forms.ModelForm):
         if not PARAM_NAME.match(value):
             raise forms.ValidationError("A parameter name is letters, digits and underscores.")
         return value
+
+    def clean_gold_accuracy_min(self) -> float:
+        value = self.cleaned_data.get("gold_accuracy_min")
+        if value is None or not 0 <= value <= 1:
+            raise forms.ValidationError("A share between 0 and 1 (0.6 flags raters below 60 % on gold).")
+        return float(value)
 
     def clean_qualification_percent(self) -> float | None:
         value = self.cleaned_data.get("qualification_percent")

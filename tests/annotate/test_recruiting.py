@@ -193,3 +193,23 @@ def test_external_ids_reach_the_exports_and_read_back(campaign_factory) -> None:
     assert '"external_id": "pid123"' in jsonl.getvalue() and "pid123,s9,x7" in csv_out.getvalue()
     back = ratings_read(stream=io.StringIO(jsonl.getvalue()))
     assert back[0].session_id == "x7"
+
+
+@pytest.mark.parametrize(("value", "saved"), [("0.8", 0.8), ("1.5", None), ("-0.1", None)])
+def test_the_gold_flag_threshold_is_set_on_the_recruiting_page(
+    campaign_factory, researcher_client, value, saved
+):
+    campaign = campaign_factory()
+    url = reverse("recruiting:manage", kwargs={"pk": campaign.pk})
+    form = {
+        "action": "settings",
+        "practice_items": "0",
+        "external_param": "PROLIFIC_PID",
+        "gold_accuracy_min": value,
+    }
+    response = researcher_client.post(url, form, follow=True)
+    stored = steps.recruiting_of(campaign).gold_accuracy_min
+    if saved is None:
+        assert "A share between 0 and 1" in response.content.decode() and stored == pytest.approx(0.6)
+    else:
+        assert stored == pytest.approx(saved)
