@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ from annotate.recruiting.models import (
     PracticeAnswer,
     PracticeItem,
 )
+from core.seeding import secret_rng
 
 ANSWERS = ("a", "b", "tie", "both_bad")
 SIDES = ("left", "right", "tie", "both_bad")
@@ -176,7 +176,7 @@ def practice_answer(*, campaign: Campaign, rater: User, item_id: int, side: str)
 @transaction.atomic
 def practice_upload(*, campaign: Campaign, lines: Iterable[str], seed: int | None = None) -> int:
     """Add practice items from JSONL: `{"prompt", "text_a", "text_b", "answer", "explanation"}` a line."""
-    rng = random.Random(seed) if seed is not None else random.SystemRandom()
+    rng = secret_rng(seed=seed, purpose="practice-sides")
     start = PracticeItem.objects.filter(campaign=campaign).count()
     rows: list[PracticeItem] = []
     for number, raw in enumerate(lines, start=1):
