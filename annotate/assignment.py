@@ -1,15 +1,18 @@
 """Serving items to raters and taking their ratings, safely under concurrency.
 
 Invariant: for every regular comparison, ratings by raters not excluded + active leases held by
-raters who have not rated it never exceed `needed`. Every change to those counts for a comparison
-happens while its row is locked (SELECT ... FOR UPDATE on PostgreSQL; on SQLite every write
-transaction is IMMEDIATE, so writers are serialised). Candidate search on PostgreSQL skips rows
-other raters have locked, and re-counts after taking the lock, because the search ran on an older
-snapshot.
+raters who have not rated it never exceed `needed`. Those counts live in `Comparison.taken`
+(annotate.leases), which every change to them recounts while the comparison's row is locked
+(SELECT ... FOR UPDATE on PostgreSQL; on SQLite every write transaction is IMMEDIATE, so writers
+are serialised). The counter is never below the rows, so serving decides room by reading it: the
+candidate search skips rows other raters have locked, PostgreSQL re-checks the counter on the row
+as last committed when it locks one, and only when a counted lease may have run out is the item
+counted again. A rating given while its rater holds the lease turns the lease into the rating and
+changes no count, so it writes nothing but the rating; its insert is what stores it only once.
 
 Gold comparisons carry no capacity: every rater may get each one once. How many a rater gets, and
 when, follows `annotate.progress` so that the progress counter moves alike for checks and regular
-items; a check is scored on the rater's first answer (`Assignment.first_choice`), which undo keeps.
+items; a check is scored on the rater's first answer, which undo keeps (`Assignment.first_choice`).
 Skipped items come back after every fresh one, least recently skipped first. A campaign's
 `quota_per_rater` caps the regular items one rater may take.
 """
@@ -22,39 +25,27 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    Exists,
-    ExpressionWrapper,
-    F,
-    IntegerField,
-    OuterRef,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.expressions import RawSQL
+from django.db.models import BigIntegerField, ExpressionWrapper, F, QuerySet
 from django.utils import timezone
 
 from annotate.adaptive import adaptive_rank, open_cells_only
-from annotate.leases import LEASE_DONE, lease_renew, taken_sql
+from annotate.leases import has_room, lease_renew, taken_add_lease, taken_exact, taken_refresh
 from annotate.models import ORDER_PRIME, Assignment, Campaign, Comparison, Rating
 from annotate.progress import (
-    ROOM,
+    NOT_MINE,
     UNDO_SECONDS,
     Progress,
     progress_and_held,
     rater_progress,
+    room,
     undo_open,
-    with_counts,
+    with_mine,
 )
 from annotate.rater_access import rater_campaign, rater_campaigns, rater_order
+from annotate.rating_store import RatingError, rating_insert, rating_stored
 from annotate.selectors import excluded_rater_ids
 
 __all__ = [
-    "LEASE_DONE",
     "SIDES",
     "UNDO_SECONDS",
     "Progress",
@@ -73,22 +64,12 @@ __all__ = [
 ]
 SIDES = ("left", "right", "tie", "both_bad")
 _LOCK_RETRIES = 8
+_SHORTLIST = 32
 _rng = random.SystemRandom()
 
 
-class RatingError(Exception):
-    """The rating cannot be taken; the message is shown to the rater."""
-
-
-def _with_room(
-    qs: QuerySet[Comparison], *, rater: User, excluded: list[int], now: datetime
-) -> QuerySet[Comparison]:
-    """Regular comparisons the rater has not rated and that still need ratings."""
-    return with_counts(qs, rater=rater, excluded=excluded, now=now).filter(ROOM)
-
-
 def item_candidates(qs: QuerySet[Comparison], *, campaign: Campaign, rater: User) -> QuerySet[Comparison]:
-    """The order in which `qs` is offered to the rater: the one place that decides it.
+    """The order in which `qs` (rows of `with_mine`) is offered to the rater: the one place that decides it.
 
     Items the rater never skipped come first, in the rater's own permutation of the campaign; then
     skipped ones, least recently skipped first (so skipping cycles through them instead of
@@ -96,15 +77,12 @@ def item_candidates(qs: QuerySet[Comparison], *, campaign: Campaign, rater: User
     """
     a, b = rater_order(campaign=campaign, rater=rater)
     key = ExpressionWrapper((F("order_key") * a + b) % ORDER_PRIME, output_field=BigIntegerField())
-    skipped_at = Subquery(
-        Assignment.objects.filter(comparison=OuterRef("pk"), rater=rater).values("skipped_at")[:1]
-    )
     # Stop-when-settled campaigns: the drawn widest-interval cell first (annotate.adaptive). Ordered by
     # F() since the stubs plugin cannot see an annotation made in another function.
     qs = adaptive_rank(qs, campaign=campaign)
     drawn_cell_first = [F("cell_rank").asc()] if "cell_rank" in qs.query.annotations else []
-    return qs.annotate(rater_key=key, my_skip=skipped_at).order_by(
-        F("my_skip").asc(nulls_first=True), *drawn_cell_first, "rater_key", "pk"
+    return qs.annotate(rater_key=key).order_by(
+        F("my_lease__skipped_at").asc(nulls_first=True), *drawn_cell_first, "rater_key", "pk"
     )
 
 
@@ -115,32 +93,47 @@ def _pick(
     rater: User,
     excluded: list[int],
     now: datetime,
+    recount: list[int],
 ) -> Comparison | None:
-    """Lock and lease the first comparison of `qs` in the rater's order that still has room."""
+    """Lock and lease the first comparison of `qs` in the rater's order that still has room.
+
+    `recount` are comparisons this transaction changed whose counters are to be taken again: they
+    are recounted with the leased one, in the same statement.
+    """
+    ordered = item_candidates(qs, campaign=campaign, rater=rater)
     tried: list[int] = []
     for _ in range(_LOCK_RETRIES):
-        candidates = item_candidates(qs.exclude(pk__in=tried), campaign=campaign, rater=rater)
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        # Only the key columns: the search sorts every candidate, so wide rows (the texts, the
-        # prompt) would be carried through the sort; the one row picked is read afterwards.
-        found = candidates.values_list("pk", "needed", "gold_answer").first()
-        if found is None:
-            return None
-        pk, needed, gold_answer = found
-        # Counted again under the lock (the search ran on a snapshot from before it), in the same
-        # statement that reads the row to show.
-        sql, params = taken_sql(pk, rater=rater, excluded=excluded, now=now)
-        picked = (
-            Comparison.objects.select_related("prompt")
-            .annotate(taken=RawSQL(sql, params, output_field=IntegerField()))
-            .get(pk=pk)
-        )
-        if gold_answer is not None or picked.taken < needed:
-            lease_renew(campaign=campaign, comparison_id=pk, rater=rater, now=now)
+        pool = ordered.exclude(pk__in=tried)
+        # The whole rows are read for the one item shown; sorting them all would carry the texts
+        # through the sort (which a lock keeps from stopping at the first row), so the order is
+        # found on the narrow columns first and the rows read for a short list of the best.
+        picked = _lock_first(pool.filter(pk__in=pool.values("pk")[:_SHORTLIST]))
+        if picked is None:  # every one of the short list was taken or locked meanwhile
+            picked = _lock_first(pool)
+        if picked is None:
+            break
+        room_now = picked.gold_answer is not None or has_room(picked, now=now)
+        if room_now is None:  # counted leases may have run out since: count again, under the lock
+            room_now = taken_exact(comparison_id=picked.pk, excluded=excluded, now=now) < picked.needed
+            recount.append(picked.pk)
+        if room_now:
+            until = lease_renew(campaign=campaign, comparison_id=picked.pk, rater=rater, now=now)
+            if recount:  # the rare case: recount every row this transaction changed, with this one
+                taken_refresh(comparison_ids={*recount, picked.pk}, excluded=excluded, now=now)
+                recount.clear()
+            else:
+                taken_add_lease(comparison_id=picked.pk, until=until)
             return picked
-        tried.append(pk)
+        tried.append(picked.pk)  # its counter was too high: it is recounted, so no one tries it again
     return None
+
+
+def _lock_first(candidates: QuerySet[Comparison]) -> Comparison | None:
+    if connection.features.has_select_for_update_skip_locked:
+        # PostgreSQL re-checks the counter condition on the row as last committed once it is
+        # locked, so a row filled meanwhile is passed over, as is one another rater has locked.
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+    return candidates.select_related("prompt").first()
 
 
 def item_serve(
@@ -158,7 +151,7 @@ def item_serve(
     by a caller that already has it.
     """
     with transaction.atomic():
-        return _serve(campaign=campaign, rater=rater, now=now, rng=rng, excluded=excluded)
+        return _serve(campaign=campaign, rater=rater, now=now, rng=rng, excluded=excluded, recount=[])
 
 
 def _serve(
@@ -168,30 +161,34 @@ def _serve(
     now: datetime | None,
     rng: random.Random | None,
     excluded: list[int] | None,
+    recount: list[int],
 ) -> tuple[Comparison | None, Progress]:
     now = now or timezone.now()
     rng = rng or _rng
-    if excluded is None:
-        excluded = excluded_rater_ids(campaign=campaign)
-    progress, held = progress_and_held(campaign=campaign, rater=rater, now=now, excluded=excluded)
+    progress, held = progress_and_held(campaign=campaign, rater=rater, now=now)
+    picked = None
     if held is not None:
         # A reload or a resume shows the item the rater already holds.
-        return Comparison.objects.select_related("prompt").get(pk=held), progress
-    if progress.remaining == 0:
-        return None, progress
-    base = open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign)
-    gold = base.filter(gold_answer__isnull=False).exclude(
-        Exists(Rating.objects.filter(comparison=OuterRef("pk"), rater=rater))
-    )
-    kw: dict[str, Any] = {"campaign": campaign, "rater": rater, "excluded": excluded, "now": now}
-    regular = _with_room(base, rater=rater, excluded=excluded, now=now)
-    picked = None
-    if progress.gold_owed and rng.random() * progress.remaining < progress.gold_owed:
-        picked = _pick(gold, **kw)
-    if picked is None and progress.regular_left:
-        picked = _pick(regular, **kw)
-    if picked is None and progress.gold_owed:
-        picked = _pick(gold, **kw)
+        picked = Comparison.objects.select_related("prompt").get(pk=held)
+    elif progress.remaining:
+        if excluded is None:
+            excluded = excluded_rater_ids(campaign=campaign)
+        base = with_mine(
+            open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign), rater=rater
+        )
+        gold = base.filter(NOT_MINE, gold_answer__isnull=False)
+        regular = base.filter(room(now))
+        kw: dict[str, Any] = {
+            "campaign": campaign, "rater": rater, "excluded": excluded, "now": now, "recount": recount,
+        }  # fmt: skip
+        if progress.gold_owed and rng.random() * progress.remaining < progress.gold_owed:
+            picked = _pick(gold, **kw)
+        if picked is None and progress.regular_left:
+            picked = _pick(regular, **kw)
+        if picked is None and progress.gold_owed:
+            picked = _pick(gold, **kw)
+    if recount:  # nothing was leased, which would have recounted them
+        taken_refresh(comparison_ids=recount, excluded=excluded or [], now=now)
     return picked, progress
 
 
@@ -211,10 +208,18 @@ def item_skip(*, campaign: Campaign, rater: User, token: str, now: datetime | No
     """Give the item back to the pool; the rater gets it again only after every fresh item."""
     now = now or timezone.now()
     with transaction.atomic():
-        # A rated item's lease stays closed: skipping it again must not reopen it.
-        Assignment.objects.filter(campaign=campaign, rater=rater, comparison__token=token).exclude(
-            leased_until=LEASE_DONE
-        ).update(skipped=True, leased_until=now, skipped_at=now)
+        comparison = (
+            Comparison.objects.select_for_update().filter(campaign=campaign, token=token).only("pk").first()
+        )
+        if comparison is None:
+            return
+        # A rated item is left alone: skipping it again must not put it back in the rater's queue.
+        if Rating.objects.filter(rater=rater, comparison=comparison).exists():
+            return
+        Assignment.objects.filter(rater=rater, comparison=comparison).update(
+            skipped=True, leased_until=now, skipped_at=now
+        )
+        taken_refresh(comparison_ids=[comparison.pk], excluded=excluded_rater_ids(campaign=campaign), now=now)
 
 
 def rating_submit(
@@ -233,39 +238,36 @@ def rating_submit(
     Idempotent: a second submission for the same item (a double click, a resent request, two tabs)
     returns the stored rating unchanged with created False.
     """
-    if side not in SIDES:
-        raise RatingError(f"unknown choice {side!r}")
+    now = now or timezone.now()
+    if excluded is None:
+        excluded = excluded_rater_ids(campaign=campaign)
     with transaction.atomic():
-        return _submit(
+        rating, created, recount = _submit(
             campaign=campaign, rater=rater, token=token, side=side, comment=comment, seconds=seconds,
             now=now, excluded=excluded,
         )  # fmt: skip
+        taken_refresh(comparison_ids=recount, excluded=excluded, now=now)
+    return rating, created
 
 
 def rating_submit_and_serve(
-    *,
-    campaign: Campaign,
-    rater: User,
-    token: str,
-    side: str,
-    comment: str = "",
-    seconds: float | None = None,
-    excluded: list[int] | None = None,
+    *, campaign: Campaign, rater: User, excluded: list[int] | None = None, **choice: Any
 ) -> tuple[Rating, bool, Comparison | None, Progress]:
     """The rating page's per-rating call: store the choice and lease the next item, in one transaction.
 
-    The same steps as `rating_submit` then `item_serve`, with one clock and one commit; a refused
-    rating rolls back and serves nothing.
+    The same steps as `rating_submit` then `item_serve` (`choice`: their token, side, comment and
+    seconds), with one clock and one commit; a refused rating rolls back and serves nothing.
     """
-    if side not in SIDES:
-        raise RatingError(f"unknown choice {side!r}")
     now = timezone.now()
+    if excluded is None:
+        excluded = excluded_rater_ids(campaign=campaign)
     with transaction.atomic():
-        rating, created = _submit(
-            campaign=campaign, rater=rater, token=token, side=side, comment=comment, seconds=seconds,
-            now=now, excluded=excluded,
-        )  # fmt: skip
-        item, progress = _serve(campaign=campaign, rater=rater, now=now, rng=None, excluded=excluded)
+        rating, created, recount = _submit(
+            campaign=campaign, rater=rater, now=now, excluded=excluded, **choice
+        )
+        item, progress = _serve(
+            campaign=campaign, rater=rater, now=now, rng=None, excluded=excluded, recount=recount
+        )
     return rating, created, item, progress
 
 
@@ -275,92 +277,71 @@ def _submit(
     rater: User,
     token: str,
     side: str,
-    comment: str,
-    seconds: float | None,
-    now: datetime | None,
-    excluded: list[int] | None,
-) -> tuple[Rating, bool]:
-    now = now or timezone.now()
+    comment: str = "",
+    seconds: float | None = None,
+    now: datetime,
+    excluded: list[int],
+) -> tuple[Rating, bool, list[int]]:
+    """Store the choice; returns the rating, whether it is new, and the comparisons to recount."""
+    if side not in SIDES:
+        raise RatingError(f"unknown choice {side!r}")
     # Every write of a rating for this item happens under this row lock (or, on SQLite, in a
-    # serialised write transaction). The rater's own lease is read in the same statement: only
-    # this rater writes it, and a second request of theirs racing this one is caught by the
-    # guarded update below, which PostgreSQL re-checks against the row as last committed.
-    mine = Assignment.objects.filter(comparison=OuterRef("pk"), rater=rater)
+    # serialised write transaction). The rater's own lease is read in the same statement.
     comparison = (
-        Comparison.objects.select_for_update(of=("self",))
+        with_mine(Comparison.objects.filter(campaign=campaign, token=token), rater=rater)
+        .select_for_update(of=("self",))
         .only("pk", "campaign_id", "left", "needed", "gold_answer")
-        .filter(campaign=campaign, token=token)
         .annotate(
-            my_served=Subquery(mine.values("served_at")[:1]),
-            my_until=Subquery(mine.values("leased_until")[:1]),
-            my_skipped=Subquery(mine.values("skipped")[:1]),
-            my_rated=Exists(Rating.objects.filter(rater=rater, comparison=OuterRef("pk"))),
+            my_served=F("my_lease__served_at"),
+            my_until=F("my_lease__leased_until"),
+            my_skipped=F("my_lease__skipped"),
+            my_rated=F("my_rating__id"),
         )
         .order_by()
         .first()
     )
     if comparison is None:
         raise RatingError("unknown item")
+    if comparison.my_rated is not None:  # type: ignore[attr-defined]
+        return rating_stored(comparison=comparison, rater=rater), False, []
     served_at: datetime | None = comparison.my_served  # type: ignore[attr-defined]
-    if comparison.my_rated:  # type: ignore[attr-defined]
-        return _stored(comparison=comparison, rater=rater), False
     if served_at is None:
         raise RatingError("this item was not served to you")
     held = comparison.my_until > now and not comparison.my_skipped  # type: ignore[attr-defined]
+    # While the rater holds the lease, its slot is theirs (counted in `taken`) and the rating takes
+    # it over, so nothing is counted or recounted. Once the lease ran out the item may have gone to
+    # others meanwhile: count (after the lock) and recount after storing. Gold items carry no
+    # capacity but are counted too, so that the two cost the same.
+    # (An excluded rater's rating does not count, so theirs is recounted; the pages serve them nothing.)
+    recount = [] if held and rater.pk not in excluded else [comparison.pk]
     if not held:
-        # The lease ran out: the item may have gone to others meanwhile, so count (after the lock).
-        # Gold items carry no capacity but are counted too, so that the two cost the same.
-        if excluded is None:
-            excluded = excluded_rater_ids(campaign=campaign)
-        sql, params = taken_sql(comparison.pk, rater=rater, excluded=excluded, now=now)
-        taken = (
-            Comparison.objects.filter(pk=comparison.pk)
-            .annotate(taken=RawSQL(sql, params, output_field=IntegerField()))
-            .values_list("taken", flat=True)[0]
-        )
+        taken = taken_exact(comparison_id=comparison.pk, excluded=excluded, now=now)
         if comparison.gold_answer is None and taken >= comparison.needed:
             raise RatingError("your time on this item ran out and it went to someone else")
-    # While the rater holds the lease its slot is theirs (the invariant counted it), so no count.
     # The client's clock is a claim; the lease bounds it.
     elapsed = max(0.0, (now - served_at).total_seconds())
     bounded = min(elapsed, float(campaign.lease_seconds))
     if seconds is not None and seconds >= 0:
         bounded = min(bounded, float(seconds))
-    choice = comparison.side_to_system(side)
-    closed = (
-        Assignment.objects.filter(rater=rater, comparison=comparison)
-        .exclude(leased_until=LEASE_DONE)
-        .update(
-            leased_until=LEASE_DONE,
-            skipped=False,
-            first_choice=Case(When(first_choice="", then=Value(choice)), default=F("first_choice")),
-        )
-    )
-    if not closed:  # another request of this rater stored it while this one waited for the lock
-        return _stored(comparison=comparison, rater=rater), False
-    rating = Rating.objects.create(
+    rating, created = rating_insert(
         comparison=comparison,
-        campaign=campaign,
         rater=rater,
-        choice=choice,
+        choice=comparison.side_to_system(side),
         side=side,
-        comment=comment.strip()[:5000],
+        comment=comment,
         seconds=round(bounded, 3),
         too_fast=bounded < campaign.min_seconds,
-        created=now,
+        now=now,
     )
-    return rating, True
-
-
-def _stored(*, comparison: Comparison, rater: User) -> Rating:
-    existing = Rating.objects.filter(rater=rater, comparison=comparison).first()
-    if existing is None:
-        raise RatingError("this item was not served to you")
-    return existing
+    return rating, created, recount if created else []
 
 
 def rating_undo(*, campaign: Campaign, rater: User, now: datetime | None = None) -> Comparison:
-    """Take back the rater's last rating if it is recent; the item is leased to them again."""
+    """Take back the rater's last rating if it is recent; the item is leased to them again.
+
+    The first answer is kept on the lease (`Assignment.first_choice`): gold checks are scored on it,
+    so undo cannot be used to answer a check again.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         last = Rating.objects.filter(campaign=campaign, rater=rater).order_by("-created", "-pk").first()
@@ -369,6 +350,10 @@ def rating_undo(*, campaign: Campaign, rater: User, now: datetime | None = None)
         comparison = (
             Comparison.objects.select_for_update().select_related("prompt").get(pk=last.comparison_id)
         )
+        Assignment.objects.filter(rater=rater, comparison=comparison, first_choice="").update(
+            first_choice=last.choice
+        )
         last.delete()
         lease_renew(campaign=campaign, comparison_id=comparison.pk, rater=rater, now=now)
+        taken_refresh(comparison_ids=[comparison.pk], excluded=excluded_rater_ids(campaign=campaign), now=now)
     return comparison

@@ -1,47 +1,110 @@
-"""Leases (a served item held for its rater) and the count that serving and rating check under a row lock."""
+"""Leases (a served item held for its rater) and `Comparison.taken`, the count serving decides room by.
+
+`taken` is ratings by raters not excluded plus active leases of raters who have not rated the item.
+It is recounted from the rows (`taken_refresh`) under the comparison's row lock by every write that
+changes it: a lease taken, skipped or renewed by undo, a rating stored after its lease ran out, an
+exclusion. A rating stored while its rater holds the lease changes nothing (a lease became a rating),
+so the per-rating path writes no counter. Leases run out without a write, so the column can only
+be too high, never too low: `lease_check_at`, the first end among the counted leases, marks when it
+may be too high, and serving counts again (`taken_exact`) before it refuses an item because of it.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db.models import Count, Exists, Expression, F, Min, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Least
+from django.db.models.signals import post_delete, pre_delete
+from django.utils import timezone
 
-from annotate.models import Assignment, Campaign, Rating
-
-# A rated item's lease is set here, clearly in the past: a request whose clock started before the
-# rating was stored must not count that finished lease as still active.
-LEASE_DONE = datetime(2000, 1, 1, tzinfo=UTC)
+from annotate.models import Assignment, Campaign, Comparison, Rating
 
 
-def taken_sql(
-    comparison_id: int, *, rater: User, excluded: list[int], now: datetime
-) -> tuple[str, list[Any]]:
-    """SQL for ratings by raters not excluded plus others' active leases on one comparison.
-
-    Hand-written because it runs on every rating and every served item; callers fold it into a
-    read they make anyway, so that counting costs no round trip of its own. It must run after the
-    comparison's row lock is taken (each statement then reads a snapshot from after the lock).
-    """
-    not_excluded = f" AND rater_id NOT IN ({', '.join(['%s'] * len(excluded))})" if excluded else ""
-    sql = (
-        f"(SELECT COUNT(*) FROM {Rating._meta.db_table} WHERE comparison_id = %s{not_excluded})"
-        f" + (SELECT COUNT(*) FROM {Assignment._meta.db_table} WHERE comparison_id = %s"
-        " AND leased_until > %s AND skipped = %s AND rater_id <> %s)"
+def _active_leases(now: datetime) -> QuerySet[Assignment, Any]:
+    """Leases on the outer comparison that are running and whose rater has not rated it."""
+    rated = Rating.objects.filter(comparison=OuterRef("comparison"), rater=OuterRef("rater"))
+    return (
+        Assignment.objects.filter(comparison=OuterRef("pk"), leased_until__gt=now, skipped=False)
+        .exclude(Exists(rated))
+        .order_by()
+        .values("comparison")
     )
-    params = [
-        comparison_id,
-        *excluded,
-        comparison_id,
-        connection.ops.adapt_datetimefield_value(now),
-        False,
-        rater.pk,
-    ]
-    return sql, params
 
 
-def lease_renew(*, campaign: Campaign, comparison_id: int, rater: User, now: datetime) -> None:
+def taken_expression(*, excluded: list[int], now: datetime) -> Expression:
+    """The exact `taken` of the outer comparison, counted from its ratings and leases now."""
+    ratings = (
+        Rating.objects.filter(comparison=OuterRef("pk"))
+        .exclude(rater_id__in=excluded)
+        .order_by()
+        .values("comparison")
+        .annotate(c=Count("pk"))
+        .values("c")
+    )
+    leases = _active_leases(now).annotate(c=Count("pk")).values("c")
+    return Coalesce(Subquery(ratings), 0) + Coalesce(Subquery(leases), 0)
+
+
+def _refresh(qs: QuerySet[Comparison], *, excluded: list[int], now: datetime) -> None:
+    qs.update(
+        taken=taken_expression(excluded=excluded, now=now),
+        lease_check_at=Subquery(_active_leases(now).annotate(m=Min("leased_until")).values("m")),
+    )
+
+
+def taken_refresh(*, comparison_ids: Iterable[int], excluded: list[int], now: datetime) -> None:
+    """Recount `taken` and `lease_check_at` of these comparisons from their rows, in one statement.
+
+    Run it under the comparisons' row locks (or in SQLite's serialised write transaction), after
+    the writes it must see.
+    """
+    ids = sorted(set(comparison_ids))
+    if ids:
+        _refresh(Comparison.objects.filter(pk__in=ids), excluded=excluded, now=now)
+
+
+def campaign_taken_refresh(*, campaign: Campaign, excluded: list[int], now: datetime) -> None:
+    """Recount every comparison of the campaign: after a rater is excluded or let back in."""
+    _refresh(Comparison.objects.filter(campaign=campaign), excluded=excluded, now=now)
+
+
+def taken_exact(*, comparison_id: int, excluded: list[int], now: datetime) -> int:
+    """Count `taken` of one comparison now (under its row lock): when its counted leases may have run out."""
+    value: int = (
+        Comparison.objects.filter(pk=comparison_id)
+        .annotate(exact=taken_expression(excluded=excluded, now=now))
+        .values_list("exact", flat=True)[0]
+    )
+    return value
+
+
+def taken_add_lease(*, comparison_id: int, until: datetime) -> None:
+    """Count a lease just taken on a comparison that had room by its counter (under its row lock).
+
+    Cheaper than a recount and as good: a counter that was exact is exact after it, and one that may
+    have been too high keeps its `lease_check_at` in the past, so it is still counted again when needed.
+    """
+    Comparison.objects.filter(pk=comparison_id).update(
+        taken=F("taken") + 1,
+        lease_check_at=Least(Coalesce(F("lease_check_at"), Value(until)), Value(until)),
+    )
+
+
+def has_room(comparison: Comparison, *, now: datetime) -> bool | None:
+    """Whether the locked comparison's counter shows room: True, False, or None when it must be recounted."""
+    if comparison.taken < comparison.needed:
+        return True
+    if comparison.lease_check_at is not None and comparison.lease_check_at <= now:
+        return None
+    return False
+
+
+def lease_renew(*, campaign: Campaign, comparison_id: int, rater: User, now: datetime) -> datetime:
+    """Lease the comparison to the rater (a new lease, or their old one renewed); returns its end."""
     until = now + timedelta(seconds=campaign.lease_seconds)
     # One upsert: a rater's row for an item is kept (unique per rater and item) and renewed.
     Assignment.objects.bulk_create(
@@ -59,3 +122,25 @@ def lease_renew(*, campaign: Campaign, comparison_id: int, rater: User, now: dat
         unique_fields=["rater", "comparison"],
         update_fields=["served_at", "leased_until", "skipped"],
     )
+    return until
+
+
+def _note_campaigns(sender: Any, instance: User, **kwargs: Any) -> None:
+    # Deleting a user deletes their ratings and leases with it, which the counters must follow.
+    instance._recount_campaigns = sorted(  # type: ignore[attr-defined]
+        set(Assignment.objects.filter(rater=instance).values_list("campaign_id", flat=True))
+        | set(Rating.objects.filter(rater=instance).values_list("campaign_id", flat=True))
+    )
+
+
+def _recount_campaigns(sender: Any, instance: User, **kwargs: Any) -> None:
+    now = timezone.now()
+    for campaign in Campaign.objects.filter(pk__in=getattr(instance, "_recount_campaigns", [])):
+        excluded = list(campaign.exclusions.values_list("rater_id", flat=True))
+        campaign_taken_refresh(campaign=campaign, excluded=excluded, now=now)
+
+
+def connect_counter_upkeep() -> None:
+    """Keep `taken` right when a user is deleted (the admin can); the app itself never deletes one."""
+    pre_delete.connect(_note_campaigns, sender=User, dispatch_uid="annotate-taken-pre")
+    post_delete.connect(_recount_campaigns, sender=User, dispatch_uid="annotate-taken-post")

@@ -168,6 +168,13 @@ class Comparison(models.Model):
     text_b = models.TextField()
     left = models.CharField(max_length=1, choices=Side.choices)
     needed = models.PositiveIntegerField(default=1)
+    # Serving's counter (annotate.leases): ratings by raters not excluded plus the active leases of
+    # raters who have not rated it, recounted under the row lock at every write that changes them,
+    # so the search for an item with room reads a column instead of counting per item. A counted
+    # lease may run out later; `lease_check_at` (the first end among them) says from when the
+    # count may be too high and must be taken again.
+    taken = models.PositiveIntegerField(default=0)
+    lease_check_at = models.DateTimeField(null=True, blank=True)
     # NULL means "not a gold check", which reads more plainly in queries than an empty answer.
     gold_answer = models.CharField(max_length=8, choices=Answer.choices, null=True, blank=True)  # noqa: DJ001
     gold_uploaded = models.BooleanField(default=False)
@@ -201,8 +208,9 @@ class Assignment(models.Model):
     served_at = models.DateTimeField(default=timezone.now)
     leased_until = models.DateTimeField()
     skipped = models.BooleanField(default=False)
-    # The rater's first answer for the item (a/b/tie/both_bad), kept through undo: gold checks are
-    # scored on it, so undo cannot be used to answer a check again.
+    # The rater's first answer for the item (a/b/tie/both_bad), written when undo takes it back (until
+    # then the rating is the first answer): gold checks are scored on it, so undo cannot be used to
+    # answer a check again.
     first_choice = models.CharField(max_length=8, blank=True, default="")
     # When the rater last skipped it: skipped items come back least recently skipped first.
     skipped_at = models.DateTimeField(null=True, blank=True)

@@ -14,25 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import (
-    Case,
-    Count,
-    F,
-    FilteredRelation,
-    IntegerField,
-    Max,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    When,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, F, FilteredRelation, IntegerField, Max, Q, QuerySet, When
 from django.utils import timezone
 
 from annotate.adaptive import open_cells_only
-from annotate.models import Assignment, Campaign, Comparison, Rating
-from annotate.selectors import excluded_rater_ids
+from annotate.models import Campaign, Comparison, Rating
 
 # How long a rater may take back their last rating; the rating page is told this number.
 UNDO_SECONDS = 60
@@ -101,54 +87,44 @@ def undo_open(rated_at: datetime | None, now: datetime) -> bool:
     return rated_at is not None and (now - rated_at).total_seconds() <= UNDO_SECONDS
 
 
-def _counted(
-    qs: QuerySet[Comparison], *, rater: User, excluded: list[int], now: datetime
-) -> QuerySet[Comparison]:
-    """Comparisons with ratings (not excluded), others' active leases and the rater's own rating time."""
-    ratings = (
-        Rating.objects.filter(comparison=OuterRef("pk"))
-        .exclude(rater_id__in=excluded)
-        .order_by()
-        .values("comparison")
-        .annotate(c=Count("pk"))
-        .values("c")
-    )
-    leases = (
-        Assignment.objects.filter(comparison=OuterRef("pk"), leased_until__gt=now, skipped=False)
-        .exclude(rater=rater)
-        .order_by()
-        .values("comparison")
-        .annotate(c=Count("pk"))
-        .values("c")
-    )
-    my_rated = Rating.objects.filter(comparison=OuterRef("pk"), rater=rater).values("created")[:1]
+def with_mine(qs: QuerySet[Comparison], *, rater: User) -> QuerySet[Comparison]:
+    """Join each comparison to the rater's own rating and lease (at most one of each, so no fan-out).
+
+    Joins, not a subquery per item: serving and progress run over a whole campaign on every rating.
+    """
     return qs.annotate(
-        n_ratings=Coalesce(Subquery(ratings), 0),
-        n_leases=Coalesce(Subquery(leases), 0),
-        my_rated=Subquery(my_rated),
+        my_rating=FilteredRelation("ratings", condition=Q(ratings__rater=rater)),
+        my_lease=FilteredRelation("assignments", condition=Q(assignments__rater=rater)),
     )
 
 
-def with_counts(
-    qs: QuerySet[Comparison], *, rater: User, excluded: list[int], now: datetime
-) -> QuerySet[Comparison]:
-    """Comparisons the rater has not rated, with ratings (not excluded) and others' active leases counted."""
-    # By Q: the stubs plugin cannot see an annotation made in another function.
-    return _counted(qs, rater=rater, excluded=excluded, now=now).filter(Q(my_rated__isnull=True))
+# Over `with_mine` rows. Written as lookups, not negations: negating a condition on a LEFT JOIN
+# would also match the rows the join left empty.
+NOT_MINE = Q(my_rating__id__isnull=True)
+MINE = Q(my_rating__id__isnull=False)
 
 
-ROOM = Q(gold_answer__isnull=True, needed__gt=F("n_ratings") + F("n_leases"))
+def held_now(now: datetime) -> Q:
+    """The rater's running lease on an item they have not rated: the item they hold."""
+    return Q(my_lease__leased_until__gt=now, my_lease__skipped=False) & NOT_MINE
 
 
-def rater_progress(
-    *, campaign: Campaign, rater: User, now: datetime | None = None, excluded: list[int] | None = None
-) -> Progress:
+def room(now: datetime) -> Q:
+    """Regular items that may have room by their counter (`annotate.leases`): a superset, checked under lock.
+
+    An item the rater holds counts as room for them: its counter includes their own lease.
+    """
+    counted = Q(needed__gt=F("taken")) | Q(lease_check_at__lte=now) | held_now(now)
+    return Q(gold_answer__isnull=True) & NOT_MINE & counted
+
+
+def rater_progress(*, campaign: Campaign, rater: User, now: datetime | None = None) -> Progress:
     """The rater's own progress: rated, still to do (gold included), whether undo is open."""
-    return progress_and_held(campaign=campaign, rater=rater, now=now, excluded=excluded)[0]
+    return progress_and_held(campaign=campaign, rater=rater, now=now)[0]
 
 
 def progress_and_held(
-    *, campaign: Campaign, rater: User, now: datetime | None = None, excluded: list[int] | None = None
+    *, campaign: Campaign, rater: User, now: datetime | None = None
 ) -> tuple[Progress, int | None]:
     """The rater's progress and the comparison they hold now (an active lease not yet rated), if any.
 
@@ -158,19 +134,8 @@ def progress_and_held(
     while the rater's own counts span every cell: they take a second statement.
     """
     now = now or timezone.now()
-    if excluded is None:
-        excluded = excluded_rater_ids(campaign=campaign)
     split = campaign.stop_when_settled
-    return _progress_and_held_orm(campaign=campaign, rater=rater, now=now, excluded=excluded, split=split)
-
-
-def _progress_and_held_orm(
-    *, campaign: Campaign, rater: User, now: datetime, excluded: list[int], split: bool
-) -> tuple[Progress, int | None]:
-    """The counts in one statement (two for stop-when-settled campaigns, see progress_and_held)."""
     gold = Q(gold_answer__isnull=False)
-    mine = Q(my_rated__isnull=False)
-    held_now = Q(mine_lease__leased_until__gt=now, mine_lease__skipped=False) & ~mine
     figures: dict[str, Any] = {}
     if split:
         figures = Rating.objects.filter(campaign=campaign, rater=rater).aggregate(
@@ -179,21 +144,19 @@ def _progress_and_held_orm(
             last=Max("created"),
         )
     base = open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign)
-    rows = _counted(base, rater=rater, excluded=excluded, now=now).annotate(
-        mine_lease=FilteredRelation("assignments", condition=Q(assignments__rater=rater))
-    )
-    room = ROOM & ~mine
+    rows = with_mine(base, rater=rater)
+    gold_left = gold & NOT_MINE
     counts = {
-        "room": Count("pk", filter=room),
-        "gold": Count("pk", filter=gold & ~mine),
-        "unskipped": Count("pk", filter=(room | (gold & ~mine)) & Q(mine_lease__skipped_at__isnull=True)),
-        "held": Max(Case(When(held_now, then=F("pk")), output_field=IntegerField())),
+        "room": Count("pk", filter=room(now)),
+        "gold": Count("pk", filter=gold_left),
+        "unskipped": Count("pk", filter=(room(now) | gold_left) & Q(my_lease__skipped_at__isnull=True)),
+        "held": Max(Case(When(held_now(now), then=F("pk")), output_field=IntegerField())),
     }
     if not split:
         counts |= {
-            "n": Count("pk", filter=mine),
-            "n_gold": Count("pk", filter=mine & gold),
-            "last": Max("my_rated"),
+            "n": Count("pk", filter=MINE),
+            "n_gold": Count("pk", filter=MINE & gold),
+            "last": Max("my_rating__created"),
         }
     got = rows.aggregate(**counts)
     if not split:

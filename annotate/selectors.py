@@ -123,7 +123,12 @@ def campaign_roster(*, campaign: Campaign) -> list[RosterEntry]:
         .values("rater_id")
         .annotate(
             total=Count("pk"),
-            correct=Count("pk", filter=Q(first_choice=F("comparison__gold_answer"))),
+            # The first answer is kept on the lease once undo took it back; until then it is the rating.
+            correct=Count(
+                "pk",
+                filter=Q(first_choice=F("comparison__gold_answer"))
+                | Q(first_choice="", comparison__ratings__choice=F("comparison__gold_answer")),
+            ),
         )
     )
     gold = {row["rater_id"]: (row["total"], row["correct"]) for row in uploaded}

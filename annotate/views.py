@@ -175,7 +175,7 @@ def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
         return _state(item, progress, rating=stored, created=created)
     if data.get("next"):
         return _serve(campaign, user, excluded=excluded, rating=stored, created=created)
-    progress = assignment.rater_progress(campaign=campaign, rater=user, excluded=excluded)
+    progress = assignment.rater_progress(campaign=campaign, rater=user)
     return JsonResponse(
         {
             "rating": stored,

@@ -248,7 +248,8 @@ GENERATION_SERVED_TIMEOUT = env_int("GENERATION_SERVED_TIMEOUT", 600, minimum=1)
 # form (raters, researchers, the admin) goes through authenticate(), so one rule covers them all.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out attempt before any check
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend with the user's roles read with the user (one query per request, not two).
+    "core.backends.RoleBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))

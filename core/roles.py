@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.db.models.signals import post_migrate
 from django.http import HttpRequest, HttpResponse
 
@@ -18,7 +19,22 @@ ROLES = {"researcher": RESEARCHERS, "rater": RATERS}
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
+def _flag(name: str) -> str:
+    return f"in_group_{name}"
+
+
+def role_flags() -> dict[str, Exists]:
+    """Annotations that load a user's membership of each role's group with the user (core.backends)."""
+    return {
+        _flag(name): Exists(Group.objects.filter(user=OuterRef("pk"), name=name)) for name in ROLES.values()
+    }
+
+
 def _in_group(user: AbstractBaseUser | AnonymousUser, name: str) -> bool:
+    # A request's user carries the flags (read with it); any other user object asks the database.
+    loaded = getattr(user, _flag(name), None)
+    if loaded is not None:
+        return bool(user.is_authenticated and loaded)
     groups = getattr(user, "groups", None)
     return bool(user.is_authenticated and groups is not None and groups.filter(name=name).exists())
 

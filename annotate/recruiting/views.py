@@ -20,9 +20,8 @@ from annotate.recruiting import links, steps
 from annotate.recruiting.forms import SignupForm
 from annotate.recruiting.models import Invite, PracticeItem
 from annotate.rendering import render_markdown
+from core.backends import BACKEND
 from core.roles import is_rater, rater_required
-
-_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _problem(request: HttpRequest, message: str, status: int = 410) -> HttpResponse:
@@ -70,7 +69,7 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
                     username=form.cleaned_data["username"],
                     password=form.cleaned_data["password"],
                 )
-                login(request, joined, backend=_BACKEND)
+                login(request, joined, backend=BACKEND)
             else:
                 raise links.LinkError("")
         except links.LinkError as exc:
@@ -93,7 +92,7 @@ def external_entry(request: HttpRequest, entry_token: str) -> HttpResponse:
     if request.user.is_authenticated and request.user.pk != bound.user_id:
         request.session.flush()
     # The session is the credential: the same external id always logs in the same rater.
-    login(request, bound.user, backend=_BACKEND)
+    login(request, bound.user, backend=BACKEND)
     return redirect("recruiting:step", campaign_id=bound.campaign_id)
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
 
+from annotate.leases import campaign_taken_refresh
 from annotate.models import Campaign, RaterExclusion
 from annotate.quality_flags import REASON_MAX_CHARS
 from annotate.services.errors import CampaignError
@@ -32,8 +35,18 @@ def campaign_rater_exclude(*, campaign: Campaign, user: User, reason: str = "") 
         raise CampaignError(
             f"the reason is {len(reason)} characters long; at most {REASON_MAX_CHARS} are kept"
         )
-    RaterExclusion.objects.update_or_create(campaign=campaign, rater=user, defaults={"reason": reason})
+    with transaction.atomic():
+        RaterExclusion.objects.update_or_create(campaign=campaign, rater=user, defaults={"reason": reason})
+        _recount(campaign)
 
 
 def campaign_rater_include(*, campaign: Campaign, user: User) -> None:
-    RaterExclusion.objects.filter(campaign=campaign, rater=user).delete()
+    with transaction.atomic():
+        RaterExclusion.objects.filter(campaign=campaign, rater=user).delete()
+        _recount(campaign)
+
+
+def _recount(campaign: Campaign) -> None:
+    """An excluded rater's ratings stop counting towards what each item needs (and count again)."""
+    excluded = list(RaterExclusion.objects.filter(campaign=campaign).values_list("rater_id", flat=True))
+    campaign_taken_refresh(campaign=campaign, excluded=excluded, now=timezone.now())

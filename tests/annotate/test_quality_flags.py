@@ -13,7 +13,7 @@ from django.utils import timezone
 from scipy.stats import binomtest
 
 from annotate.assignment import item_next, rating_submit
-from annotate.models import Campaign, Comparison, RaterExclusion, Rating
+from annotate.models import Assignment, Campaign, Comparison, RaterExclusion, Rating
 from annotate.quality_flags import (
     GOLD,
     ONE_SIDED,
@@ -282,10 +282,16 @@ def test_the_gold_threshold_is_the_campaigns_recruiting_setting(crafted):
 @pytest.mark.django_db
 def test_gold_is_scored_on_the_first_answer_so_undo_cannot_repair_it(crafted):
     campaign, raters = crafted
-    # As if the rater undid and re-answered every gold check correctly: the first answer stays wrong.
-    Rating.objects.filter(
+    # As if the rater undid and re-answered every gold check correctly: undo keeps the first answer
+    # on the lease (as rating_undo does), and the new rating is right.
+    checks = Rating.objects.filter(
         campaign=campaign, rater=raters["goldfail"], comparison__gold_answer__isnull=False
-    ).update(choice="a", side="left")
+    )
+    for rating in checks:
+        Assignment.objects.filter(rater=rating.rater, comparison=rating.comparison).update(
+            first_choice=rating.choice
+        )
+    checks.update(choice="a", side="left")
     assert codes(flags_of(campaign)["q-goldfail"]) == [GOLD]
 
 
