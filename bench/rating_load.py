@@ -14,7 +14,8 @@ Database: a fresh one on DATABASE_URL's PostgreSQL, else under bin/with-services
 PostgreSQL on loopback, or SQLite where there is none; the output says). var/ is not touched.
 
 Prints p50/p95 latency, ratings/s, the client's own CPU, and duplicate, lost and over-rated counts
-(all must be 0), then a key=value line.
+(all must be 0), then a key=value line. First it measures the stack's floor (bench/http_floor.py):
+`ratings_per_floor` is saturate's ratings/s over near-empty requests/s on the same server.
 
 Two modes, both run by default on the same server, each on its own campaign and raters:
 - saturate: --raters raters that never pause (the throughput figure, `ratings_per_s`);
@@ -48,63 +49,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+sys.path.insert(0, str(ROOT))
 
-SETUP = r"""
-import json, sys
-from django.contrib.sessions.backends.db import SessionStore
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, BACKEND_SESSION_KEY
-from core.users import user_create
-from core.models import JobStatus
-from eval_sets.models import EvalSet, Prompt
-from generation.models import GenerationJob, ModelSpec, Sample
-from annotate.services import campaign_create
-from annotate.models import Campaign
-
-n_raters, n_prompts = {n_raters}, {n_prompts}
-es = EvalSet.objects.create(name="{name}", version=1, content_hash="{name}", source_format="jsonl")
-prompts = Prompt.objects.bulk_create(
-    Prompt(eval_set=es, uid=f"b{{i:05d}}", position=i, category=["writing", "coding"][i % 2], text=f"Prompt {{i}}: write a function and explain it.")
-    for i in range(n_prompts)
-)
-body = "Here is an answer with **Markdown**.\n\n```python\ndef f(x):\n    return x * 2\n```\n\n" + "Some explanation. " * 40
-for name in ("bench-a", "bench-b"):
-    m, _ = ModelSpec.objects.get_or_create(name=name, defaults={{"path": "/bench/" + name}})
-    job = GenerationJob.objects.create(model=m, eval_set=es, status=JobStatus.DONE)
-    Sample.objects.bulk_create(
-        Sample(job=job, prompt=p, index=0, text=f"{{name}} {{p.uid}}\n\n" + body, finish_reason="eos", selected=True)
-        for p in prompts
-    )
-raters = [user_create(username=f"{name}-{{i:04d}}", role="rater") for i in range(n_raters)]
-c = campaign_create(name="{name}", eval_set=es, systems=["bench-a", "bench-b"], ratings_per_comparison=2, overlap=0.1, raters=raters)
-c.status = Campaign.Status.OPEN
-c.save()
-# Fresh tables have no planner statistics before autovacuum's first pass; a running site has them.
-from django.db import connection
-if connection.vendor == "postgresql":
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-sessions = {{}}
-for u in raters:
-    s = SessionStore()
-    s[SESSION_KEY] = str(u.pk)
-    s[BACKEND_SESSION_KEY] = "core.backends.RoleBackend"
-    s[HASH_SESSION_KEY] = u.get_session_auth_hash()
-    s.create()
-    sessions[u.username] = s.session_key
-print("BENCH_JSON " + json.dumps({{"campaign": c.pk, "sessions": sessions, "needed": sum(c.comparisons.values_list("needed", flat=True))}}))
-"""
-
-VERIFY = r"""
-import json
-from django.db import connection
-from django.db.models import Count, F
-from annotate.models import Comparison, Rating
-c = Comparison.objects.filter(campaign__name="{name}")
-pairs = list(Rating.objects.filter(campaign__name="{name}").values_list("rater__username", "comparison__token"))
-dupes = Rating.objects.filter(campaign__name="{name}").values("rater", "comparison").annotate(n=Count("id")).filter(n__gt=1).count()
-over = c.annotate(n=Count("ratings")).filter(n__gt=F("needed")).count()
-print("BENCH_JSON " + json.dumps({{"pairs": pairs, "duplicates": dupes, "over_rated": over, "vendor": connection.vendor}}))
-"""
+from bench.http_floor import floor  # noqa: E402
+from bench.rating_snippets import SETUP, VERIFY  # noqa: E402
 
 
 def run_manage(env: dict[str, str], *args: str) -> str:
@@ -349,6 +297,9 @@ def main() -> None:
             conn.getresponse().read()
             conn.close()
 
+        floor_per_s, floor_p95, floor_errors = floor(port=port, threads=args.raters, seconds=10.0)
+        print(f"[floor] {args.raters} clients on /healthz for 10 s: {floor_per_s:.1f} requests/s, "
+              f"p95={floor_p95:.1f}ms, client_errors={floor_errors}")  # fmt: skip
         results: dict[str, dict] = {}
         for mode, setup in setups.items():
             n, items, duration, think = plans[mode]
@@ -383,7 +334,9 @@ def main() -> None:
                 last += [f"{prefix}{k}={results[mode][k]:.1f}" if isinstance(results[mode][k], float)
                          else f"{prefix}{k}={results[mode][k]}" for k in keys]  # fmt: skip
         db = next(iter(results.values()))["db"]
-        print(" ".join([*last, f"db={db}", f"workers={workers}"]))
+        if "saturate" in results:
+            last.append(f"ratings_per_floor={results['saturate']['ratings_per_s'] / floor_per_s:.3f}")
+        print(" ".join([*last, f"floor_per_s={floor_per_s:.1f}", f"db={db}", f"workers={workers}"]))
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
