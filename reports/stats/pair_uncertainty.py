@@ -21,7 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reports.stats.rankings import BT_RIDGE, bradley_terry_fit, pair_index, wins_from_cells
+from reports.stats.rankings import (
+    BT_RIDGE,
+    bradley_terry_fit,
+    outcome_column,
+    pair_index,
+    system_positions,
+    wins_from_cells,
+)
 
 MAX_SE = 0.5
 METHOD = (
@@ -41,24 +48,10 @@ class PairUncertainty:
 
 def win_cells(systems: Sequence[str], outcomes: Sequence[tuple[str, str, str]]) -> np.ndarray:
     """(pairs*3) counts for ``rankings.wins_from_cells``: ``outcomes`` are (x, y, "x"|"y"|"none")."""
-    k = len(systems)
-    position = {name: i for i, name in enumerate(systems)}
-    if len(position) != k:
-        raise ValueError("system names must be distinct")
-    cell_of = {pair: n for n, pair in enumerate(pair_index(k))}
-    cells = np.zeros(len(cell_of) * 3)
+    position = system_positions(systems)
+    cells = np.zeros(len(pair_index(len(systems))) * 3)
     for x, y, result in outcomes:
-        if x not in position or y not in position:
-            raise ValueError(f"unknown system in ({x!r}, {y!r}); systems: {', '.join(systems)}")
-        i, j = position[x], position[y]
-        if i == j:
-            raise ValueError(f"a system cannot be compared with itself: {x}")
-        if i > j:
-            i, j = j, i
-            result = {"x": "y", "y": "x"}.get(result, result)
-        if result not in ("x", "y", "none"):
-            raise ValueError(f"unknown result {result!r}; expected x, y or none")
-        cells[cell_of[(i, j)] * 3 + {"x": 0, "y": 1, "none": 2}[result]] += 1
+        cells[outcome_column(position, x, y, result)] += 1
     return cells
 
 

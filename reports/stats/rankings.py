@@ -28,6 +28,38 @@ def pair_index(n_systems: int) -> list[tuple[int, int]]:
     return list(combinations(range(n_systems), 2))
 
 
+_OUTCOME_COLUMN = {"x": 0, "y": 1, "none": 2}
+
+
+def system_positions(systems: Sequence[str]) -> dict[str, int]:
+    position = {name: i for i, name in enumerate(systems)}
+    if len(position) != len(systems):
+        raise ValueError("system names must be distinct")
+    return position
+
+
+def outcome_column(position: dict[str, int], x: str, y: str, result: str) -> int:
+    """The column of the (pairs*3) cells that one outcome (x, y, "x"|"y"|"none") counts in.
+
+    Pairs are stored with the earlier system first, so an outcome given the other way round is
+    flipped: the one rule every tally of outcomes into pair cells goes through.
+    """
+    if x not in position or y not in position:
+        raise ValueError(f"unknown system in ({x!r}, {y!r}); systems: {', '.join(position)}")
+    i, j = position[x], position[y]
+    if i == j:
+        raise ValueError(f"a system cannot be compared with itself: {x}")
+    if i > j:
+        i, j = j, i
+        result = {"x": "y", "y": "x"}.get(result, result)
+    if result not in _OUTCOME_COLUMN:
+        raise ValueError(f"unknown result {result!r}; expected x, y or none")
+    k = len(position)
+    # Index of (i, j) in pair_index(k): the pairs before row i, then the offset within it.
+    pair = i * (2 * k - i - 1) // 2 + (j - i - 1)
+    return pair * 3 + _OUTCOME_COLUMN[result]
+
+
 def wins_from_cells(cells: np.ndarray, n_systems: int) -> np.ndarray:
     """(..., pairs*3) cell counts -> (..., K, K) fractional win matrix.
 
@@ -111,20 +143,13 @@ def bradley_terry(
     them each rating is its own unit.
     """
     k = len(systems)
-    position = {name: i for i, name in enumerate(systems)}
+    position = system_positions(systems)
     pair_cells = {pair: n for n, pair in enumerate(pair_index(k))}
     unit_keys: Sequence[Hashable] = list(range(len(pairs))) if units is None else units
     unit_row = {unit: i for i, unit in enumerate(sorted(set(unit_keys), key=repr))}
     cells = np.zeros((len(unit_row), len(pair_cells) * 3), dtype=np.int64)
     for (x, y, result), unit in zip(pairs, unit_keys, strict=True):
-        i, j = position[x], position[y]
-        if i == j:
-            raise ValueError(f"a system cannot be compared with itself: {x}")
-        if i > j:
-            i, j = j, i
-            result = {"x": "y", "y": "x"}.get(result, result)
-        outcome = {"x": 0, "y": 1, "none": 2}[result]
-        cells[unit_row[unit], pair_cells[(i, j)] * 3 + outcome] += 1
+        cells[unit_row[unit], outcome_column(position, x, y, result)] += 1
     total_cells = cells.sum(axis=0)
     point_wins = wins_from_cells(total_cells, k)
     theta = bradley_terry_fit(point_wins)

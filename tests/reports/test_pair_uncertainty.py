@@ -86,3 +86,28 @@ def test_bad_input() -> None:
     ):
         with pytest.raises(ValueError):
             pair_uncertainty(systems, data)
+
+
+def test_one_rule_tallies_outcomes_into_pair_cells_for_the_report_and_for_serving():
+    from reports.stats.rankings import outcome_column, system_positions
+
+    for k in range(2, 7):
+        names = [f"s{i}" for i in range(k)]
+        position = system_positions(names)
+        for n, (i, j) in enumerate(rankings.pair_index(k)):
+            x, y = names[i], names[j]
+            assert [outcome_column(position, x, y, r) for r in ("x", "y", "none")] == [
+                3 * n,
+                3 * n + 1,
+                3 * n + 2,
+            ]
+            # Given the other way round, the winner is flipped into the stored orientation.
+            assert [outcome_column(position, y, x, r) for r in ("y", "x", "none")] == [
+                3 * n,
+                3 * n + 1,
+                3 * n + 2,
+            ]
+    outcomes = [("a", "b", "x"), ("c", "a", "x"), ("b", "c", "none"), ("b", "a", "y")]
+    fit = rankings.bradley_terry(SYSTEMS, outcomes, rounds=0)
+    assert win_cells(SYSTEMS, outcomes).tolist() == [2, 0, 0, 0, 1, 0, 0, 0, 1]
+    assert [s["ratings"] for s in sorted(fit["scores"], key=lambda s: s["name"])] == [3, 3, 2]
