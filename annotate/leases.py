@@ -22,6 +22,7 @@ from django.db.models.signals import post_delete, pre_delete
 from django.utils import timezone
 
 from annotate.models import Assignment, Campaign, Comparison, Rating
+from annotate.selectors import excluded_rater_ids
 
 
 def _active_leases(now: datetime) -> QuerySet[Assignment, Any]:
@@ -67,8 +68,10 @@ def taken_refresh(*, comparison_ids: Iterable[int], excluded: list[int], now: da
         _refresh(Comparison.objects.filter(pk__in=ids), excluded=excluded, now=now)
 
 
-def campaign_taken_refresh(*, campaign: Campaign, excluded: list[int], now: datetime) -> None:
-    """Recount every comparison of the campaign: after a rater is excluded or let back in."""
+def campaign_taken_refresh(*, campaign: Campaign, now: datetime) -> None:
+    """Recount every comparison of the campaign, by its exclusions as they stand: after a rater is
+    excluded or let back in, or deleted."""
+    excluded = excluded_rater_ids(campaign=campaign)
     _refresh(Comparison.objects.filter(campaign=campaign), excluded=excluded, now=now)
 
 
@@ -136,8 +139,7 @@ def _note_campaigns(sender: Any, instance: User, **kwargs: Any) -> None:
 def _recount_campaigns(sender: Any, instance: User, **kwargs: Any) -> None:
     now = timezone.now()
     for campaign in Campaign.objects.filter(pk__in=getattr(instance, "_recount_campaigns", [])):
-        excluded = list(campaign.exclusions.values_list("rater_id", flat=True))
-        campaign_taken_refresh(campaign=campaign, excluded=excluded, now=now)
+        campaign_taken_refresh(campaign=campaign, now=now)
 
 
 def connect_counter_upkeep() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection
+from django.db.models import Field
 
 from annotate.models import Comparison, Rating
 
@@ -24,8 +27,12 @@ def rating_stored(*, comparison: Comparison, rater: User) -> Rating:
     return existing
 
 
-def _insert_sql() -> tuple[str, list[str]]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, and the attributes its values come from, in order."""
+@functools.cache
+def _insert_sql() -> tuple[str, list[Field[Any, Any]]]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, and the fields its values come from, in order.
+
+    Built once per process: it runs on every rating and depends only on the model and the database.
+    """
     meta = Rating._meta
 
     def quote(name: str | None) -> str:
@@ -40,7 +47,7 @@ def _insert_sql() -> tuple[str, list[str]]:
         f" VALUES ({', '.join(['%s'] * len(fields))})"
         f" ON CONFLICT ({unique}) DO NOTHING RETURNING {quote(meta.pk.column)}"
     )
-    return sql, [f.attname for f in fields]
+    return sql, fields
 
 
 def rating_insert(
@@ -72,9 +79,8 @@ def rating_insert(
         too_fast=too_fast,
         created=now,
     )
-    sql, attnames = _insert_sql()
-    fields = {f.attname: f for f in Rating._meta.concrete_fields}
-    values = [fields[name].get_db_prep_save(getattr(rating, name), connection) for name in attnames]
+    sql, fields = _insert_sql()
+    values = [field.get_db_prep_save(getattr(rating, field.attname), connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()

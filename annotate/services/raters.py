@@ -37,16 +37,11 @@ def campaign_rater_exclude(*, campaign: Campaign, user: User, reason: str = "") 
         )
     with transaction.atomic():
         RaterExclusion.objects.update_or_create(campaign=campaign, rater=user, defaults={"reason": reason})
-        _recount(campaign)
+        # Their ratings stop counting towards what each item needs.
+        campaign_taken_refresh(campaign=campaign, now=timezone.now())
 
 
 def campaign_rater_include(*, campaign: Campaign, user: User) -> None:
     with transaction.atomic():
         RaterExclusion.objects.filter(campaign=campaign, rater=user).delete()
-        _recount(campaign)
-
-
-def _recount(campaign: Campaign) -> None:
-    """An excluded rater's ratings stop counting towards what each item needs (and count again)."""
-    excluded = list(RaterExclusion.objects.filter(campaign=campaign).values_list("rater_id", flat=True))
-    campaign_taken_refresh(campaign=campaign, excluded=excluded, now=timezone.now())
+        campaign_taken_refresh(campaign=campaign, now=timezone.now())

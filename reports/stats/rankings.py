@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Hashable, Sequence
 from itertools import combinations
@@ -54,10 +55,13 @@ def outcome_column(position: dict[str, int], x: str, y: str, result: str) -> int
         result = {"x": "y", "y": "x"}.get(result, result)
     if result not in _OUTCOME_COLUMN:
         raise ValueError(f"unknown result {result!r}; expected x, y or none")
-    k = len(position)
-    # Index of (i, j) in pair_index(k): the pairs before row i, then the offset within it.
-    pair = i * (2 * k - i - 1) // 2 + (j - i - 1)
-    return pair * 3 + _OUTCOME_COLUMN[result]
+    return _pair_cells(len(position))[(i, j)] * 3 + _OUTCOME_COLUMN[result]
+
+
+@functools.cache
+def _pair_cells(n_systems: int) -> dict[tuple[int, int], int]:
+    """Each pair's number in `pair_index` order, the order the cells are laid out in."""
+    return {pair: n for n, pair in enumerate(pair_index(n_systems))}
 
 
 def wins_from_cells(cells: np.ndarray, n_systems: int) -> np.ndarray:
@@ -144,7 +148,7 @@ def bradley_terry(
     """
     k = len(systems)
     position = system_positions(systems)
-    pair_cells = {pair: n for n, pair in enumerate(pair_index(k))}
+    pair_cells = _pair_cells(k)
     unit_keys: Sequence[Hashable] = list(range(len(pairs))) if units is None else units
     unit_row = {unit: i for i, unit in enumerate(sorted(set(unit_keys), key=repr))}
     cells = np.zeros((len(unit_row), len(pair_cells) * 3), dtype=np.int64)
