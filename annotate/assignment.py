@@ -24,17 +24,20 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
-from django.db.models import BigIntegerField, ExpressionWrapper, F, QuerySet
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from annotate.adaptive import adaptive_rank, open_cells_only
-from annotate.leases import has_room, lease_renew, taken_add_lease, taken_exact, taken_refresh
-from annotate.models import ORDER_PRIME, Assignment, Campaign, Comparison, Rating
+from annotate.adaptive import open_cells_only
+from annotate.leases import lease_renew, taken_exact, taken_refresh
+from annotate.models import Assignment, Campaign, Comparison, Rating
+from annotate.picking import item_candidates, item_pick
 from annotate.progress import (
     NOT_MINE,
     UNDO_SECONDS,
     Progress,
+    fresh_to,
+    open_now,
     progress_and_held,
     rater_progress,
     room,
@@ -63,77 +66,7 @@ __all__ = [
     "rating_undo",
 ]
 SIDES = ("left", "right", "tie", "both_bad")
-_LOCK_RETRIES = 8
-_SHORTLIST = 32
 _rng = random.SystemRandom()
-
-
-def item_candidates(qs: QuerySet[Comparison], *, campaign: Campaign, rater: User) -> QuerySet[Comparison]:
-    """The order in which `qs` (rows of `with_mine`) is offered to the rater: the one place that decides it.
-
-    Items the rater never skipped come first, in the rater's own permutation of the campaign; then
-    skipped ones, least recently skipped first (so skipping cycles through them instead of
-    returning the same item forever). Adaptive serving extends this ordering.
-    """
-    a, b = rater_order(campaign=campaign, rater=rater)
-    key = ExpressionWrapper((F("order_key") * a + b) % ORDER_PRIME, output_field=BigIntegerField())
-    # Stop-when-settled campaigns: the drawn widest-interval cell first (annotate.adaptive). Ordered by
-    # F() since the stubs plugin cannot see an annotation made in another function.
-    qs = adaptive_rank(qs, campaign=campaign)
-    drawn_cell_first = [F("cell_rank").asc()] if "cell_rank" in qs.query.annotations else []
-    return qs.annotate(rater_key=key).order_by(
-        F("my_lease__skipped_at").asc(nulls_first=True), *drawn_cell_first, "rater_key", "pk"
-    )
-
-
-def _pick(
-    qs: QuerySet[Comparison],
-    *,
-    campaign: Campaign,
-    rater: User,
-    excluded: list[int],
-    now: datetime,
-    recount: list[int],
-) -> Comparison | None:
-    """Lock and lease the first comparison of `qs` in the rater's order that still has room.
-
-    `recount` are comparisons this transaction changed whose counters are to be taken again: they
-    are recounted with the leased one, in the same statement.
-    """
-    ordered = item_candidates(qs, campaign=campaign, rater=rater)
-    tried: list[int] = []
-    for _ in range(_LOCK_RETRIES):
-        pool = ordered.exclude(pk__in=tried)
-        # The whole rows are read for the one item shown; sorting them all would carry the texts
-        # through the sort (which a lock keeps from stopping at the first row), so the order is
-        # found on the narrow columns first and the rows read for a short list of the best.
-        picked = _lock_first(pool.filter(pk__in=pool.values("pk")[:_SHORTLIST]))
-        if picked is None:  # every one of the short list was taken or locked meanwhile
-            picked = _lock_first(pool)
-        if picked is None:
-            break
-        room_now = picked.gold_answer is not None or has_room(picked, now=now)
-        if room_now is None:  # counted leases may have run out since: count again, under the lock
-            room_now = taken_exact(comparison_id=picked.pk, excluded=excluded, now=now) < picked.needed
-            recount.append(picked.pk)
-        if room_now:
-            until = lease_renew(campaign=campaign, comparison_id=picked.pk, rater=rater, now=now)
-            if recount:  # the rare case: recount every row this transaction changed, with this one
-                taken_refresh(comparison_ids={*recount, picked.pk}, excluded=excluded, now=now)
-                recount.clear()
-            else:
-                taken_add_lease(comparison_id=picked.pk, until=until)
-            return picked
-        tried.append(picked.pk)  # its counter was too high: it is recounted, so no one tries it again
-    return None
-
-
-def _lock_first(candidates: QuerySet[Comparison]) -> Comparison | None:
-    if connection.features.has_select_for_update_skip_locked:
-        # PostgreSQL re-checks the counter condition on the row as last committed once it is
-        # locked, so a row filled meanwhile is passed over, as is one another rater has locked.
-        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-    return candidates.select_related("prompt").first()
 
 
 def item_serve(
@@ -169,24 +102,31 @@ def _serve(
     picked = None
     if held is not None:
         # A reload or a resume shows the item the rater already holds.
-        picked = Comparison.objects.select_related("prompt").get(pk=held)
+        picked = Comparison.objects.select_related("prompt", "texts").get(pk=held)
     elif progress.remaining:
         if excluded is None:
             excluded = excluded_rater_ids(campaign=campaign)
-        base = with_mine(
-            open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign), rater=rater
-        )
-        gold = base.filter(NOT_MINE, gold_answer__isnull=False)
-        regular = base.filter(room(now))
+        base = open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign)
+        mine = with_mine(base, rater=rater)
+        gold, regular = mine.filter(NOT_MINE, gold_answer__isnull=False), mine.filter(room(now))
+        # Unless everything left to the rater is an item they skipped, the item is one they never
+        # saw: looked for first among those, which needs no join to the rater's rows.
+        # (Stop-when-settled campaigns draw their order at each call: they take the one path.)
+        fresh_gold = fresh_regular = None
+        if not (progress.only_skipped or campaign.stop_when_settled):
+            fresh = base.filter(fresh_to(rater, campaign=campaign))
+            is_gold, open_regular = Q(gold_answer__isnull=False), Q(gold_answer__isnull=True) & open_now(now)
+            fresh_gold = (fresh.filter(is_gold), is_gold)
+            fresh_regular = (fresh.filter(open_regular), open_regular)
         kw: dict[str, Any] = {
             "campaign": campaign, "rater": rater, "excluded": excluded, "now": now, "recount": recount,
         }  # fmt: skip
         if progress.gold_owed and rng.random() * progress.remaining < progress.gold_owed:
-            picked = _pick(gold, **kw)
+            picked = item_pick(gold, fresh=fresh_gold, **kw)
         if picked is None and progress.regular_left:
-            picked = _pick(regular, **kw)
+            picked = item_pick(regular, fresh=fresh_regular, **kw)
         if picked is None and progress.gold_owed:
-            picked = _pick(gold, **kw)
+            picked = item_pick(gold, fresh=fresh_gold, **kw)
     if recount:  # nothing was leased, which would have recounted them
         taken_refresh(comparison_ids=recount, excluded=excluded or [], now=now)
     return picked, progress
@@ -348,7 +288,9 @@ def rating_undo(*, campaign: Campaign, rater: User, now: datetime | None = None)
         if last is None or not undo_open(last.created, now):
             raise RatingError("there is no recent rating to undo")
         comparison = (
-            Comparison.objects.select_for_update().select_related("prompt").get(pk=last.comparison_id)
+            Comparison.objects.select_for_update(of=("self",))
+            .select_related("prompt", "texts")
+            .get(pk=last.comparison_id)
         )
         Assignment.objects.filter(rater=rater, comparison=comparison, first_choice="").update(
             first_choice=last.choice

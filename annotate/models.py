@@ -163,9 +163,6 @@ class Comparison(models.Model):
     sample_b = models.ForeignKey(
         "generation.Sample", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    # Copied from the samples so serving an item reads one row.
-    text_a = models.TextField()
-    text_b = models.TextField()
     left = models.CharField(max_length=1, choices=Side.choices)
     needed = models.PositiveIntegerField(default=1)
     # Serving's counter (annotate.leases): ratings by raters not excluded plus the active leases of
@@ -197,6 +194,24 @@ class Comparison(models.Model):
         if side == "right":
             return "b" if self.left == "a" else "a"
         return side
+
+
+class ComparisonTexts(models.Model):
+    """A comparison's two responses, copied from its samples (or uploaded, for gold pairs).
+
+    Their own table, read only for the item shown: serving scans a campaign's comparisons on every
+    rating, and with the texts inline (about 4 KB a row for real answers) those scans read a page
+    per two or three comparisons instead of a page per sixty.
+    """
+
+    comparison = models.OneToOneField(
+        Comparison, on_delete=models.CASCADE, primary_key=True, related_name="texts"
+    )
+    text_a = models.TextField()
+    text_b = models.TextField()
+
+    def __str__(self) -> str:
+        return f"texts of comparison {self.comparison_id}"
 
 
 class Assignment(models.Model):

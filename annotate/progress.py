@@ -9,8 +9,9 @@ draws a check with probability owed / left, so the checks spread evenly and the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -18,7 +19,8 @@ from django.db.models import Case, Count, F, FilteredRelation, IntegerField, Max
 from django.utils import timezone
 
 from annotate.adaptive import open_cells_only
-from annotate.models import Campaign, Comparison, Rating
+from annotate.models import Assignment, Campaign, Comparison, Rating
+from core.statements import Statement
 
 # How long a rater may take back their last rating; the rating page is told this number.
 UNDO_SECONDS = 60
@@ -82,9 +84,13 @@ def progress_from_counts(
     )
 
 
+def undo_since(now: datetime) -> datetime:
+    """A rating may be taken back for UNDO_SECONDS after it was stored: if stored at or after this."""
+    return now - timedelta(seconds=UNDO_SECONDS)
+
+
 def undo_open(rated_at: datetime | None, now: datetime) -> bool:
-    """A rating may be taken back for UNDO_SECONDS after it was stored."""
-    return rated_at is not None and (now - rated_at).total_seconds() <= UNDO_SECONDS
+    return rated_at is not None and rated_at >= undo_since(now)
 
 
 def with_mine(qs: QuerySet[Comparison], *, rater: User) -> QuerySet[Comparison]:
@@ -109,18 +115,65 @@ def held_now(now: datetime) -> Q:
     return Q(my_lease__leased_until__gt=now, my_lease__skipped=False) & NOT_MINE
 
 
+def open_now(now: datetime) -> Q:
+    """Comparisons that may have room by their counter (`annotate.leases`): a superset, checked under lock."""
+    return Q(needed__gt=F("taken")) | Q(lease_check_at__lte=now)
+
+
 def room(now: datetime) -> Q:
-    """Regular items that may have room by their counter (`annotate.leases`): a superset, checked under lock.
+    """Regular items with room for the rater, over `with_mine` rows.
 
     An item the rater holds counts as room for them: its counter includes their own lease.
     """
-    counted = Q(needed__gt=F("taken")) | Q(lease_check_at__lte=now) | held_now(now)
-    return Q(gold_answer__isnull=True) & NOT_MINE & counted
+    return Q(gold_answer__isnull=True) & NOT_MINE & (open_now(now) | held_now(now))
+
+
+def fresh_to(rater: User, *, campaign: Campaign) -> Q:
+    """Comparisons the rater has neither rated nor ever skipped, by subqueries instead of `with_mine`'s joins.
+
+    Serving scans the campaign for these on nearly every rating; a join per row of the rater's own
+    rows cost more than the scan itself.
+    """
+    rated = Rating.objects.filter(campaign=campaign, rater=rater).values("comparison_id")
+    skipped = Assignment.objects.filter(campaign=campaign, rater=rater, skipped_at__isnull=False)
+    return ~Q(pk__in=rated) & ~Q(pk__in=skipped.values("comparison_id"))
 
 
 def rater_progress(*, campaign: Campaign, rater: User, now: datetime | None = None) -> Progress:
     """The rater's own progress: rated, still to do (gold included), whether undo is open."""
     return progress_and_held(campaign=campaign, rater=rater, now=now)[0]
+
+
+def _counts(*, now: datetime, since: datetime, own: bool) -> dict[str, Any]:
+    """Over `with_mine` rows: the room left, the checks left, the held item; with `own`, the rater's counts."""
+    gold = Q(gold_answer__isnull=False)
+    gold_left = gold & NOT_MINE
+    counts: dict[str, Any] = {
+        "room": Count("pk", filter=room(now)),
+        "gold": Count("pk", filter=gold_left),
+        "unskipped": Count("pk", filter=(room(now) | gold_left) & Q(my_lease__skipped_at__isnull=True)),
+        "held": Max(Case(When(held_now(now), then=F("pk")), output_field=IntegerField())),
+    }
+    if own:
+        counts |= {
+            "n": Count("pk", filter=MINE),
+            "n_gold": Count("pk", filter=MINE & gold),
+            "recent": Count("pk", filter=MINE & Q(my_rating__created__gte=since)),
+        }
+    return counts
+
+
+def _build_whole(values: Mapping[str, Any]) -> Callable[[], object]:
+    """The progress statement of a campaign served whole (no closed cells), for `_WHOLE`."""
+    rows = with_mine(
+        Comparison.objects.filter(campaign_id=values["campaign"]), rater=User(pk=values["rater"])
+    )
+    counts = _counts(now=values["now"], since=values["since"], own=True)
+    return lambda: rows.aggregate(**counts)
+
+
+# It runs on every rating: compiled once per process (core.statements), not at every call.
+_WHOLE = Statement(_build_whole, ints=("campaign", "rater"), datetimes=("now", "since"))
 
 
 def progress_and_held(
@@ -134,41 +187,26 @@ def progress_and_held(
     while the rater's own counts span every cell: they take a second statement.
     """
     now = now or timezone.now()
-    split = campaign.stop_when_settled
-    gold = Q(gold_answer__isnull=False)
-    figures: dict[str, Any] = {}
-    if split:
+    since = undo_since(now)
+    if campaign.stop_when_settled:
         figures = Rating.objects.filter(campaign=campaign, rater=rater).aggregate(
             n=Count("pk"),
-            gold=Count("pk", filter=Q(comparison__gold_answer__isnull=False)),
-            last=Max("created"),
+            n_gold=Count("pk", filter=Q(comparison__gold_answer__isnull=False)),
+            recent=Count("pk", filter=Q(created__gte=since)),
         )
-    base = open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign)
-    rows = with_mine(base, rater=rater)
-    gold_left = gold & NOT_MINE
-    counts = {
-        "room": Count("pk", filter=room(now)),
-        "gold": Count("pk", filter=gold_left),
-        "unskipped": Count("pk", filter=(room(now) | gold_left) & Q(my_lease__skipped_at__isnull=True)),
-        "held": Max(Case(When(held_now(now), then=F("pk")), output_field=IntegerField())),
-    }
-    if not split:
-        counts |= {
-            "n": Count("pk", filter=MINE),
-            "n_gold": Count("pk", filter=MINE & gold),
-            "last": Max("my_rating__created"),
-        }
-    got = rows.aggregate(**counts)
-    if not split:
-        figures = {"n": got["n"], "gold": got["n_gold"], "last": got["last"]}
+        base = open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign)
+        got = with_mine(base, rater=rater).aggregate(**_counts(now=now, since=since, own=False))
+        got |= figures
+    else:
+        got = _WHOLE.row("whole", campaign=campaign.pk, rater=rater.pk, now=now, since=since)
     progress = progress_from_counts(
-        rated=figures["n"],
-        rated_gold=figures["gold"],
+        rated=got["n"],
+        rated_gold=got["n_gold"],
         regular_room=got["room"],
         gold_left=got["gold"],
         unskipped_left=got["unskipped"],
         quota=campaign.quota_per_rater,
         gold_fraction=campaign.gold_fraction,
-        undo=undo_open(figures["last"], now),
+        undo=got["recent"] > 0,
     )
     return progress, got["held"]

@@ -36,11 +36,8 @@ from generation.coverage import coverage_table
 def _item_payload(comparison: Comparison | None) -> dict[str, Any] | None:
     if comparison is None:
         return None
-    left, right = (
-        (comparison.text_a, comparison.text_b)
-        if comparison.left == "a"
-        else (comparison.text_b, comparison.text_a)
-    )
+    texts = comparison.texts
+    left, right = (texts.text_a, texts.text_b) if comparison.left == "a" else (texts.text_b, texts.text_a)
     return {
         "token": comparison.token,
         "prompt_html": render_for_rater(comparison.prompt.text),
@@ -346,7 +343,7 @@ def campaign_gold(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, str(exc))
             return redirect(f"{request.path}?page={request.POST.get('page', 1)}")
     comparisons = (
-        campaign.comparisons.select_related("prompt", "system_a", "system_b")
+        campaign.comparisons.select_related("prompt", "system_a", "system_b", "texts")
         .annotate(n_ratings=Count("ratings"))
         .order_by("-gold_answer", "prompt__position", "pk")
     )

@@ -122,16 +122,16 @@ def _batch_judge(run: JudgeRun, chunk: JudgeChunk, judge: VerdictModel, batch: l
         prompts.append(
             judge_prompt(
                 instruction=c.prompt.text,
-                first=c.text_a,
-                second=c.text_b,
+                first=c.texts.text_a,
+                second=c.texts.text_b,
                 max_answer_chars=run.max_answer_chars,
             )
         )
         prompts.append(
             judge_prompt(
                 instruction=c.prompt.text,
-                first=c.text_b,
-                second=c.text_a,
+                first=c.texts.text_b,
+                second=c.texts.text_a,
                 max_answer_chars=run.max_answer_chars,
             )
         )

@@ -17,7 +17,7 @@ def judgeable_comparisons(*, campaign: Campaign) -> QuerySet[Comparison]:
     """Every comparison of two systems (uploaded gold pairs name none), in primary-key order."""
     return (
         Comparison.objects.filter(campaign=campaign, system_a__isnull=False, system_b__isnull=False)
-        .select_related("prompt", "system_a", "system_b")
+        .select_related("prompt", "system_a", "system_b", "texts")
         .order_by("pk")
     )
 

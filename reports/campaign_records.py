@@ -30,7 +30,9 @@ def campaign_rating_records(
     """
     ratings = (
         Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False)
-        .select_related("rater", "comparison__prompt", "comparison__system_a", "comparison__system_b")
+        .select_related(
+            "rater", "comparison__prompt", "comparison__system_a", "comparison__system_b", "comparison__texts"
+        )
         .annotate(
             first_choice=Subquery(
                 Assignment.objects.filter(rater=OuterRef("rater"), comparison=OuterRef("comparison")).values(
@@ -75,8 +77,8 @@ def campaign_rating_records(
                 is_gold=comparison.gold_answer is not None,
                 gold_choice=comparison.gold_answer or "",
                 prompt_text=prompt.text,
-                text_a=comparison.text_a,
-                text_b=comparison.text_b,
+                text_a=comparison.texts.text_a,
+                text_b=comparison.texts.text_b,
                 **dict(
                     zip(
                         ("external_id", "study_id", "session_id"),

@@ -69,8 +69,8 @@ class ResultFilter(django_filters.FilterSet):
         return queryset.filter(
             Q(prompt__text__icontains=value)
             | Q(prompt__uid__icontains=value)
-            | Q(text_a__icontains=value)
-            | Q(text_b__icontains=value)
+            | Q(texts__text_a__icontains=value)
+            | Q(texts__text_b__icontains=value)
         )
 
     def filter_rater(self, queryset: QuerySet[Comparison], name: str, value: str) -> QuerySet[Comparison]:

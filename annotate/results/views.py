@@ -34,7 +34,7 @@ PROMPT_PREVIEW_CHARS = 160
 def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("eval_set"), pk=pk)
     excluded = excluded_rater_ids(campaign=campaign)
-    rows = result_rows(campaign=campaign, excluded=excluded).defer("text_a", "text_b")
+    rows = result_rows(campaign=campaign, excluded=excluded)
     filters = ResultFilter(
         request.GET or None,
         queryset=rows,
@@ -66,7 +66,7 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _comparison(campaign: Campaign, raw_id: str | None) -> Comparison:
-    rows = result_rows(campaign=campaign)
+    rows = result_rows(campaign=campaign).select_related("texts")
     if raw_id:
         if not raw_id.isdigit():
             return get_object_or_404(rows, pk=0)
@@ -87,7 +87,7 @@ def comparison_result(request: HttpRequest, pk: int) -> HttpResponse:
             "letter": letter.upper(),
             "system": system_label(comparison, letter),
             "side": "left" if letter == left else "right",
-            "html": render_markdown(comparison.text_a if letter == "a" else comparison.text_b),
+            "html": render_markdown(comparison.texts.text_a if letter == "a" else comparison.texts.text_b),
         }
         for letter in ("a", "b")
     ]

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotate.models import DEFAULT_INSTRUCTIONS, DEFAULT_MIN_SECONDS, Campaign, CampaignSystem, Comparison
+from annotate.services.comparisons import comparisons_create
 from annotate.services.errors import CampaignError
 from annotate.services.raters import campaign_rater_add
 from core.seeding import secret_rng
@@ -187,29 +188,26 @@ def campaign_build(*, campaign: Campaign, seed: int | None = None, answered_only
     total = len(prompts) * len(pairs)
     n_overlap = round(campaign.overlap * total)
     overlap_slots = set(rng.sample(range(total), n_overlap))
-    rows = []
+    rows: list[tuple[Comparison, str, str]] = []
     slot = 0
     for (system_a, system_b), pair_sides in zip(pairs, sides, strict=True):
         for prompt, left in zip(prompts, pair_sides, strict=True):
             sample_a = samples[system_a.pk][prompt.pk]
             sample_b = samples[system_b.pk][prompt.pk]
-            rows.append(
-                Comparison(
-                    campaign=campaign,
-                    prompt=prompt,
-                    system_a=system_a,
-                    system_b=system_b,
-                    sample_a=sample_a,
-                    sample_b=sample_b,
-                    text_a=sample_a.text,
-                    text_b=sample_b.text,
-                    left=left,
-                    needed=max(3, k) if slot in overlap_slots else k,
-                    order_key=rng.randrange(2**31 - 1),
-                )
+            comparison = Comparison(
+                campaign=campaign,
+                prompt=prompt,
+                system_a=system_a,
+                system_b=system_b,
+                sample_a=sample_a,
+                sample_b=sample_b,
+                left=left,
+                needed=max(3, k) if slot in overlap_slots else k,
+                order_key=rng.randrange(2**31 - 1),
             )
+            rows.append((comparison, sample_a.text, sample_b.text))
             slot += 1
-    Comparison.objects.bulk_create(rows, batch_size=500)
+    comparisons_create(rows=rows)
     campaign.built = timezone.now()
     campaign.save(update_fields=["built"])
     return len(rows)

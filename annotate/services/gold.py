@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from annotate.models import Campaign, Comparison
+from annotate.services.comparisons import comparisons_create
 from annotate.services.errors import CampaignError
 from core.seeding import secret_rng
 from eval_sets.models import Prompt
@@ -34,7 +35,7 @@ def gold_upload(*, campaign: Campaign, lines: Iterable[str], seed: int | None = 
     """
     rng = secret_rng(seed=seed, purpose="gold-sides")
     prompts = {p.uid: p for p in Prompt.objects.filter(eval_set=campaign.eval_set)}
-    rows = []
+    rows: list[tuple[Comparison, str, str]] = []
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -52,20 +53,17 @@ def gold_upload(*, campaign: Campaign, lines: Iterable[str], seed: int | None = 
             raise CampaignError(f"line {number}: prompt {data['prompt_id']!r} is not in {campaign.eval_set}")
         if data["answer"] not in ANSWERS:
             raise CampaignError(f"line {number}: answer must be one of {', '.join(ANSWERS)}")
-        rows.append(
-            Comparison(
-                campaign=campaign,
-                prompt=prompt,
-                text_a=str(data["text_a"]),
-                text_b=str(data["text_b"]),
-                left=rng.choice("ab"),
-                needed=1,
-                gold_answer=data["answer"],
-                gold_uploaded=True,
-                order_key=rng.randrange(2**31 - 1),
-            )
+        comparison = Comparison(
+            campaign=campaign,
+            prompt=prompt,
+            left=rng.choice("ab"),
+            needed=1,
+            gold_answer=data["answer"],
+            gold_uploaded=True,
+            order_key=rng.randrange(2**31 - 1),
         )
+        rows.append((comparison, str(data["text_a"]), str(data["text_b"])))
     if not rows:
         raise CampaignError("the gold file has no pairs")
-    Comparison.objects.bulk_create(rows)
+    comparisons_create(rows=rows)
     return len(rows)

@@ -17,13 +17,15 @@ pytestmark = pytest.mark.django_db
 
 def test_building_makes_one_comparison_per_prompt_and_pair_from_selected_samples(campaign_factory):
     campaign = campaign_factory(n_prompts=5, systems=("s1", "s2", "s3"))
-    comparisons = list(campaign.comparisons.select_related("system_a", "system_b", "sample_a", "prompt"))
+    comparisons = list(
+        campaign.comparisons.select_related("system_a", "system_b", "sample_a", "prompt", "texts")
+    )
     assert len(comparisons) == 5 * 3
     pairs = Counter((c.system_a.name, c.system_b.name) for c in comparisons)
     assert pairs == {("s1", "s2"): 5, ("s1", "s3"): 5, ("s2", "s3"): 5}
     for c in comparisons:
         assert c.sample_a.selected and c.sample_b.selected
-        assert c.text_a == c.sample_a.text and not c.text_a.startswith("unselected")
+        assert c.texts.text_a == c.sample_a.text and not c.texts.text_a.startswith("unselected")
         assert c.sample_a.prompt_id == c.prompt_id == c.sample_b.prompt_id
 
 
@@ -120,7 +122,7 @@ def test_building_uses_the_newest_finished_job(db):
             job=newer, prompt=prompt, index=0, text="newest", finish_reason="eos", selected=True
         )
     campaign = campaign_create(name="x", eval_set=eval_set, systems=["old", "other"])
-    assert set(campaign.comparisons.values_list("text_a", flat=True)) == {"newest"}
+    assert set(campaign.comparisons.values_list("texts__text_a", flat=True)) == {"newest"}
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from annotate.models import Campaign, Comparison, RaterExclusion, Rating
+from annotate.models import Campaign, Comparison, ComparisonTexts, RaterExclusion, Rating
+from annotate.services.comparisons import comparisons_create
 from annotate.services.errors import CampaignError
 from annotate.services.rating_requests import comparison_request_rating
 from tests.annotate.conftest import login, make_eval_set, make_system, rate
@@ -30,7 +31,7 @@ VOTES = {
 def known(campaign_factory, make_rater):
     raters = [make_rater(f"voter-{i}") for i in range(3)]
     campaign = campaign_factory(name="known", n_prompts=6, raters=raters)
-    comparisons = list(campaign.comparisons.select_related("prompt").order_by("prompt__position"))
+    comparisons = list(campaign.comparisons.select_related("prompt", "texts").order_by("prompt__position"))
     assert len(comparisons) == 6
     for number, votes in VOTES.items():
         for rater, choice, comment in votes:
@@ -38,8 +39,8 @@ def known(campaign_factory, make_rater):
                 comparison=comparisons[number], campaign=campaign, rater=raters[rater], choice=choice,
                 side="tie" if choice == "tie" else "left", comment=comment, seconds=3.0 + number,
             )  # fmt: skip
-    comparisons[2].text_b = "An answer that mentions Zanzibar."
-    comparisons[2].save()
+    comparisons[2].texts.text_b = "An answer that mentions Zanzibar."
+    comparisons[2].texts.save()
     comparisons[3].prompt.text = "What does a quokka eat?"
     comparisons[3].prompt.save()
     comparisons[5].gold_answer = "a"
@@ -127,7 +128,7 @@ def test_the_list_shows_votes_with_seconds_comments_and_system_names(researcher_
 def test_model_output_is_escaped_in_both_pages(researcher_client, known):
     campaign, comparisons, _ = known
     hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    Comparison.objects.filter(pk=comparisons[0].pk).update(text_a=hostile)
+    ComparisonTexts.objects.filter(pk=comparisons[0].pk).update(text_a=hostile)
     prompt = comparisons[0].prompt
     prompt.text = hostile
     prompt.save()
@@ -150,7 +151,7 @@ def test_the_detail_page_shows_both_answers_with_systems_and_every_vote(research
     left = "A" if c.left == "a" else "B"
     assert f"{left}: sys-alpha" in page or f"{left}: sys-beta" in page
     assert "A: sys-alpha" in page and "B: sys-beta" in page
-    assert c.text_a in page and c.text_b in page
+    assert c.texts.text_a in page and c.texts.text_b in page
     assert page.count('<td class="num">') >= 3  # one row per vote
     assert "too fast" in page and "excluded rater" in page and "0.5" in page
     gold = researcher_client.get(
@@ -263,14 +264,17 @@ def big_campaign(db, make_rater):
     alpha, beta = make_system("big-alpha", eval_set), make_system("big-beta", eval_set)
     campaign = Campaign.objects.create(name="big", eval_set=eval_set, status=Campaign.Status.OPEN)
     prompts = list(eval_set.prompts.all())
-    Comparison.objects.bulk_create(
-        Comparison(
-            campaign=campaign, prompt=prompts[i % len(prompts)], system_a=alpha, system_b=beta,
-            text_a=f"answer a {i}", text_b=f"answer b {i}", left="a" if i % 2 else "b",
-            gold_answer="a" if i % 97 == 0 else None,
+    comparisons_create(rows=[
+        (
+            Comparison(
+                campaign=campaign, prompt=prompts[i % len(prompts)], system_a=alpha, system_b=beta,
+                left="a" if i % 2 else "b", gold_answer="a" if i % 97 == 0 else None,
+            ),
+            f"answer a {i}",
+            f"answer b {i}",
         )
         for i in range(BIG)
-    )  # fmt: skip
+    ])  # fmt: skip
     choices = ["a", "b", "tie", "both_bad"]
     ratings = [
         Rating(

@@ -69,10 +69,10 @@ def test_judge_command_stores_both_orders_and_matches_an_independent_pass(
     v = verdicts[0]
     c = v.comparison
     a_first = _independent_verdict(
-        judge_dir, judge_prompt(instruction=c.prompt.text, first=c.text_a, second=c.text_b)
+        judge_dir, judge_prompt(instruction=c.prompt.text, first=c.texts.text_a, second=c.texts.text_b)
     )
     b_first = _independent_verdict(
-        judge_dir, judge_prompt(instruction=c.prompt.text, first=c.text_b, second=c.text_a)
+        judge_dir, judge_prompt(instruction=c.prompt.text, first=c.texts.text_b, second=c.texts.text_a)
     )
     expected = combine_orders(a_first=a_first, b_first=b_first)
     # batched (left padding) must equal the unbatched pass

@@ -1,0 +1,65 @@
+"""core.statements: an ORM statement compiled once and run again with new values."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.db.models import Count, Max, Q
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from core.statements import Statement, StatementShapeError
+
+
+def _users_from(values):
+    return lambda: User.objects.filter(pk__gte=values["low"]).aggregate(n=Count("pk"), top=Max("pk"))
+
+
+@pytest.mark.django_db
+def test_a_statement_gives_what_the_orm_gives_for_each_new_value():
+    users = [User.objects.create(username=f"u{i}") for i in range(5)]
+    statement = Statement(_users_from, ints=("low",))
+    for user in [*users, users[2]]:
+        assert statement.row("users", low=user.pk) == _users_from({"low": user.pk})()
+
+
+@pytest.mark.django_db
+def test_a_datetime_value_is_bound_like_the_orm_binds_it():
+    now = timezone.now()
+    for i in range(4):
+        User.objects.create(username=f"u{i}", date_joined=now - timedelta(days=i))
+
+    def build(values):
+        return lambda: User.objects.aggregate(n=Count("pk", filter=Q(date_joined__gte=values["since"])))
+
+    statement = Statement(build, datetimes=("since",))
+    for days in (0, 1, 2, 10):
+        since = now - timedelta(days=days, seconds=1)
+        assert statement.row("joined", since=since) == build({"since": since})() == {"n": min(days + 1, 4)}
+
+
+@pytest.mark.django_db
+def test_a_build_that_writes_a_value_into_the_sql_text_is_refused():
+    def build(values):
+        inlined = RawSQL(f"SELECT {values['low']}", ())  # the refusal is the point
+        return lambda: User.objects.filter(pk__gte=inlined).aggregate(n=Count("pk"))
+
+    with pytest.raises(StatementShapeError, match="low"):
+        Statement(build, ints=("low",)).row("inlined", low=1)
+
+
+@pytest.mark.django_db
+def test_a_build_that_runs_two_statements_is_refused():
+    def build(values):
+        return lambda: (User.objects.filter(pk=values["low"]).count(), User.objects.count())
+
+    with pytest.raises(StatementShapeError, match="2 statements"):
+        Statement(build, ints=("low",)).row("two", low=1)
+
+
+@pytest.mark.django_db
+def test_values_must_be_named_as_the_markers():
+    with pytest.raises(TypeError, match="low"):
+        Statement(_users_from, ints=("low",)).row("users", high=1)
