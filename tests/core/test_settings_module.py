@@ -82,3 +82,17 @@ def test_production_settings_pass_the_deployment_checklist(tmp_path, debug):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(("prepared", "expected"), [("", "True 5"), ("0", "None None")])
+def test_postgresql_prepares_repeated_statements_unless_turned_off(tmp_path, prepared, expected):
+    env = {"DATABASE_URL": "postgres://u:p@127.0.0.1:1/db"}
+    if prepared:
+        env["DATABASE_PREPARED"] = prepared
+    code = (
+        "from django.conf import settings; o = settings.DATABASES['default']['OPTIONS']\n"
+        "print(o.get('server_side_binding'), o.get('prepare_threshold'))"
+    )
+    result = run_django(code, env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] == expected
