@@ -25,7 +25,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from annotate.adaptive import open_cells_only
@@ -33,14 +33,10 @@ from annotate.leases import lease_renew, taken_exact, taken_refresh
 from annotate.models import Assignment, Campaign, Comparison, Rating
 from annotate.picking import item_candidates, item_pick
 from annotate.progress import (
-    NOT_MINE,
     UNDO_SECONDS,
     Progress,
-    fresh_to,
-    open_now,
     progress_and_held,
     rater_progress,
-    room,
     undo_open,
     with_mine,
 )
@@ -107,26 +103,18 @@ def _serve(
         if excluded is None:
             excluded = excluded_rater_ids(campaign=campaign)
         base = open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign)
-        mine = with_mine(base, rater=rater)
-        gold, regular = mine.filter(NOT_MINE, gold_answer__isnull=False), mine.filter(room(now))
-        # Unless everything left to the rater is an item they skipped, the item is one they never
-        # saw: looked for first among those, which needs no join to the rater's rows.
-        # (Stop-when-settled campaigns draw their order at each call: they take the one path.)
-        fresh_gold = fresh_regular = None
-        if not (progress.only_skipped or campaign.stop_when_settled):
-            fresh = base.filter(fresh_to(rater, campaign=campaign))
-            is_gold, open_regular = Q(gold_answer__isnull=False), Q(gold_answer__isnull=True) & open_now(now)
-            fresh_gold = (fresh.filter(is_gold), is_gold)
-            fresh_regular = (fresh.filter(open_regular), open_regular)
         kw: dict[str, Any] = {
             "campaign": campaign, "rater": rater, "excluded": excluded, "now": now, "recount": recount,
+            # Unless everything left to the rater is an item they skipped, the item is one they
+            # never saw. (Stop-when-settled campaigns draw their order at each call: one path.)
+            "fresh_first": not (progress.only_skipped or campaign.stop_when_settled),
         }  # fmt: skip
         if progress.gold_owed and rng.random() * progress.remaining < progress.gold_owed:
-            picked = item_pick(gold, fresh=fresh_gold, **kw)
+            picked = item_pick(base, gold=True, **kw)
         if picked is None and progress.regular_left:
-            picked = item_pick(regular, fresh=fresh_regular, **kw)
+            picked = item_pick(base, gold=False, **kw)
         if picked is None and progress.gold_owed:
-            picked = item_pick(gold, fresh=fresh_gold, **kw)
+            picked = item_pick(base, gold=True, **kw)
     if recount:  # nothing was leased, which would have recounted them
         taken_refresh(comparison_ids=recount, excluded=excluded or [], now=now)
     return picked, progress

@@ -6,7 +6,11 @@ skipped) and leases what this finds; the invariant it keeps is stated there.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property, partial
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection
@@ -15,14 +19,21 @@ from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, QuerySet
 from annotate.adaptive import adaptive_rank
 from annotate.leases import has_room, lease_renew, taken_add_lease, taken_exact, taken_refresh
 from annotate.models import ORDER_PRIME, Campaign, Comparison
+from annotate.progress import NOT_MINE, fresh_to, open_now, room, with_mine
 from annotate.rater_access import rater_order
+from core.statements import QueryStatement
 
 _LOCK_RETRIES = 8
 _SHORTLIST = 32
 
 
 def item_candidates(
-    qs: QuerySet[Comparison], *, campaign: Campaign, rater: User, fresh: bool = False
+    qs: QuerySet[Comparison],
+    *,
+    campaign: Campaign,
+    rater: User,
+    fresh: bool = False,
+    order: tuple[Any, Any] | None = None,
 ) -> QuerySet[Comparison]:
     """The order in which `qs` (rows of `with_mine`) is offered to the rater: the one place that decides it.
 
@@ -30,8 +41,9 @@ def item_candidates(
     skipped ones, least recently skipped first (so skipping cycles through them instead of
     returning the same item forever). Adaptive serving extends this ordering. `fresh` says that
     `qs` holds no item the rater skipped (`fresh_to`), and is not joined to the rater's rows.
+    `order` is the rater's (a, b) (`rater_order`), passed where it is a statement's parameter.
     """
-    a, b = rater_order(campaign=campaign, rater=rater)
+    a, b = order or rater_order(campaign=campaign, rater=rater)
     key = ExpressionWrapper((F("order_key") * a + b) % ORDER_PRIME, output_field=BigIntegerField())
     # Stop-when-settled campaigns: the drawn widest-interval cell first (annotate.adaptive). Ordered by
     # F() since the stubs plugin cannot see an annotation made in another function.
@@ -42,37 +54,26 @@ def item_candidates(
 
 
 def item_pick(
-    qs: QuerySet[Comparison],
+    base: QuerySet[Comparison],
     *,
-    fresh: tuple[QuerySet[Comparison], Q] | None,
+    gold: bool,
+    fresh_first: bool,
     campaign: Campaign,
     rater: User,
     excluded: list[int],
     now: datetime,
     recount: list[int],
 ) -> Comparison | None:
-    """Lock and lease the first comparison of `qs` in the rater's order that still has room.
+    """Lock and lease the first gold check (or regular item with room) of `base` in the rater's order.
 
-    `fresh` is the part of `qs` the rater never skipped (without `qs`'s joins) and the condition
-    of room it must still meet once locked: it is tried first, as it comes first in the rater's
-    order and nearly always holds the item. `recount` are comparisons this transaction changed
-    whose counters are to be taken again: they are recounted with the leased one, in one statement.
+    With `fresh_first`, the items the rater never skipped are looked among first, without joins
+    to the rater's rows: they come first in the rater's order and nearly always hold the item.
+    `recount` are comparisons this transaction changed whose counters are to be taken again: they
+    are recounted with the leased one, in one statement.
     """
-    pools: list[tuple[QuerySet[Comparison], QuerySet[Comparison] | None]] = []
-    if fresh is not None:
-        pool, recheck = fresh
-        pools.append(
-            (
-                item_candidates(pool, campaign=campaign, rater=rater, fresh=True),
-                item_candidates(
-                    Comparison.objects.filter(recheck), campaign=campaign, rater=rater, fresh=True
-                ),
-            )
-        )
-    pools.append((item_candidates(qs, campaign=campaign, rater=rater), None))
     tried: list[int] = []
-    for ordered, outer in pools:
-        picked = _lock_with_room(ordered, outer, tried=tried, excluded=excluded, now=now, recount=recount)
+    for pool in _pools(base, gold=gold, fresh_first=fresh_first, campaign=campaign, rater=rater, now=now):
+        picked = _lock_with_room(pool, tried=tried, excluded=excluded, now=now, recount=recount)
         if picked is not None:
             until = lease_renew(campaign=campaign, comparison_id=picked.pk, rater=rater, now=now)
             if recount:  # the rare case: recount every row this transaction changed, with this one
@@ -84,30 +85,114 @@ def item_pick(
     return None
 
 
-def _lock_with_room(
-    ordered: QuerySet[Comparison],
-    outer: QuerySet[Comparison] | None,
-    *,
-    tried: list[int],
-    excluded: list[int],
-    now: datetime,
-    recount: list[int],
-) -> Comparison | None:
-    """The first comparison of `ordered` with room, locked; those passed over go to `tried`.
+@dataclass
+class _Pool:
+    """Where to look, built only when looked in: (ordered, outer) for `_lock_with_room`.
 
-    `outer`, in the same order, is what the short list is locked through: the conditions that
-    must still hold once a row is locked, without the ones that picked the list (else the
-    planner may scan the campaign a second time for them).
+    `compiled`, when given, runs the first short-list lock without building either.
     """
-    for _ in range(_LOCK_RETRIES):
-        pool = ordered.exclude(pk__in=tried)
-        around = pool if outer is None else outer.exclude(pk__in=tried)
-        # The whole rows are read for the one item shown; sorting them all would carry the texts
-        # through the sort (which a lock keeps from stopping at the first row), so the order is
-        # found on the narrow columns first and the rows read for a short list of the best.
-        picked = _lock_first(around.filter(pk__in=pool.values("pk")[:_SHORTLIST]))
+
+    build: Callable[[], tuple[QuerySet[Comparison], QuerySet[Comparison] | None]]
+    compiled: Callable[[], Comparison | None] | None = None
+
+    @cached_property
+    def built(self) -> tuple[QuerySet[Comparison], QuerySet[Comparison] | None]:
+        return self.build()
+
+
+def _fresh(
+    base: QuerySet[Comparison],
+    *,
+    gold: bool,
+    campaign: Campaign,
+    rater: User,
+    now: datetime | None,
+    order: Any = None,
+) -> tuple[QuerySet[Comparison], QuerySet[Comparison]]:
+    """The rater's fresh pool of one kind, and the room condition it is locked through (see _lock_with_room).
+
+    `now` decides a regular item's room; a check has none to decide.
+    """
+    if gold:
+        wanted = Q(gold_answer__isnull=False)
+    else:
+        assert now is not None
+        wanted = Q(gold_answer__isnull=True) & open_now(now)
+    fresh = base.filter(fresh_to(rater, campaign=campaign), wanted)
+    outer = Comparison.objects.filter(wanted)
+    candidates = {"campaign": campaign, "rater": rater, "fresh": True, "order": order}
+    return item_candidates(fresh, **candidates), item_candidates(outer, **candidates)
+
+
+def _build_fresh_lock(values: Mapping[str, Any], *, gold: bool) -> QuerySet[Comparison]:
+    # A campaign that does not stop when settled, as the compiled path is taken for those only.
+    campaign = Campaign(pk=values["campaign"], stop_when_settled=False)
+    ordered, outer = _fresh(
+        Comparison.objects.filter(campaign=campaign), gold=gold, campaign=campaign,
+        rater=User(pk=values["rater"]), now=values.get("now"), order=(values["a"], values["b"]),
+    )  # fmt: skip
+    return _shortlist_lock(ordered, outer)
+
+
+# The first look on nearly every rating: compiled once per process (core.statements).
+_FRESH_LOCK = {
+    gold: QueryStatement(
+        partial(_build_fresh_lock, gold=gold),
+        ints=("campaign", "rater", "a", "b"),
+        datetimes=() if gold else ("now",),  # a check has no room to check
+    )
+    for gold in (False, True)
+}
+
+
+def _pools(
+    base: QuerySet[Comparison],
+    *,
+    gold: bool,
+    fresh_first: bool,
+    campaign: Campaign,
+    rater: User,
+    now: datetime,
+) -> Iterator[_Pool]:
+    """The pools to look in, in turn, each built only if the one before had nothing."""
+    if fresh_first:
+        compiled = None
+        if not campaign.stop_when_settled:
+            a, b = rater_order(campaign=campaign, rater=rater)
+            values: dict[str, Any] = {"campaign": campaign.pk, "rater": rater.pk, "a": a, "b": b}
+            if not gold:
+                values["now"] = now
+            compiled = partial(_FRESH_LOCK[gold].first, "fresh", **values)
+        yield _Pool(partial(_fresh, base, gold=gold, campaign=campaign, rater=rater, now=now), compiled)
+
+    def whole() -> tuple[QuerySet[Comparison], None]:
+        mine = with_mine(base, rater=rater)
+        rows = mine.filter(NOT_MINE, gold_answer__isnull=False) if gold else mine.filter(room(now))
+        return item_candidates(rows, campaign=campaign, rater=rater), None
+
+    yield _Pool(whole)
+
+
+def _lock_with_room(
+    pool: _Pool, *, tried: list[int], excluded: list[int], now: datetime, recount: list[int]
+) -> Comparison | None:
+    """The first comparison of the pool with room, locked; those passed over go to `tried`.
+
+    The pool's `outer`, in the same order, is what the short list is locked through: the
+    conditions that must still hold once a row is locked, without the ones that picked the list
+    (else the planner may scan the campaign a second time for them).
+    """
+    for attempt in range(_LOCK_RETRIES):
+        if attempt == 0 and pool.compiled is not None:
+            picked = pool.compiled()
+        else:
+            ordered, outer = pool.built
+            shortlist = ordered.exclude(pk__in=tried)
+            picked = _shortlist_lock(
+                shortlist, None if outer is None else outer.exclude(pk__in=tried)
+            ).first()
         if picked is None:  # every one of the short list was taken or locked meanwhile
-            picked = _lock_first(pool)
+            picked = _locked(pool.built[0].exclude(pk__in=tried)).first()
         if picked is None:
             break
         room_now = picked.gold_answer is not None or has_room(picked, now=now)
@@ -120,9 +205,22 @@ def _lock_with_room(
     return None
 
 
-def _lock_first(candidates: QuerySet[Comparison]) -> Comparison | None:
+def _shortlist_lock(
+    ordered: QuerySet[Comparison], outer: QuerySet[Comparison] | None
+) -> QuerySet[Comparison]:
+    """The first rows of `ordered`, locked through `outer` (or `ordered` itself).
+
+    The whole rows are read for the one item shown; sorting them all would carry the texts
+    through the sort (which a lock keeps from stopping at the first row), so the order is found
+    on the narrow columns first and the rows read for a short list of the best.
+    """
+    around = ordered if outer is None else outer
+    return _locked(around.filter(pk__in=ordered.values("pk")[:_SHORTLIST]))
+
+
+def _locked(candidates: QuerySet[Comparison]) -> QuerySet[Comparison]:
     if connection.features.has_select_for_update_skip_locked:
         # PostgreSQL re-checks the counter condition on the row as last committed once it is
         # locked, so a row filled meanwhile is passed over, as is one another rater has locked.
         candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-    return candidates.select_related("prompt", "texts").first()
+    return candidates.select_related("prompt", "texts")

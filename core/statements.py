@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable, get_related_populators
 
 # Values no real row holds: negative ids and instants in 1901. The ids stay within a 32-bit column's
 # range: Django leaves a lookup with a value out of its column's range out of the SQL.
@@ -40,27 +42,33 @@ class _Compiled:
     params: tuple[Any, ...]
     slots: tuple[tuple[int, str], ...]  # (index among the parameters, value name)
     columns: tuple[str, ...]
+    # QueryStatement only: how a row becomes the model instance, as Django's ModelIterable does it.
+    rows: _Rows | None = None
 
 
-class Statement:
-    """One read statement, built by `build(markers)`, run as `row(shape, **values)`.
+@dataclass(frozen=True)
+class _Rows:
+    compiler: Any
+    model: type[Model]
+    start: int
+    end: int
+    init_list: list[str]
+    populators: list[Any]
+    annotations: dict[str, int]
 
-    `build` receives a mapping of value names to marker values (ints for `ints`, aware datetimes
-    for `datetimes`) and returns a callable that runs the statement through the ORM once. `shape`
-    names everything else the SQL depends on (the database alias is added): builds that differ in
-    anything but the values must use different shapes.
-    """
 
-    def __init__(self, build: Build, *, ints: tuple[str, ...] = (), datetimes: tuple[str, ...] = ()) -> None:
-        self._build = build
+class _Recorded:
+    """Markers, their binding, and the per-shape cache, shared by both kinds of statement."""
+
+    def __init__(self, *, ints: tuple[str, ...], datetimes: tuple[str, ...]) -> None:
         self._markers: dict[str, Any] = {name: _INT_MARKER + i for i, name in enumerate(ints)}
         self._markers |= {name: _TIME_MARKER + timedelta(seconds=i) for i, name in enumerate(datetimes)}
         self._kinds = {name: "int" for name in ints} | {name: "datetime" for name in datetimes}
         self._cache: dict[tuple[str, Hashable], _Compiled] = {}
         self._lock = threading.Lock()
 
-    def row(self, shape: Hashable, *, using: str = "default", **values: Any) -> dict[str, Any]:
-        """The statement's one row, as {column: value}, for these values."""
+    def _run(self, shape: Hashable, using: str, values: dict[str, Any]) -> tuple[_Compiled, Any]:
+        """Execute the compiled statement for these values; returns it with its first row (or None)."""
         if values.keys() != self._markers.keys():
             raise TypeError(f"values for {sorted(self._markers)} are needed, got {sorted(values)}")
         key = (using, shape)
@@ -75,15 +83,44 @@ class Statement:
             params[index] = self._adapt(connection, name, values[name])
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            got = cursor.fetchone()
-        if got is None:
-            raise StatementShapeError("the statement returned no row")
-        return dict(zip(compiled.columns, got, strict=True))
+            return compiled, cursor.fetchone()
+
+    def _record(self, using: str) -> _Compiled:
+        raise NotImplementedError
 
     def _adapt(self, connection: Any, name: str, value: Any) -> Any:
         if self._kinds[name] == "datetime":
             return connection.ops.adapt_datetimefield_value(value)
         return int(value)
+
+    def _slots(self, connection: Any, params: tuple[Any, ...]) -> tuple[tuple[int, str], ...]:
+        adapted = {self._adapt(connection, name, marker): name for name, marker in self._markers.items()}
+        slots = tuple((i, adapted[p]) for i, p in enumerate(params) if _hashable(p) and p in adapted)
+        missing = set(self._markers) - {name for _, name in slots}
+        if missing:
+            raise StatementShapeError(f"markers {sorted(missing)} are not parameters of the SQL")
+        return slots
+
+
+class Statement(_Recorded):
+    """One read statement, built by `build(markers)`, run as `row(shape, **values)`.
+
+    `build` receives a mapping of value names to marker values (ints for `ints`, aware datetimes
+    for `datetimes`) and returns a callable that runs the statement through the ORM once. `shape`
+    names everything else the SQL depends on (the database alias is added): builds that differ in
+    anything but the values must use different shapes.
+    """
+
+    def __init__(self, build: Build, *, ints: tuple[str, ...] = (), datetimes: tuple[str, ...] = ()) -> None:
+        super().__init__(ints=ints, datetimes=datetimes)
+        self._build = build
+
+    def row(self, shape: Hashable, *, using: str = "default", **values: Any) -> dict[str, Any]:
+        """The statement's one row, as {column: value}, for these values."""
+        compiled, got = self._run(shape, using, values)
+        if got is None:
+            raise StatementShapeError("the statement returned no row")
+        return dict(zip(compiled.columns, got, strict=True))
 
     def _record(self, using: str) -> _Compiled:
         connection = connections[using]
@@ -101,12 +138,70 @@ class Statement:
         if len(seen) != 1:
             raise StatementShapeError(f"the build ran {len(seen)} statements, not one")
         sql, params, columns = seen[0]
-        adapted = {self._adapt(connection, name, marker): name for name, marker in self._markers.items()}
-        slots = tuple((i, adapted[p]) for i, p in enumerate(params) if _hashable(p) and p in adapted)
-        missing = set(self._markers) - {name for _, name in slots}
-        if missing:
-            raise StatementShapeError(f"markers {sorted(missing)} are not parameters of the SQL")
-        return _Compiled(sql=sql, params=params, slots=slots, columns=columns)
+        return _Compiled(sql=sql, params=params, slots=self._slots(connection, params), columns=columns)
+
+
+class QueryStatement(_Recorded):
+    """A model queryset compiled once per shape: `first(shape, **values)` is its `.first()` for these values.
+
+    `build(markers)` returns the ordered queryset. The instance is made as Django's ModelIterable
+    makes it (`select_related` objects and annotations included); prefetching and known related
+    objects are refused, as they would be left out.
+    """
+
+    def __init__(
+        self, build: Callable[[Mapping[str, Any]], QuerySet[Any]], *, ints: tuple[str, ...] = (),
+        datetimes: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
+        super().__init__(ints=ints, datetimes=datetimes)
+        self._build_qs = build
+
+    def first(self, shape: Hashable, *, using: str = "default", **values: Any) -> Any:
+        """The first instance for these values, or None."""
+        compiled, got = self._run(shape, using, values)
+        if got is None:
+            return None
+        rows = compiled.rows
+        assert rows is not None
+        compiler = rows.compiler
+        if compiler.has_extra_select:
+            got = got[: compiler.col_count]
+        row = next(iter(compiler.results_iter(results=[[got]])))
+        instance = rows.model.from_db(using, rows.init_list, row[rows.start : rows.end])
+        for populator in rows.populators:
+            populator.populate(row, instance)
+        for name, position in rows.annotations.items():
+            setattr(instance, name, row[position])
+        return instance
+
+    def _record(self, using: str) -> _Compiled:
+        qs = self._build_qs(dict(self._markers))
+        plain = getattr(qs, "_iterable_class", None) is ModelIterable
+        if (
+            getattr(qs, "_prefetch_related_lookups", ())
+            or getattr(qs, "_known_related_objects", {})
+            or not plain
+        ):
+            raise StatementShapeError("only plain model querysets (no prefetching, no values()) are compiled")
+        if not qs.ordered:
+            raise StatementShapeError("the queryset must be ordered, as first() needs it")
+        compiler = qs[:1].query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        params = tuple(params)
+        info = compiler.klass_info
+        start, end = info["select_fields"][0], info["select_fields"][-1] + 1
+        rows = _Rows(
+            compiler=compiler,
+            model=info["model"],
+            start=start,
+            end=end,
+            init_list=[column[0].target.attname for column in compiler.select[start:end]],
+            # (The stubs describe a later Django, which added an argument.)
+            populators=get_related_populators(info, compiler.select, using),  # type: ignore[call-arg]
+            annotations=dict(compiler.annotation_col_map or {}),
+        )
+        slots = self._slots(connections[using], params)
+        return _Compiled(sql=sql, params=params, slots=slots, columns=(), rows=rows)
 
 
 def _hashable(value: Any) -> bool:

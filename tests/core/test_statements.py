@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
-from django.db.models import Count, Max, Q
+from django.contrib.auth.models import Permission, User
+from django.db.models import Count, F, Max, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from core.statements import Statement, StatementShapeError
+from core.statements import QueryStatement, Statement, StatementShapeError
 
 
 def _users_from(values):
@@ -63,3 +63,45 @@ def test_a_build_that_runs_two_statements_is_refused():
 def test_values_must_be_named_as_the_markers():
     with pytest.raises(TypeError, match="low"):
         Statement(_users_from, ints=("low",)).row("users", high=1)
+
+
+def _permissions_from(values):
+    return (
+        Permission.objects.filter(pk__gte=values["low"])
+        .select_related("content_type")
+        .annotate(twice=F("pk") * 2)
+        .order_by("pk")
+    )
+
+
+@pytest.mark.django_db
+def test_a_query_statement_builds_the_instance_the_orm_builds(django_assert_num_queries):
+    statement = QueryStatement(_permissions_from, ints=("low",))
+    pks = list(Permission.objects.order_by("pk").values_list("pk", flat=True))
+    for low in (pks[0], pks[len(pks) // 2], pks[-1]):
+        want = _permissions_from({"low": low}).first()
+        with django_assert_num_queries(1):
+            got = statement.first("permissions", low=low)
+            assert got.content_type.model == want.content_type.model  # came with it
+        assert (got.pk, got.codename, got.twice, got.content_type_id) == (
+            want.pk,
+            want.codename,
+            want.twice,
+            want.content_type_id,
+        )
+        assert got._state.adding is False and got._state.db == "default"
+    assert statement.first("permissions", low=pks[-1] + 1) is None
+
+
+@pytest.mark.django_db
+def test_a_query_statement_needs_an_ordered_plain_queryset():
+    unordered = QueryStatement(
+        lambda v: Permission.objects.filter(pk__gte=v["low"]).order_by(), ints=("low",)
+    )
+    with pytest.raises(StatementShapeError, match="ordered"):
+        unordered.first("unordered", low=1)
+    rows = QueryStatement(
+        lambda v: Permission.objects.filter(pk__gte=v["low"]).values("pk").order_by("pk"), ints=("low",)
+    )
+    with pytest.raises(StatementShapeError, match="plain"):
+        rows.first("values", low=1)
