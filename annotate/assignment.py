@@ -20,12 +20,13 @@ Skipped items come back after every fresh one, least recently skipped first. A c
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from annotate.adaptive import open_cells_only
@@ -43,6 +44,7 @@ from annotate.progress import (
 from annotate.rater_access import rater_campaign, rater_campaigns, rater_order
 from annotate.rating_store import RatingError, rating_insert, rating_stored
 from annotate.selectors import excluded_rater_ids
+from core.statements import QueryStatement
 
 __all__ = [
     "SIDES",
@@ -199,6 +201,27 @@ def rating_submit_and_serve(
     return rating, created, item, progress
 
 
+def _build_rated_item(values: Mapping[str, Any]) -> QuerySet[Comparison]:
+    """The rated item, locked, with the rater's own lease and rating: for `_RATED_ITEM`."""
+    rows = Comparison.objects.filter(campaign_id=values["campaign"], token=values["token"])
+    return (
+        with_mine(rows, rater=User(pk=values["rater"]))
+        .select_for_update(of=("self",))
+        .only("pk", "campaign_id", "left", "needed", "gold_answer")
+        .annotate(
+            my_served=F("my_lease__served_at"),
+            my_until=F("my_lease__leased_until"),
+            my_skipped=F("my_lease__skipped"),
+            my_rated=F("my_rating__id"),
+        )
+        .order_by("pk")
+    )
+
+
+# Read on every rating: compiled once per process (core.statements).
+_RATED_ITEM = QueryStatement(_build_rated_item, ints=("campaign", "rater"), strs=("token",))
+
+
 def _submit(
     *,
     campaign: Campaign,
@@ -215,19 +238,7 @@ def _submit(
         raise RatingError(f"unknown choice {side!r}")
     # Every write of a rating for this item happens under this row lock (or, on SQLite, in a
     # serialised write transaction). The rater's own lease is read in the same statement.
-    comparison = (
-        with_mine(Comparison.objects.filter(campaign=campaign, token=token), rater=rater)
-        .select_for_update(of=("self",))
-        .only("pk", "campaign_id", "left", "needed", "gold_answer")
-        .annotate(
-            my_served=F("my_lease__served_at"),
-            my_until=F("my_lease__leased_until"),
-            my_skipped=F("my_lease__skipped"),
-            my_rated=F("my_rating__id"),
-        )
-        .order_by()
-        .first()
-    )
+    comparison = _RATED_ITEM.first("rated", campaign=campaign.pk, rater=rater.pk, token=str(token))
     if comparison is None:
         raise RatingError("unknown item")
     if comparison.my_rated is not None:  # type: ignore[attr-defined]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -12,6 +14,7 @@ from django.db.models import CharField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from annotate.models import ORDER_PRIME, Campaign, RaterExclusion
+from core.statements import QueryStatement
 
 
 def rater_campaigns(*, rater: User) -> QuerySet[Campaign]:
@@ -35,14 +38,23 @@ def _excluded_ids_sql() -> str:
     return f"(SELECT {joined} FROM {table} WHERE campaign_id = {campaign_table}.id)"
 
 
+def _build_rater_campaign(values: Mapping[str, Any]) -> QuerySet[Campaign]:
+    return (
+        rater_campaigns(rater=User(pk=values["rater"]))
+        .filter(pk=values["campaign"])
+        .annotate(excluded_ids=RawSQL(_excluded_ids_sql(), [], output_field=CharField()))
+    )
+
+
+# Read on every rating call: compiled once per process (core.statements).
+_RATER_CAMPAIGN = QueryStatement(_build_rater_campaign, ints=("rater", "campaign"))
+
+
 def rater_campaign(*, rater: User, campaign_id: int) -> tuple[Campaign, list[int]] | None:
     """The open campaign the rater may rate in and its excluded rater ids, in one read; None if not theirs."""
-    campaign = (
-        rater_campaigns(rater=rater)
-        .filter(pk=campaign_id)
-        .annotate(excluded_ids=RawSQL(_excluded_ids_sql(), [], output_field=CharField()))
-        .first()
-    )
+    if not -(2**63) <= campaign_id < 2**63:  # no such id, and SQLite cannot bind it
+        return None
+    campaign = _RATER_CAMPAIGN.first("rater_campaign", rater=rater.pk, campaign=campaign_id)
     if campaign is None:
         return None
     listed: str = campaign.excluded_ids or ""  # type: ignore[attr-defined]

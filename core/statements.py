@@ -6,10 +6,13 @@ running it, on every rating. A `Statement` keeps the ORM as the one source of th
 the build once with marker values, keeps the SQL the ORM sent and the places of the markers among
 its parameters, and from then on sends that SQL with the real values in those places.
 
+`QueryStatement` does the same for a model queryset's first row and makes the instance as the
+ORM would (the next item, the rated item, the rater's campaign on the rating path).
+
 A marker must reach the SQL as a parameter, never folded into its text: recording refuses a build
 whose SQL lacks one of its markers among the parameters, so a build that inlines a value fails
-loudly instead of running with the marker's value for good. Results come back as the database returns them (no Django
-converters), so a statement should select integers and nullable integers only.
+loudly instead of running with the marker's value for good. A `Statement`'s row comes back as
+the database returns it (no Django converters), so it should select integers only.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from django.db.models.query import ModelIterable, get_related_populators
 # range: Django leaves a lookup with a value out of its column's range out of the SQL.
 _INT_MARKER = -2_147_480_000
 _TIME_MARKER = datetime(1901, 2, 3, 4, 5, 6, 0, tzinfo=UTC)
+_STR_MARKER = "\x1fstatement-marker-"
 
 Build = Callable[[Mapping[str, Any]], Callable[[], object]]
 
@@ -60,10 +64,14 @@ class _Rows:
 class _Recorded:
     """Markers, their binding, and the per-shape cache, shared by both kinds of statement."""
 
-    def __init__(self, *, ints: tuple[str, ...], datetimes: tuple[str, ...]) -> None:
+    def __init__(
+        self, *, ints: tuple[str, ...], datetimes: tuple[str, ...], strs: tuple[str, ...] = ()
+    ) -> None:
         self._markers: dict[str, Any] = {name: _INT_MARKER + i for i, name in enumerate(ints)}
         self._markers |= {name: _TIME_MARKER + timedelta(seconds=i) for i, name in enumerate(datetimes)}
+        self._markers |= {name: f"{_STR_MARKER}{i}" for i, name in enumerate(strs)}
         self._kinds = {name: "int" for name in ints} | {name: "datetime" for name in datetimes}
+        self._kinds |= {name: "str" for name in strs}
         self._cache: dict[tuple[str, Hashable], _Compiled] = {}
         self._lock = threading.Lock()
 
@@ -89,9 +97,10 @@ class _Recorded:
         raise NotImplementedError
 
     def _adapt(self, connection: Any, name: str, value: Any) -> Any:
-        if self._kinds[name] == "datetime":
+        kind = self._kinds[name]
+        if kind == "datetime":
             return connection.ops.adapt_datetimefield_value(value)
-        return int(value)
+        return str(value) if kind == "str" else int(value)
 
     def _slots(self, connection: Any, params: tuple[Any, ...]) -> tuple[tuple[int, str], ...]:
         adapted = {self._adapt(connection, name, marker): name for name, marker in self._markers.items()}
@@ -106,7 +115,7 @@ class Statement(_Recorded):
     """One read statement, built by `build(markers)`, run as `row(shape, **values)`.
 
     `build` receives a mapping of value names to marker values (ints for `ints`, aware datetimes
-    for `datetimes`) and returns a callable that runs the statement through the ORM once. `shape`
+    for `datetimes`, strings for `strs` in a QueryStatement) and returns a callable that runs the statement through the ORM once. `shape`
     names everything else the SQL depends on (the database alias is added): builds that differ in
     anything but the values must use different shapes.
     """
@@ -151,9 +160,9 @@ class QueryStatement(_Recorded):
 
     def __init__(
         self, build: Callable[[Mapping[str, Any]], QuerySet[Any]], *, ints: tuple[str, ...] = (),
-        datetimes: tuple[str, ...] = (),
+        datetimes: tuple[str, ...] = (), strs: tuple[str, ...] = (),
     ) -> None:  # fmt: skip
-        super().__init__(ints=ints, datetimes=datetimes)
+        super().__init__(ints=ints, datetimes=datetimes, strs=strs)
         self._build_qs = build
 
     def first(self, shape: Hashable, *, using: str = "default", **values: Any) -> Any:

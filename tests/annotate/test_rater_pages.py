@@ -281,3 +281,14 @@ def test_a_rating_with_the_next_item_costs_a_bounded_number_of_queries(
         statements = [q["sql"] for q in captured.captured_queries if not TRANSACTION_CONTROL.match(q["sql"])]
         assert len(statements) <= 8, "\n".join(statements)
         assert state["created"] is True and state["item"] is not None
+
+
+def test_a_campaign_id_beyond_any_column_and_a_strange_token_are_answered_like_unknown_ones(blind_campaign):
+    campaign, rater = blind_campaign
+    client = login(rater)
+    assert client.get(f"/rate/task/{2**64}/").status_code == 404
+    assert post(client, f"/rate/task/{2**70}/next").status_code == 404
+    post(client, urls(campaign)["next"])
+    for token in ("x" * 500, "é\u2028'; --", ""):
+        response = post(client, urls(campaign)["submit"], {"token": token, "side": "left"})
+        assert response.status_code == 409 and response.json()["error"] == "unknown item"
