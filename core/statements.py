@@ -194,6 +194,9 @@ class QueryStatement(_Recorded):
             raise StatementShapeError("only plain model querysets (no prefetching, no values()) are compiled")
         if not qs.ordered:
             raise StatementShapeError("the queryset must be ordered, as first() needs it")
+        # The compiler is kept for its select list and converters, which only read settings-derived
+        # state of the connection it was made on (its time zone, its operations): a thread whose
+        # connection differs can use it, while the statement itself runs on the caller's own.
         compiler = qs[:1].query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         params = tuple(params)
