@@ -36,8 +36,9 @@ the decoder. Anything else (or a fast path that fails on an architecture) falls 
 `model.generate(output_logits=True)`, still scored from the raw logits; `Engine.last_path` says
 which path ran and why.
 
-Determinism: one torch.Generator per batch, seeded from the job seed and the ids of the prompts
-in the batch, so the output is fixed for a given seed, model, batch composition and device.
+Determinism: one torch.Generator per batch, seeded from the job seed and the keys of the prompts
+in the batch (the runner uses the prompt's id from its source file), so the output is fixed for a
+given seed, model, batch composition and device, in any database.
 """
 
 from __future__ import annotations

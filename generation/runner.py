@@ -218,7 +218,9 @@ def generation_job_run(
                 .values_list("prompt_id", flat=True)
                 .distinct()
             )
-            todo = {str(p.pk): p for p in slice_ if p.pk not in finished}
+            # Keyed (and so seeded) by the prompt's id from its source file, not its database row:
+            # the same set imported into another database samples the same answers.
+            todo = {p.uid: p for p in slice_ if p.pk not in finished}
             if todo:
                 if engine is None:
                     engine = backend_for(job.model, require_logprobs=job.selection_policy != "none")

@@ -142,6 +142,22 @@ def test_every_stored_score_matches_a_teacher_forced_rescoring_by_the_same_model
         assert sample.logprob_sum == pytest.approx(expected, abs=1e-4)
 
 
+def test_the_same_set_in_other_database_rows_samples_the_same_answers(causal_spec, make_eval_set):
+    first_set = make_eval_set(name="first", count=4)
+    make_eval_set(name="filler", count=3)  # the second copy's rows get other primary keys
+    second_set = make_eval_set(name="second", count=4)
+    answers = []
+    for eval_set in (first_set, second_set):
+        job = generation_job_create(model=causal_spec, eval_set=eval_set.name, enqueue=False, seed=5, **FAST)
+        generation_job_run(job_id=job.pk)
+        rows = Sample.objects.filter(job=job).order_by("prompt__uid", "index")
+        answers.append([(s.prompt.uid, s.index, tuple(s.token_ids)) for s in rows.select_related("prompt")])
+    assert {pk for pk in first_set.prompts.values_list("pk", flat=True)}.isdisjoint(
+        second_set.prompts.values_list("pk", flat=True)
+    )
+    assert len(answers[0]) == 12 and answers[0] == answers[1]
+
+
 def test_the_limit_option_only_runs_the_first_prompts(causal_spec, make_eval_set):
     make_eval_set(count=5)
     job = generation_job_create(model=causal_spec, eval_set="demo", limit=2, enqueue=False, **FAST)

@@ -46,29 +46,38 @@ def test_every_stored_score_equals_our_teacher_forced_rescoring_for_eos_stop_and
     served_spec, make_eval_set, reference_model
 ):
     make_eval_set(count=6, stop=["z"])
-    job = generation_job_create(model=served_spec, eval_set="demo", enqueue=False, **JOB)
-    job = generation_job_run(job_id=job.pk)
-    assert job.status == JobStatus.DONE, job.error
-    assert job.engine.startswith("served completions")
-    samples = list(Sample.objects.filter(job=job))
-    assert len(samples) == 30
     worst: dict[str, float] = {}
-    for s in samples:
-        assert s.prompt_token_ids and s.prompt_token_ids[-1] != EOS  # sent as ids, no </s> appended
-        assert s.num_tokens == len(s.token_ids) > 0
-        ours = rescore(reference_model, "causal", s.prompt_token_ids, s.token_ids)
-        assert s.logprob_sum is not None
-        assert s.logprob_sum == pytest.approx(ours, abs=1e-3)
-        worst[s.finish_reason] = max(worst.get(s.finish_reason, 0.0), abs(ours - s.logprob_sum))
-        if s.finish_reason == "eos":
-            assert s.token_ids[-1] == EOS  # the ending token is scored
-        elif s.finish_reason == "stop":
-            assert s.token_ids[-1] == ord("z") + 3 and "z" not in s.text  # ByT5 byte + 3; cut before it
-        else:
-            assert s.num_tokens == JOB["max_new_tokens"]
-            assert EOS not in s.token_ids
-    assert set(worst) == {"eos", "stop", "length"}, Counter(s.finish_reason for s in samples)
-    print("vllm exactness max |diff| by finish reason:", worst)
+    reasons: Counter[str] = Counter()
+    # EOS is the rarest ending; a job is fixed by its seed, so a few seeds in turn reach all three
+    # endings whatever vLLM's sampler draws for one of them.
+    for seed in range(11, 15):
+        job = generation_job_create(
+            model=served_spec, eval_set="demo", enqueue=False, **{**JOB, "seed": seed}
+        )
+        job = generation_job_run(job_id=job.pk)
+        assert job.status == JobStatus.DONE, job.error
+        assert job.engine.startswith("served completions")
+        samples = list(Sample.objects.filter(job=job))
+        assert len(samples) == 30
+        for s in samples:
+            assert s.prompt_token_ids and s.prompt_token_ids[-1] != EOS  # sent as ids, no </s> appended
+            assert s.num_tokens == len(s.token_ids) > 0
+            ours = rescore(reference_model, "causal", s.prompt_token_ids, s.token_ids)
+            assert s.logprob_sum is not None
+            assert s.logprob_sum == pytest.approx(ours, abs=1e-3)
+            worst[s.finish_reason] = max(worst.get(s.finish_reason, 0.0), abs(ours - s.logprob_sum))
+            if s.finish_reason == "eos":
+                assert s.token_ids[-1] == EOS  # the ending token is scored
+            elif s.finish_reason == "stop":
+                assert s.token_ids[-1] == ord("z") + 3 and "z" not in s.text  # ByT5 byte + 3; cut before it
+            else:
+                assert s.num_tokens == JOB["max_new_tokens"]
+                assert EOS not in s.token_ids
+        reasons.update(s.finish_reason for s in samples)
+        if set(reasons) == {"eos", "stop", "length"}:
+            break
+    assert set(worst) == {"eos", "stop", "length"}, reasons
+    print("vllm exactness max |diff| by finish reason:", worst, "over", reasons)
 
 
 def test_five_samples_per_prompt_with_the_papers_selection_applied(served_spec, make_eval_set):
