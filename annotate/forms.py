@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import User
 
 from annotate.models import DEFAULT_INSTRUCTIONS, DEFAULT_MIN_SECONDS, Campaign
@@ -134,5 +135,9 @@ class RaterCreateForm(forms.Form):
 
 class GoldUploadForm(forms.Form):
     file = forms.FileField(
-        help_text='JSONL, one pair a line: {"prompt_id", "text_a", "text_b", "answer": "a"|"b"|"tie"|"both_bad"}'
+        help_text=(
+            "JSONL, one pair a line (or one JSON array), UTF-8, at most "
+            f"{settings.MAX_UPLOAD_BYTES // (1024 * 1024)} MiB: "
+            '{"prompt_id", "text_a", "text_b", "answer": "a"|"b"|"tie"|"both_bad"}'
+        )
     )

@@ -26,6 +26,8 @@ from annotate.requests import SUBMIT_FIELDS, RequestError, rater_request
 from annotate.signals import rating_changed
 from core.roles import rater_required, researcher_required
 from core.users import user_create
+from eval_sets.importers import EvalSetImportError
+from eval_sets.services import eval_set_check_size
 from generation.coverage import coverage_table
 
 # --- rater side -------------------------------------------------------------------------------
@@ -324,10 +326,11 @@ def campaign_gold(request: HttpRequest, pk: int) -> HttpResponse:
         if "file" in request.FILES:
             upload = GoldUploadForm(request.POST, request.FILES)
             if upload.is_valid():
+                file = upload.cleaned_data["file"]
                 try:
-                    text = upload.cleaned_data["file"].read().decode("utf-8")
-                    count = services.gold_upload(campaign=campaign, lines=text.splitlines())
-                except (UnicodeDecodeError, services.CampaignError) as exc:
+                    eval_set_check_size(size=file.size or 0, filename=file.name)  # before reading it
+                    count = services.gold_upload(campaign=campaign, data=file.read(), filename=file.name)
+                except (EvalSetImportError, services.CampaignError) as exc:
                     messages.error(request, f"Gold file not added: {exc}")
                 else:
                     messages.success(request, f"Added {count} gold pairs.")

@@ -48,7 +48,7 @@ def _post_action(request: HttpRequest, campaign: Campaign) -> HttpResponse | Non
             messages.error(request, "Paste at least one practice item.")
             return None
         try:
-            count = steps.practice_upload(campaign=campaign, lines=upload.cleaned_data["text"].splitlines())
+            count = steps.practice_upload(campaign=campaign, data=upload.cleaned_data["text"].encode())
         except steps.StepError as exc:
             messages.error(request, f"Practice items not added: {exc}")
             return None

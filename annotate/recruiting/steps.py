@@ -8,8 +8,6 @@ the qualification threshold is marked screened out and never joins. Practice ans
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
@@ -18,6 +16,7 @@ from django.utils import timezone
 
 from annotate import assignment
 from annotate.models import Campaign, Rating
+from annotate.pair_files import PairFileError, pair_file_read
 from annotate.recruiting.models import (
     CampaignRecruiting,
     ConsentRecord,
@@ -27,7 +26,6 @@ from annotate.recruiting.models import (
 )
 from core.seeding import secret_rng
 
-ANSWERS = ("a", "b", "tie", "both_bad")
 SIDES = ("left", "right", "tie", "both_bad")
 CONSENT, PRACTICE, SCREENED_OUT, RATE, NOT_ENROLLED = (
     "consent",
@@ -174,42 +172,33 @@ def practice_answer(*, campaign: Campaign, rater: User, item_id: int, side: str)
 
 
 @transaction.atomic
-def practice_upload(*, campaign: Campaign, lines: Iterable[str], seed: int | None = None) -> int:
+def practice_upload(
+    *, campaign: Campaign, data: bytes, filename: str = "practice items", seed: int | None = None
+) -> int:
     """Add practice items from JSONL: `{"prompt", "text_a", "text_b", "answer", "explanation"}` a line."""
+    try:
+        pairs = pair_file_read(data=data, filename=filename, text_fields=("prompt", "text_a", "text_b"))
+    except PairFileError as exc:
+        raise StepError(str(exc)) from None
     rng = secret_rng(seed=seed, purpose="practice-sides")
     start = PracticeItem.objects.filter(campaign=campaign).count()
     rows: list[PracticeItem] = []
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise StepError(f"line {number}: not JSON ({exc.msg})") from None
-        if not isinstance(data, dict):
-            raise StepError(f"line {number}: expected a JSON object")
-        missing = [k for k in ("prompt", "text_a", "text_b", "answer") if not isinstance(data.get(k), str)]
-        if missing:
-            raise StepError(f"line {number}: missing or not text: {', '.join(missing)}")
-        if data["answer"] not in ANSWERS:
-            raise StepError(f"line {number}: answer must be one of {', '.join(ANSWERS)}")
-        explanation = data.get("explanation", "")
+    for where, pair in pairs:
+        explanation = pair.get("explanation", "")
         if not isinstance(explanation, str):
-            raise StepError(f"line {number}: explanation must be text")
+            raise StepError(f"{where}: explanation must be text")
         rows.append(
             PracticeItem(
                 campaign=campaign,
                 position=start + len(rows),
-                prompt_text=data["prompt"],
-                text_a=data["text_a"],
-                text_b=data["text_b"],
+                prompt_text=pair["prompt"],
+                text_a=pair["text_a"],
+                text_b=pair["text_b"],
                 left=rng.choice("ab"),
-                answer=data["answer"],
+                answer=pair["answer"],
                 explanation=explanation,
             )
         )
-    if not rows:
-        raise StepError("the practice file has no items")
     PracticeItem.objects.bulk_create(rows)
     return len(rows)
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-
 from django.db import transaction
 
 from annotate.models import Campaign, Comparison
+from annotate.pair_files import ANSWERS, PairFileError, pair_file_read
 from annotate.services.comparisons import comparisons_create
 from annotate.services.errors import CampaignError
 from core.seeding import secret_rng
 from eval_sets.models import Prompt
-
-ANSWERS = ("a", "b", "tie", "both_bad")
 
 
 def comparison_gold_mark(*, comparison: Comparison, answer: str | None) -> Comparison:
@@ -28,42 +24,35 @@ def comparison_gold_mark(*, comparison: Comparison, answer: str | None) -> Compa
 
 
 @transaction.atomic
-def gold_upload(*, campaign: Campaign, lines: Iterable[str], seed: int | None = None) -> int:
+def gold_upload(
+    *, campaign: Campaign, data: bytes, filename: str = "gold file", seed: int | None = None
+) -> int:
     """Add gold pairs from JSONL: `{"prompt_id", "text_a", "text_b", "answer"}` per line.
 
     `answer` names a text (a/b) or is tie/both_bad; left/right is drawn at random as for any item.
     """
+    try:
+        pairs = pair_file_read(
+            data=data, filename=filename, text_fields=("text_a", "text_b"), other_fields=("prompt_id",)
+        )
+    except PairFileError as exc:
+        raise CampaignError(str(exc)) from None
     rng = secret_rng(seed=seed, purpose="gold-sides")
     prompts = {p.uid: p for p in Prompt.objects.filter(eval_set=campaign.eval_set)}
     rows: list[tuple[Comparison, str, str]] = []
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise CampaignError(f"line {number}: not JSON ({exc.msg})") from None
-        if not isinstance(data, dict):
-            raise CampaignError(f"line {number}: expected a JSON object")
-        missing = [k for k in ("prompt_id", "text_a", "text_b", "answer") if k not in data]
-        if missing:
-            raise CampaignError(f"line {number}: missing {', '.join(missing)}")
-        prompt = prompts.get(str(data["prompt_id"]))
+    for where, pair in pairs:
+        prompt = prompts.get(str(pair["prompt_id"]))
         if prompt is None:
-            raise CampaignError(f"line {number}: prompt {data['prompt_id']!r} is not in {campaign.eval_set}")
-        if data["answer"] not in ANSWERS:
-            raise CampaignError(f"line {number}: answer must be one of {', '.join(ANSWERS)}")
+            raise CampaignError(f"{where}: prompt {pair['prompt_id']!r} is not in {campaign.eval_set}")
         comparison = Comparison(
             campaign=campaign,
             prompt=prompt,
             left=rng.choice("ab"),
             needed=1,
-            gold_answer=data["answer"],
+            gold_answer=pair["answer"],
             gold_uploaded=True,
             order_key=rng.randrange(2**31 - 1),
         )
-        rows.append((comparison, str(data["text_a"]), str(data["text_b"])))
-    if not rows:
-        raise CampaignError("the gold file has no pairs")
+        rows.append((comparison, pair["text_a"], pair["text_b"]))
     comparisons_create(rows=rows)
     return len(rows)

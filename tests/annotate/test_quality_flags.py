@@ -313,7 +313,7 @@ def test_uploaded_gold_counts_with_marked_gold_as_the_roster_scores_it(campaign_
         json.dumps({"prompt_id": f"p{i:03d}", "text_a": "good", "text_b": "bad", "answer": "a"})
         for i in range(3)
     ]
-    gold_upload(campaign=campaign, lines=lines)
+    gold_upload(campaign=campaign, data="\n".join(lines).encode())
 
     def wrong_on_gold(item: Comparison, n: int) -> str:
         # The uploaded pair's answer is text a: the wrong side is wherever b is shown.
@@ -333,7 +333,7 @@ def test_a_rater_who_answered_only_uploaded_gold_is_still_flagged(campaign_facto
     campaign = campaign_factory(name="only-gold", n_prompts=2, gold_fraction=0.5, raters=[rater])
     gold_upload(
         campaign=campaign,
-        lines=[json.dumps({"prompt_id": "p000", "text_a": "good", "text_b": "bad", "answer": "a"})],
+        data=json.dumps({"prompt_id": "p000", "text_a": "good", "text_b": "bad", "answer": "a"}).encode(),
     )
     rate_by(campaign, rater, lambda item, n: "right" if item.left == "a" else "left", n=1, rng=AlwaysGold())
     assert Rating.objects.get(rater=rater).comparison.gold_uploaded

@@ -33,7 +33,7 @@ def _practice(campaign: Campaign, n: int = 2) -> None:
                     "explanation": f"A is correct because {i}."})
         for i in range(n)
     ]  # fmt: skip
-    steps.practice_upload(campaign=campaign, lines=lines, seed=1)
+    steps.practice_upload(campaign=campaign, data="\n".join(lines).encode(), seed=1)
 
 
 @pytest.mark.django_db

@@ -72,9 +72,7 @@ def test_the_roster_counts_uploaded_gold_checks_the_reports_never_see(campaign_f
     campaign = campaign_factory(
         name="roster", n_prompts=2, ratings_per_comparison=2, gold_fraction=0.5, raters=[r1, r2]
     )
-    gold_upload(
-        campaign=campaign, lines=['{"prompt_id": "p000", "text_a": "a", "text_b": "b", "answer": "a"}']
-    )
+    gold_upload(campaign=campaign, data=b'{"prompt_id": "p000", "text_a": "a", "text_b": "b", "answer": "a"}')
     rate(campaign, r1, "left", rng=AlwaysGold())
     rate(campaign, r2, "left", rng=AlwaysGold())
     RaterExclusion.objects.create(campaign=campaign, rater=r2)

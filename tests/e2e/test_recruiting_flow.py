@@ -36,7 +36,7 @@ def study(transactional_db, settings):
     recruiting.save()
     line = {"prompt": "What is 2 + 2?", "text_a": "4", "text_b": "5", "answer": "a",
             "explanation": "2 + 2 is 4, so the answer saying **4** is right."}  # fmt: skip
-    steps.practice_upload(campaign=campaign, lines=[json.dumps(line)], seed=3)
+    steps.practice_upload(campaign=campaign, data=json.dumps(line).encode(), seed=3)
     return campaign
 
 

@@ -19,9 +19,7 @@ def test_rating_records_unblind_systems_and_leave_out_excluded_raters(campaign_f
     campaign = campaign_factory(name="export", n_prompts=3, ratings_per_comparison=2, raters=[r1, r2])
     rate(campaign, r1, "left")
     rate(campaign, r2, "right")
-    gold_upload(
-        campaign=campaign, lines=['{"prompt_id": "p000", "text_a": "a", "text_b": "b", "answer": "a"}']
-    )
+    gold_upload(campaign=campaign, data=b'{"prompt_id": "p000", "text_a": "a", "text_b": "b", "answer": "a"}')
     records = campaign_rating_records(campaign=campaign)
     assert len(records) == 6
     for rec in records:
