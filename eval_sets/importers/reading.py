@@ -60,7 +60,8 @@ def _loads(text: str) -> Any:
 
 def _json_error(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+        # Some of json's messages already end in "at" ("Unterminated string starting at").
+        return f"not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"
     if isinstance(exc, RecursionError):
         return "not valid JSON (nested too deeply)"
     return f"not valid JSON ({exc})"

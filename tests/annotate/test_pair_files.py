@@ -39,7 +39,14 @@ def uploaded_gold(campaign) -> int:
 @pytest.mark.parametrize(
     ("second_line", "message"),
     [
-        ('{"prompt_id": "p001", "text_a": "x", ', "gold.jsonl, line 2: not valid JSON"),
+        (
+            '{"prompt_id": "p001", "text_a": "x", ',
+            "gold.jsonl, line 2: not valid JSON (Expecting property name",
+        ),
+        (
+            '{"prompt_id": "p001", "text_a": "x',
+            "line 2: not valid JSON (Unterminated string starting at column 33)",
+        ),
         (
             '{"prompt_id": "p001", "text_a": NaN, "text_b": "y", "answer": "a"}',
             "gold.jsonl, line 2: not valid JSON",
