@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotate import assignment
-from annotate.models import Campaign, Rating
+from annotate.models import Campaign
 from annotate.pair_files import PairFileError, pair_file_read
 from annotate.recruiting.models import (
     CampaignRecruiting,
@@ -203,20 +203,6 @@ def practice_upload(
     return len(rows)
 
 
-def quota_reached(*, campaign: Campaign, rater: User) -> bool:
-    """The campaign's per-rater quota of regular items is used up (False without a quota).
-
-    A stand-in until the rating loop exposes its own quota function; it counts what that loop counts.
-    """
-    quota = campaign.quota_per_rater
-    if not quota:
-        return False
-    rated = Rating.objects.filter(
-        campaign=campaign, rater=rater, comparison__gold_answer__isnull=True
-    ).count()
-    return rated >= quota
-
-
 @dataclass(frozen=True)
 class Finish:
     """What the end page shows: the code (may be empty), where to go next, and whether the rater is done."""
@@ -233,7 +219,9 @@ def finish_state(*, campaign: Campaign, rater: User) -> Finish:
     if next_step(campaign=campaign, rater=rater) == SCREENED_OUT:
         return Finish(True, True, recruiting.screened_out_code, recruiting.completion_url)
     progress = assignment.rater_progress(campaign=campaign, rater=rater)
-    done = progress.remaining == 0 or quota_reached(campaign=campaign, rater=rater)
+    # `remaining` counts the quota and the gold checks still owed: done exactly when serving has
+    # nothing left, or the end page would tell a rater that what they are still served is checks.
+    done = progress.remaining == 0
     return Finish(
         done, False, recruiting.completion_code if done else "", recruiting.completion_url if done else ""
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import timedelta
 
 import pytest
@@ -213,3 +214,37 @@ def test_the_gold_flag_threshold_is_set_on_the_recruiting_page(
         assert "A share between 0 and 1" in response.content.decode() and stored == pytest.approx(0.6)
     else:
         assert stored == pytest.approx(saved)
+
+
+class _NeverGold(random.Random):
+    """Serves a regular item whenever one is left."""
+
+    def random(self) -> float:
+        return 0.999999
+
+
+@pytest.mark.django_db
+def test_the_finish_page_says_done_only_when_the_rating_page_has_nothing_left(campaign_factory, make_rater):
+    # With the quota used up the rater still owes gold checks; calling them done then would show
+    # that what the rating page still serves is checks.
+    from annotate.assignment import item_next, rating_submit
+    from annotate.services import comparison_gold_mark
+
+    rater = make_rater("quota-done")
+    campaign = campaign_factory(
+        name="quota-gold", n_prompts=8, gold_fraction=0.5, quota_per_rater=2, raters=[rater]
+    )
+    for comparison in campaign.comparisons.order_by("pk")[:3]:
+        comparison_gold_mark(comparison=comparison, answer="a")
+    for _ in range(2):
+        item = item_next(campaign=campaign, rater=rater, rng=_NeverGold())
+        assert item is not None and item.gold_answer is None
+        rating_submit(campaign=campaign, rater=rater, token=item.token, side="left", seconds=4.0)
+    served = 2
+    while not steps.finish_state(campaign=campaign, rater=rater).done:
+        item = item_next(campaign=campaign, rater=rater)
+        assert item is not None, "the finish page says not done, yet nothing is served"
+        rating_submit(campaign=campaign, rater=rater, token=item.token, side="left", seconds=4.0)
+        served += 1
+    assert item_next(campaign=campaign, rater=rater) is None
+    assert served > 2  # the checks owed for two regular items were served before the code
