@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
@@ -13,6 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.plots import figure_html
 from core.roles import researcher_required
+from eval_sets.importers import EvalSetImportError
+from eval_sets.services import eval_set_check_size
 from generation.filters import JobPromptFilter
 from generation.forms import JobCreateForm, ModelRegisterForm, OutputsUploadForm
 from generation.models import GenerationJob, ModelSpec
@@ -89,18 +90,14 @@ def outputs_upload(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         name = upload.name or "upload"
         try:
-            if (upload.size or 0) > settings.MAX_UPLOAD_BYTES:
-                raise GenerationError(
-                    f"{name}: the file is {upload.size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,} "
-                    "bytes (MAX_UPLOAD_BYTES); nothing imported"
-                )
+            eval_set_check_size(size=upload.size or 0, filename=name)  # before reading it
             job = outputs_import(
                 model_name=form.cleaned_data["model_name"],
                 eval_set=form.cleaned_data["eval_set"],
                 data=upload.read(),
                 filename=name,
             )
-        except GenerationError as exc:
+        except (EvalSetImportError, GenerationError) as exc:
             form.add_error("file", f"Nothing was imported: {exc}")
         else:
             messages.success(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotate.models import Campaign
 from core.roles import researcher_required
+from eval_sets.importers import EvalSetImportError
+from eval_sets.services import eval_set_check_size
 from generation.models import ModelSpec
 from judging.errors import JudgingError
 from judging.imports import FORMATS, judgments_import
@@ -56,9 +57,10 @@ def _import_upload(request: HttpRequest, campaign: Campaign) -> JudgeRun:
     upload = request.FILES.get("file")
     if upload is None:
         raise JudgingError("choose a file to import")
-    limit = getattr(settings, "MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
-    if upload.size is not None and upload.size > limit:
-        raise JudgingError(f"the file is {upload.size:,} bytes; the limit is {limit:,} bytes")
+    try:
+        eval_set_check_size(size=upload.size or 0, filename=upload.name or "upload")  # before reading it
+    except EvalSetImportError as exc:
+        raise JudgingError(str(exc)) from None
     suffix = Path(upload.name or "verdicts.jsonl").suffix[:10]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{Path(upload.name or 'verdicts').stem[:80]}{suffix}"

@@ -200,7 +200,7 @@ def test_real_alpacaeval_annotations(campaign_factory, tmp_path) -> None:
         assert v.p_b == pytest.approx(2 - r["preference"])
 
 
-def test_pages(fixed_case, researcher_client, tmp_path) -> None:
+def test_pages(fixed_case, researcher_client, tmp_path, settings) -> None:
     from generation.services import model_spec_register
 
     campaign, run = fixed_case
@@ -226,6 +226,19 @@ def test_pages(fixed_case, researcher_client, tmp_path) -> None:
         follow=True,
     )
     assert "missing field" in response.content.decode()
+    settings.MAX_UPLOAD_BYTES = 1024
+    runs = JudgeRun.objects.count()
+    big = SimpleUploadedFile("big.jsonl", b" " * 1025)
+    response = researcher_client.post(
+        f"/judging/campaigns/{campaign.pk}/",
+        {"action": "import", "file": big, "format": "jsonl"},
+        follow=True,
+    )
+    assert (
+        "big.jsonl: file is 1,025 bytes; the limit is 1,024 bytes (MAX_UPLOAD_BYTES)"
+        in response.content.decode()
+    )
+    assert JudgeRun.objects.count() == runs
     model_spec_register(name="judge-x", path=str(tmp_path))
     response = researcher_client.post(
         f"/judging/campaigns/{campaign.pk}/", {"action": "run", "model": "judge-x"}
