@@ -1,9 +1,9 @@
 """Adaptive serving for stop-when-settled campaigns: open cells only, the least certain most often.
 
-The cells' intervals are computed on the reports' side (reports.sequential_state, one source for the
+The cells' intervals are computed by settling (annotate.settling, with analysis.settling: one source for the
 interval math) and stored on ``SequentialCell`` rows, with, for more than two systems, each pair's
 Bradley-Terry uncertainty; this module only reads them. The draw rules are pure
-(annotate.pair_weights). For any other campaign both functions change nothing and cost no query.
+(analysis.pair_weights). For any other campaign both functions change nothing and cost no query.
 
 Which item a rater gets changes, never what they see: the page, the JSON and the counter are built
 the same way whatever cell an item comes from.
@@ -15,8 +15,8 @@ import random
 
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
+from analysis.pair_weights import FLOOR_SHARE, cell_weights, pair_weights
 from annotate.models import Campaign, Comparison, SequentialCell
-from annotate.pair_weights import FLOOR_SHARE, cell_weights, pair_weights
 
 __all__ = ["FLOOR_SHARE", "adaptive_rank", "cell_weights", "draw_cell", "open_cells_only"]
 

@@ -11,7 +11,16 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Comparison)
 class ComparisonAdmin(admin.ModelAdmin):
-    list_display = ("token", "campaign", "prompt", "system_a", "system_b", "left", "needed", "gold_answer")
+    list_display = (
+        "token",
+        "campaign",
+        "prompt",
+        "system_a",
+        "system_b",
+        "system_on_left",
+        "needed",
+        "gold_answer",
+    )
     list_filter = ("campaign",)
     raw_id_fields = ("prompt", "sample_a", "sample_b")
 

@@ -12,7 +12,7 @@ changes no count, so it writes nothing but the rating; its insert is what stores
 
 Gold comparisons carry no capacity: every rater may get each one once. How many a rater gets, and
 when, follows `annotate.progress` so that the progress counter moves alike for checks and regular
-items; a check is scored on the rater's first answer, which undo keeps (`Assignment.first_choice`).
+items; a check is scored on the rater's first answer, which undo keeps (`Lease.first_choice`).
 Skipped items come back after every fresh one, least recently skipped first. A campaign's
 `quota_per_rater` caps the regular items one rater may take.
 """
@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from annotate.adaptive import open_cells_only
 from annotate.leases import lease_renew, taken_exact, taken_refresh
-from annotate.models import Assignment, Campaign, Comparison, Rating
+from annotate.models import Campaign, Comparison, Lease, Rating
 from annotate.picking import item_candidates, item_pick
 from annotate.progress import (
     UNDO_SECONDS,
@@ -44,6 +44,7 @@ from annotate.progress import (
 from annotate.rater_access import rater_campaign, rater_campaigns, rater_order
 from annotate.rating_store import RatingError, rating_insert, rating_stored
 from annotate.selectors import excluded_rater_ids
+from annotate.settle_queue import campaign_settle_request
 from core.statements import QueryStatement
 
 __all__ = [
@@ -146,7 +147,7 @@ def item_skip(*, campaign: Campaign, rater: User, token: str, now: datetime | No
         # A rated item is left alone: skipping it again must not put it back in the rater's queue.
         if Rating.objects.filter(rater=rater, comparison=comparison).exists():
             return
-        Assignment.objects.filter(rater=rater, comparison=comparison).update(
+        Lease.objects.filter(rater=rater, comparison=comparison).update(
             skipped=True, leased_until=now, skipped_at=now
         )
         taken_refresh(comparison_ids=[comparison.pk], excluded=excluded_rater_ids(campaign=campaign), now=now)
@@ -177,6 +178,8 @@ def rating_submit(
             now=now, excluded=excluded,
         )  # fmt: skip
         taken_refresh(comparison_ids=recount, excluded=excluded, now=now)
+        if created:
+            campaign_settle_request(campaign=campaign)
     return rating, created
 
 
@@ -195,6 +198,8 @@ def rating_submit_and_serve(
         rating, created, recount = _submit(
             campaign=campaign, rater=rater, now=now, excluded=excluded, **choice
         )
+        if created:
+            campaign_settle_request(campaign=campaign)
         item, progress = _serve(
             campaign=campaign, rater=rater, now=now, rng=None, excluded=excluded, recount=recount
         )
@@ -207,7 +212,7 @@ def _build_rated_item(values: Mapping[str, Any]) -> QuerySet[Comparison]:
     return (
         with_mine(rows, rater=User(pk=values["rater"]))
         .select_for_update(of=("self",))
-        .only("pk", "campaign_id", "left", "needed", "gold_answer")
+        .only("pk", "campaign_id", "system_on_left", "needed", "gold_answer")
         .annotate(
             my_served=F("my_lease__served_at"),
             my_until=F("my_lease__leased_until"),
@@ -278,7 +283,7 @@ def _submit(
 def rating_undo(*, campaign: Campaign, rater: User, now: datetime | None = None) -> Comparison:
     """Take back the rater's last rating if it is recent; the item is leased to them again.
 
-    The first answer is kept on the lease (`Assignment.first_choice`): gold checks are scored on it,
+    The first answer is kept on the lease (`Lease.first_choice`): gold checks are scored on it,
     so undo cannot be used to answer a check again.
     """
     now = now or timezone.now()
@@ -291,10 +296,11 @@ def rating_undo(*, campaign: Campaign, rater: User, now: datetime | None = None)
             .select_related("prompt", "texts")
             .get(pk=last.comparison_id)
         )
-        Assignment.objects.filter(rater=rater, comparison=comparison, first_choice="").update(
+        Lease.objects.filter(rater=rater, comparison=comparison, first_choice="").update(
             first_choice=last.choice
         )
         last.delete()
         lease_renew(campaign=campaign, comparison_id=comparison.pk, rater=rater, now=now)
         taken_refresh(comparison_ids=[comparison.pk], excluded=excluded_rater_ids(campaign=campaign), now=now)
+        campaign_settle_request(campaign=campaign)
     return comparison

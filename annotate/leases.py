@@ -21,15 +21,15 @@ from django.db.models.functions import Coalesce, Least
 from django.db.models.signals import post_delete, pre_delete
 from django.utils import timezone
 
-from annotate.models import Assignment, Campaign, Comparison, Rating
+from annotate.models import Campaign, Comparison, Lease, Rating
 from annotate.selectors import excluded_rater_ids
 
 
-def _active_leases(now: datetime) -> QuerySet[Assignment, Any]:
+def _active_leases(now: datetime) -> QuerySet[Lease, Any]:
     """Leases on the outer comparison that are running and whose rater has not rated it."""
     rated = Rating.objects.filter(comparison=OuterRef("comparison"), rater=OuterRef("rater"))
     return (
-        Assignment.objects.filter(comparison=OuterRef("pk"), leased_until__gt=now, skipped=False)
+        Lease.objects.filter(comparison=OuterRef("pk"), leased_until__gt=now, skipped=False)
         .exclude(Exists(rated))
         .order_by()
         .values("comparison")
@@ -110,9 +110,9 @@ def lease_renew(*, campaign: Campaign, comparison_id: int, rater: User, now: dat
     """Lease the comparison to the rater (a new lease, or their old one renewed); returns its end."""
     until = now + timedelta(seconds=campaign.lease_seconds)
     # One upsert: a rater's row for an item is kept (unique per rater and item) and renewed.
-    Assignment.objects.bulk_create(
+    Lease.objects.bulk_create(
         [
-            Assignment(
+            Lease(
                 campaign=campaign,
                 comparison_id=comparison_id,
                 rater=rater,
@@ -131,7 +131,7 @@ def lease_renew(*, campaign: Campaign, comparison_id: int, rater: User, now: dat
 def _note_campaigns(sender: Any, instance: User, **kwargs: Any) -> None:
     # Deleting a user deletes their ratings and leases with it, which the counters must follow.
     instance._recount_campaigns = sorted(  # type: ignore[attr-defined]
-        set(Assignment.objects.filter(rater=instance).values_list("campaign_id", flat=True))
+        set(Lease.objects.filter(rater=instance).values_list("campaign_id", flat=True))
         | set(Rating.objects.filter(rater=instance).values_list("campaign_id", flat=True))
     )
 

@@ -1,8 +1,8 @@
 """Blind side-by-side rating campaigns: campaigns, comparisons, leases and ratings.
 
 A comparison names its two systems as A and B (A is the earlier system in the campaign's order,
-or the baseline) and stores which of them is shown on the left. Raters only ever see sides;
-ratings store both the side clicked and the system it means.
+or the baseline) and stores which of them is shown on the left (``system_on_left``). Raters only
+ever see sides; ratings store both the side clicked (``side``) and the system it means (``choice``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from analysis.quality_flags import REASON_MAX_CHARS
 
 # Order keys live in [0, ORDER_PRIME); each rater sees comparisons sorted by an affine permutation
 # (key * a + b) mod ORDER_PRIME of their own, which keeps products inside a signed 64-bit integer.
@@ -33,6 +35,9 @@ respond to the prompt at all.
 Add a comment if something is worth telling the researchers (an error you spotted, a broken prompt).
 """
 
+
+# The longest comment a rater may send with a rating; longer ones are refused (annotate.json_bodies).
+COMMENT_MAX_CHARS = 5000
 
 # Below this many seconds on an item the rating page does not take a choice (and the server flags it).
 DEFAULT_MIN_SECONDS = 2.0
@@ -163,7 +168,8 @@ class Comparison(models.Model):
     sample_b = models.ForeignKey(
         "generation.Sample", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    left = models.CharField(max_length=1, choices=Side.choices)
+    # Which system (A or B) the rater sees on the left; drawn, balanced, at build time.
+    system_on_left = models.CharField(max_length=1, choices=Side.choices)
     needed = models.PositiveIntegerField(default=1)
     # Serving's counter (annotate.leases): ratings by raters not excluded plus the active leases of
     # raters who have not rated it, recounted under the row lock at every write that changes them,
@@ -190,9 +196,9 @@ class Comparison(models.Model):
     def side_to_system(self, side: str) -> str:
         """Map a clicked side (left/right/tie/both_bad) to the stored choice (a/b/tie/both_bad)."""
         if side == "left":
-            return self.left
+            return self.system_on_left
         if side == "right":
-            return "b" if self.left == "a" else "a"
+            return "b" if self.system_on_left == "a" else "a"
         return side
 
 
@@ -214,11 +220,14 @@ class ComparisonTexts(models.Model):
         return f"texts of comparison {self.comparison_id}"
 
 
-class Assignment(models.Model):
-    """A lease: the item was served to the rater and is held for them until `leased_until`."""
+class Lease(models.Model):
+    """The item was served to the rater and is held for them until `leased_until` (annotate.leases).
+
+    The row outlives the hold: it keeps when the rater skipped the item and their first answer.
+    """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
-    comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, related_name="assignments")
+    comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, related_name="leases")
     rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     served_at = models.DateTimeField(default=timezone.now)
     leased_until = models.DateTimeField()
@@ -232,11 +241,11 @@ class Assignment(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["rater", "comparison"], name="assignment_unique_per_rater"),
+            models.UniqueConstraint(fields=["rater", "comparison"], name="lease_unique_per_rater"),
         ]
         indexes = [
-            models.Index(fields=["comparison", "leased_until"], name="assignment_comparison_lease"),
-            models.Index(fields=["campaign", "rater", "leased_until"], name="assignment_rater_lease"),
+            models.Index(fields=["comparison", "leased_until"], name="lease_comparison_until"),
+            models.Index(fields=["campaign", "rater", "leased_until"], name="lease_rater_until"),
         ]
 
     def __str__(self) -> str:
@@ -284,7 +293,7 @@ class RaterExclusion(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="exclusions")
     rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField(max_length=500, blank=True)
+    reason = models.CharField(max_length=REASON_MAX_CHARS, blank=True)
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -296,10 +305,27 @@ class RaterExclusion(models.Model):
         return f"rater {self.rater_id} excluded from {self.campaign_id}"
 
 
+class CampaignSettling(models.Model):
+    """The settling queue of a stop-when-settled campaign (annotate.settle_queue): at most one refresh in flight.
+
+    ``requested`` counts the refreshes asked for; a refresh remembers the count it started from and runs
+    again if it changed meanwhile. ``queued_at`` is set while a refresh is queued or running.
+    """
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="settling")
+    requested = models.PositiveBigIntegerField(default=0)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # An exclusion or inclusion asked for it: the next refresh takes every closure again.
+    reconsider = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"settling of campaign {self.campaign_id}"
+
+
 class SequentialCell(models.Model):
     """A category x setting cell of a pair in a stop-when-settled campaign: its running interval and closure.
 
-    Written only by the reports' updater (reports.sequential_state) after each rating; serving reads it.
+    Written only by settling (annotate.settling) after ratings commit; serving reads it.
     """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sequential_cells")
@@ -341,7 +367,7 @@ class SequentialCell(models.Model):
 
 
 # Recruiting's models belong to this app; importing them here registers them with it.
-from annotate.recruiting.models import (  # noqa: E402, F401
+from annotate.recruiting_models import (  # noqa: E402, F401
     CampaignRecruiting,
     ConsentRecord,
     Enrollment,

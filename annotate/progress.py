@@ -19,7 +19,7 @@ from django.db.models import Case, Count, F, FilteredRelation, IntegerField, Max
 from django.utils import timezone
 
 from annotate.adaptive import open_cells_only
-from annotate.models import Assignment, Campaign, Comparison, Rating
+from annotate.models import Campaign, Comparison, Lease, Rating
 from core.statements import Statement
 
 # How long a rater may take back their last rating; the rating page is told this number.
@@ -100,7 +100,7 @@ def with_mine(qs: QuerySet[Comparison], *, rater: User) -> QuerySet[Comparison]:
     """
     return qs.annotate(
         my_rating=FilteredRelation("ratings", condition=Q(ratings__rater=rater)),
-        my_lease=FilteredRelation("assignments", condition=Q(assignments__rater=rater)),
+        my_lease=FilteredRelation("leases", condition=Q(leases__rater=rater)),
     )
 
 
@@ -135,7 +135,7 @@ def fresh_to(rater: User, *, campaign: Campaign) -> Q:
     rows cost more than the scan itself.
     """
     rated = Rating.objects.filter(campaign=campaign, rater=rater).values("comparison_id")
-    skipped = Assignment.objects.filter(campaign=campaign, rater=rater, skipped_at__isnull=False)
+    skipped = Lease.objects.filter(campaign=campaign, rater=rater, skipped_at__isnull=False)
     return ~Q(pk__in=rated) & ~Q(pk__in=skipped.values("comparison_id"))
 
 

@@ -10,9 +10,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Field
 
-from annotate.models import Comparison, Rating
-
-COMMENT_LIMIT = 5000
+from annotate.models import COMMENT_MAX_CHARS, Comparison, Rating
 
 
 class RatingError(Exception):
@@ -74,7 +72,8 @@ def rating_insert(
         rater=rater,
         choice=choice,
         side=side,
-        comment=comment.strip()[:COMMENT_LIMIT],
+        # The page refuses longer ones (annotate.json_bodies); a direct caller gets them cut.
+        comment=comment.strip()[:COMMENT_MAX_CHARS],
         seconds=seconds,
         too_fast=too_fast,
         created=now,

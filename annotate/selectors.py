@@ -1,12 +1,16 @@
-"""Reads about campaigns: the rater-exclusion filter, progress against what is needed, the roster.
+"""Reads about campaigns: the rater-exclusion filter, progress against what is needed, the roster,
+the compared pairs, and the numbers the quality flags are computed from (thresholds, too-fast counts,
+exclusions).
 
-Statistics over the ratings themselves (agreement, preference, per-rater figures) are not here: they
-are the reports' (`reports.campaign_stats`), so that a page and a report cannot disagree.
+Statistics over the ratings themselves (agreement, preference, per-rater figures, the flags) are not
+here: they are analysis's, reached through the reports (`reports.campaign_stats`), so that a page and
+a report cannot disagree.
 """
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +18,10 @@ from django.contrib.auth.models import User
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
-from annotate.models import Assignment, Campaign, RaterExclusion, Rating
+from analysis.quality_flags import FlagThresholds
+from annotate.models import Campaign, Lease, RaterExclusion, Rating
+from annotate.recruiting_models import CampaignRecruiting
+from generation.models import ModelSpec
 
 
 def excluded_rater_ids(*, campaign: Campaign) -> list[int]:
@@ -115,7 +122,7 @@ def campaign_roster(*, campaign: Campaign) -> list[RosterEntry]:
     )
     # Scored on the first answer (kept through undo), as the reports score marked gold.
     uploaded = (
-        Assignment.objects.filter(
+        Lease.objects.filter(
             campaign=campaign,
             comparison__gold_uploaded=True,
             comparison__ratings__rater_id=F("rater_id"),
@@ -162,3 +169,70 @@ def campaign_cell_shares(*, campaign: Campaign) -> dict[tuple[str, str], float]:
         counts.setdefault((category, setting), set()).add(prompt_id)
     total = sum(len(p) for p in counts.values())
     return {cell: len(p) / total for cell, p in sorted(counts.items())} if total else {}
+
+
+def campaign_pairs(*, campaign: Campaign) -> list[tuple[ModelSpec, ModelSpec]]:
+    """The compared pairs of systems, each as (A, B) in the campaign's order (the baseline first)."""
+    systems = [cs.model for cs in campaign.systems.select_related("model").order_by("position")]
+    if campaign.pairing == Campaign.Pairing.VS_BASELINE:
+        return [(systems[0], other) for other in systems[1:]]
+    return [(systems[i], systems[j]) for i in range(len(systems)) for j in range(i + 1, len(systems))]
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    rater: str  # the username, as the report's ``raters`` block names raters
+    reason: str
+    excluded_at: datetime
+
+
+def campaign_flag_thresholds(*, campaign: Campaign) -> FlagThresholds:
+    """The campaign's minimum reading time and its gold threshold (the model's default without recruiting)."""
+    recruiting = CampaignRecruiting.objects.filter(campaign=campaign).values_list(
+        "gold_accuracy_min", flat=True
+    )
+    gold_min = recruiting.first()
+    if gold_min is None:
+        gold_min = CampaignRecruiting._meta.get_field("gold_accuracy_min").get_default()
+    return FlagThresholds(min_seconds=float(campaign.min_seconds), gold_accuracy_min=float(gold_min))
+
+
+def campaign_too_fast_counts(*, campaign: Campaign) -> dict[str, int]:
+    """username -> ratings flagged too fast when given (every rater with a rating, 0 included)."""
+    rows = (
+        Rating.objects.filter(campaign=campaign)
+        .values("rater__username")
+        .annotate(fast=Count("pk", filter=Q(too_fast=True)))
+        .values_list("rater__username", "fast")
+    )
+    return dict(rows)
+
+
+def campaign_exclusions(*, campaign: Campaign) -> list[Exclusion]:
+    """The raters excluded from the campaign, oldest exclusion first."""
+    rows = (
+        RaterExclusion.objects.filter(campaign=campaign)
+        .order_by("created", "pk")
+        .values_list("rater__username", "reason", "created")
+    )
+    return [Exclusion(rater=name, reason=reason, excluded_at=created) for name, reason, created in rows]
+
+
+def campaign_skipped_unrated_count(*, campaign: Campaign) -> int:
+    """Comparisons some rater skipped and nobody rated: which ones got rated then depended on what they hold."""
+    return (
+        Lease.objects.filter(campaign=campaign, skipped=True)
+        .exclude(comparison__ratings__isnull=False)
+        .values("comparison")
+        .distinct()
+        .count()
+    )
+
+
+def campaign_has_left_out_ratings(*, campaign: Campaign, usernames: Sequence[str] = ()) -> bool:
+    """Whether some rating is left out of the counts: by an excluded rater, or by one of ``usernames``."""
+    left_out = Rating.objects.filter(campaign=campaign, rater_id__in=excluded_rater_ids(campaign=campaign))
+    names = [name for name in usernames if name]
+    if names:
+        left_out = left_out | Rating.objects.filter(campaign=campaign, rater__username__in=names)
+    return left_out.exists()

@@ -20,10 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotate import assignment, services
 from annotate.feasibility import campaign_feasibility
 from annotate.forms import CampaignForm, GoldUploadForm, RaterCreateForm, rater_users
-from annotate.models import DEFAULT_MIN_SECONDS, Assignment, Campaign, Comparison
+from annotate.json_bodies import SUBMIT_FIELDS, RequestError, rater_request
+from annotate.models import DEFAULT_MIN_SECONDS, Campaign, Comparison, Lease
 from annotate.rendering import render_for_rater, render_markdown
-from annotate.requests import SUBMIT_FIELDS, RequestError, rater_request
-from annotate.signals import rating_changed
 from core.roles import rater_required, researcher_required
 from core.users import user_create
 from eval_sets.importers import EvalSetImportError
@@ -39,7 +38,9 @@ def _item_payload(comparison: Comparison | None) -> dict[str, Any] | None:
     if comparison is None:
         return None
     texts = comparison.texts
-    left, right = (texts.text_a, texts.text_b) if comparison.left == "a" else (texts.text_b, texts.text_a)
+    left, right = (
+        (texts.text_a, texts.text_b) if comparison.system_on_left == "a" else (texts.text_b, texts.text_a)
+    )
     return {
         "token": comparison.token,
         "prompt_html": render_for_rater(comparison.prompt.text),
@@ -111,7 +112,7 @@ def rate_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _rater_campaign(request, campaign_id)
     # The guidelines are shown open until the rater has been served an item of this campaign.
     user: User = request.user  # type: ignore[assignment]
-    first_visit = not Assignment.objects.filter(campaign=campaign, rater=user).exists()
+    first_visit = not Lease.objects.filter(campaign=campaign, rater=user).exists()
     return render(
         request,
         "annotate/rate.html",
@@ -155,25 +156,18 @@ def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
         "seconds": data.get("seconds"),
         "excluded": excluded,
     }
-    # The page's per-rating call (submit with next) is one transaction. Stop-when-settled campaigns
-    # take two: their cells must take in the rating (after it commits) before the next item is drawn.
-    together = bool(data.get("next")) and not campaign.stop_when_settled
+    # The page's per-rating call (submit with next) is one transaction.
     try:
-        if together:
+        if data.get("next"):
             rating, created, item, progress = assignment.rating_submit_and_serve(**args)
         else:
             rating, created = assignment.rating_submit(**args)
     except assignment.RatingError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
-    if created:
-        # Stop-when-settled campaigns update their cells now (reports.sequential_state listens).
-        rating_changed.send(sender=Campaign, campaign=campaign)
     # The stored rating as the rater knows it: the side they clicked, never the system.
     stored = {"side": rating.side, "comment": rating.comment, "seconds": rating.seconds}
-    if together:
-        return _state(item, progress, rating=stored, created=created)
     if data.get("next"):
-        return _serve(campaign, user, excluded=excluded, rating=stored, created=created)
+        return _state(item, progress, rating=stored, created=created)
     progress = assignment.rater_progress(campaign=campaign, rater=user)
     return JsonResponse(
         {
@@ -198,7 +192,6 @@ def api_undo(request: HttpRequest, campaign_id: int) -> JsonResponse:
         return _bad(str(exc))
     except assignment.RatingError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
-    rating_changed.send(sender=Campaign, campaign=campaign)
     return _state(comparison, assignment.rater_progress(campaign=campaign, rater=user))
 
 

@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np
 
-from reports.stats.ppi_simulation import simulate_campaigns
+from analysis.stats.ppi_simulation import simulate_campaigns
 
 
 def main() -> None:

@@ -2,11 +2,11 @@
 
 2,000 simulated campaigns per scenario, each looked at after every decisive vote up to HORIZON votes:
 - true rate 0.5 (no preference): the share of campaigns that EVER declare a winner, ours (Howard et
-  al. normal-mixture confidence sequence, reports.stats.sequential) and naive (a 95 % Wilson interval
+  al. normal-mixture confidence sequence, analysis.stats.sequential) and naive (a 95 % Wilson interval
   recomputed after every vote, stopping the first time it excludes 0.5);
 - true rate 0.65: the mean number of decisive votes until ours declares the candidate (a campaign
   that never decides within HORIZON counts as HORIZON), against the fixed size the power calculation
-  (exact binomial, 80 % power, 5 % two-sided; reports.stats.planning) asks for.
+  (exact binomial, 80 % power, 5 % two-sided; analysis.stats.planning) asks for.
 Votes are decisive (ties and both-bad carry no information on the preference rate and are not
 simulated). Vectorised: one array of campaigns x votes per scenario.
 
@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
-from reports.stats import Z95, decisive_votes_needed
-from reports.stats.sequential import running_interval
+from analysis.stats import Z95, decisive_votes_needed
+from analysis.stats.sequential import running_interval
 
 CAMPAIGNS = 2_000
 HORIZON = 1_000
@@ -32,7 +32,7 @@ ALTERNATIVE = 0.65
 
 
 def wilson_bounds(successes: np.ndarray, n: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
-    """reports.stats.wilson_interval on arrays (the tests check the two agree)."""
+    """analysis.stats.wilson_interval on arrays (the tests check the two agree)."""
     p = successes / n
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 from scipy.optimize import minimize
 
-from reports import stats
+from analysis import stats
 
 SYSTEMS = 10
 RATINGS = 20_000

@@ -7,6 +7,7 @@ figure drawn by its own inline call would also run before plotly.js has loaded. 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,11 @@ PLOTS_JS = Path(__file__).resolve().parents[1] / "static" / "core" / "plots.js"
 _JSON_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
-def figure_html(figure: go.Figure, *, config: dict[str, Any] | None = None) -> SafeString:
-    """The container plotly draws into, followed by the figure as JSON (layout, data and config)."""
-    body = figure.to_json()
+def figure_html(figure: go.Figure | Mapping[str, Any], *, config: dict[str, Any] | None = None) -> SafeString:
+    """The container plotly draws into, followed by the figure (a Figure or a plotly dict) as JSON."""
+    import plotly.io as pio
+
+    body = pio.to_json(figure, validate=False)
     # plotly's JSON is an object; the config travels beside it so the script needs no other input.
     config_json = "{}" if config is None else _dumps(config)
     payload = '{"figure": ' + body + ', "config": ' + config_json + "}"
@@ -32,6 +35,13 @@ def figure_html(figure: go.Figure, *, config: dict[str, Any] | None = None) -> S
         '<script type="application/json" data-plot-figure>{}</script>',
         SafeString(payload.translate(_JSON_ESCAPES)),
     )
+
+
+def plotly_js() -> str:
+    """plotly.js itself, for the offline report that must carry everything inside one file."""
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())
 
 
 def plots_js() -> str:

@@ -66,9 +66,3 @@ def user_create(*, username: str, role: str, password: str | None = None) -> Use
     user.save()
     user.groups.add(Group.objects.get(name=ROLES[role]))
     return user
-
-
-def user_set_password(*, user: User, password: str) -> None:
-    password_check(password, user=user)
-    user.set_password(password)
-    user.save(update_fields=["password"])

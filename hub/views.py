@@ -1,7 +1,7 @@
 """The site's own pages: where a login lands, the dashboard, and a campaign's page with its statistics.
 
-The campaign page lives here, not in annotate, because its figures are the reports' and annotate may
-not import reports; the forms on it post to annotate's write views, which redirect back here.
+The campaign page lives here, not in annotate, because its figures are the reports' and no app may
+import reports; the forms on it post to annotate's write views, which redirect back here.
 """
 
 from __future__ import annotations
@@ -10,17 +10,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from analysis.quality_flags import REASON_MAX_CHARS
 from annotate.comments import LATEST_COMMENTS, campaign_latest_comments
 from annotate.feasibility import campaign_serving_state
 from annotate.forms import rater_users
 from annotate.models import Campaign
-from annotate.quality import campaign_flag_thresholds
-from annotate.selectors import campaign_progress
+from annotate.selectors import campaign_flag_thresholds, campaign_progress
+from annotate.settling import campaign_settling_view
 from core.roles import is_rater, is_researcher, researcher_required
 from hub.dashboard import dashboard_data
-from reports.campaign_judge import campaign_judge_summary
+from reports.campaign_report import campaign_judge_summary
 from reports.campaign_stats import campaign_preference_estimate, campaign_raters
-from reports.sequential_state import campaign_sequential_view
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -49,10 +49,11 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "raters": raters,
         "estimates": campaign_preference_estimate(campaign=campaign),
         "addable": rater_users().exclude(pk__in=in_pool),
-        "sequential": campaign_sequential_view(campaign=campaign),
+        "sequential": campaign_settling_view(campaign=campaign),
         "serving": campaign_serving_state(campaign=campaign),
         "judge": campaign_judge_summary(campaign=campaign),
         "flag_thresholds": campaign_flag_thresholds(campaign=campaign),
+        "reason_max_chars": REASON_MAX_CHARS,
         "comments": campaign_latest_comments(campaign=campaign),
         "comments_limit": LATEST_COMMENTS,
     }

@@ -1,4 +1,9 @@
-"""The one door from annotate to the reports: a campaign's ratings as rating records, systems unblinded."""
+"""The one door from the campaign apps to the reports: a campaign's ratings, verdicts and rater facts as
+plain records, systems unblinded.
+
+The only reports module that imports annotate or judging (an import-linter contract holds it); the
+rest of reports reads campaigns through the names here, and filters in SQL, not in Python.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,60 @@ from collections.abc import Sequence
 
 from django.db.models import OuterRef, Subquery
 
-from annotate.models import Assignment, Campaign, Rating
+from analysis.judge import JudgeInput, VerdictRecord
+from analysis.quality_flags import FlagThresholds
+from analysis.records import RatingRecord
+from annotate.models import Campaign, Lease, Rating
 from annotate.recruiting.links import external_ids
-from annotate.selectors import campaign_cell_shares, excluded_rater_ids
-from reports.campaign_judge import campaign_judge_input
-from reports.campaign_quality import excluded_raters_block, quality_flags_block
-from reports.exports import ExportError, ReportSource
-from reports.records import RatingRecord
+from annotate.selectors import (
+    Exclusion,
+    RosterEntry,
+    campaign_cell_shares,
+    campaign_exclusions,
+    campaign_flag_thresholds,
+    campaign_has_left_out_ratings,
+    campaign_roster,
+    campaign_skipped_unrated_count,
+    campaign_too_fast_counts,
+    excluded_rater_ids,
+)
+from judging.selectors import campaign_latest_judge_run, judge_run_verdict_rows, judgeable_comparisons
+
+__all__ = [
+    "Campaign",
+    "Exclusion",
+    "FlagThresholds",
+    "RosterEntry",
+    "campaign_by_name",
+    "campaign_by_pk",
+    "campaign_cell_shares",
+    "campaign_exclusions",
+    "campaign_flag_thresholds",
+    "campaign_judge_input",
+    "campaign_rater_names",
+    "campaign_rating_records",
+    "campaign_roster",
+    "campaign_too_fast_counts",
+]
+
+
+def campaign_by_pk(pk: int) -> Campaign | None:
+    return Campaign.objects.select_related("eval_set").filter(pk=pk).first()
+
+
+def campaign_by_name(name: str) -> Campaign | None:
+    return Campaign.objects.filter(name=name).first()
+
+
+def campaign_rater_names(*, campaign: Campaign) -> list[str]:
+    """Who has a rating that the report counts (excluded raters left out), by username."""
+    return list(
+        Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False)
+        .exclude(rater_id__in=excluded_rater_ids(campaign=campaign))
+        .order_by("rater__username")
+        .values_list("rater__username", flat=True)
+        .distinct()
+    )
 
 
 def campaign_rating_records(
@@ -35,7 +87,7 @@ def campaign_rating_records(
         )
         .annotate(
             first_choice=Subquery(
-                Assignment.objects.filter(rater=OuterRef("rater"), comparison=OuterRef("comparison")).values(
+                Lease.objects.filter(rater=OuterRef("rater"), comparison=OuterRef("comparison")).values(
                     "first_choice"
                 )[:1]
             )
@@ -63,7 +115,7 @@ def campaign_rating_records(
                 setting=prompt.setting,
                 system_a=comparison.system_a.name,
                 system_b=comparison.system_b.name,
-                left=comparison.left,  # type: ignore[arg-type]
+                system_on_left=comparison.system_on_left,  # type: ignore[arg-type]
                 # A gold check is scored on the rater's first answer: undo cannot re-answer it.
                 choice=(
                     rating.first_choice or rating.choice  # type: ignore[arg-type]
@@ -91,30 +143,55 @@ def campaign_rating_records(
     return records
 
 
-def source_from_campaign(
-    *, name: str, exclude_raters: Sequence[str] = (), exclude_gold: bool = False
-) -> ReportSource:
-    """The records of the campaign called `name`, in the campaign's system order; `ExportError` if none."""
-    campaign = Campaign.objects.filter(name=name).first()
-    if campaign is None:
-        raise ExportError(f"no campaign named {name!r}")
-    records = campaign_rating_records(
-        campaign=campaign, exclude_raters=tuple(exclude_raters), exclude_gold=exclude_gold
-    )
-    excluded = excluded_raters_block(campaign=campaign)
-    # The flags are every rater's own numbers, gold included, whatever this report leaves out.
-    everyone = (
-        campaign_rating_records(campaign=campaign, include_excluded_raters=True)
-        if excluded or exclude_raters or exclude_gold
-        else records
-    )
-    return ReportSource(
-        records=records,
-        system_order=list(campaign.system_names()),
-        label=name,
-        cell_shares=campaign_cell_shares(campaign=campaign),
-        precision=campaign.precision,
-        judge=campaign_judge_input(campaign=campaign, exclude_raters=exclude_raters),
-        excluded_raters=excluded,
-        quality_flags=quality_flags_block(campaign=campaign, records=everyone),
-    )
+def _ppi_refusal(*, campaign: Campaign, covered: int, exclude_raters: Sequence[str]) -> str | None:
+    """Why prediction-powered intervals may not use the judge here, or None.
+
+    PPI needs the human-rated comparisons to be a uniformly random subset of the judged ones. The
+    serving order makes them one: every comparison carries a random order key, each rater walks their
+    own random permutation of the keys, so which comparisons get rated first does not depend on what
+    they hold. What breaks it is refused, each with its reason: a judge run that does not cover every
+    comparison, adaptive serving (stop when settled), ratings left out (excluded raters,
+    --exclude-rater), comparisons skipped and rated by nobody. Gold checks are refused in
+    analysis.judge, from the records themselves.
+    """
+    total = judgeable_comparisons(campaign=campaign).count()
+    if covered < total:
+        return f"the judge run covers {covered} of {total} comparisons; PPI needs a verdict on every one"
+    if campaign.stop_when_settled:
+        return "adaptive serving (stop when settled) chooses what gets rated from the ratings so far"
+    if campaign_has_left_out_ratings(campaign=campaign, usernames=exclude_raters):
+        return (
+            "ratings of excluded raters are left out, so the rated comparisons are no longer a random subset"
+        )
+    skipped_unrated = campaign_skipped_unrated_count(campaign=campaign)
+    if skipped_unrated:
+        return (
+            f"raters skipped {skipped_unrated} comparison(s) that nobody rated: which comparisons got rated "
+            "depended on what they hold"
+        )
+    return None
+
+
+def campaign_judge_input(*, campaign: Campaign, exclude_raters: Sequence[str] = ()) -> JudgeInput | None:
+    """The newest finished judge run of the campaign as the report's input; None without one."""
+    run = campaign_latest_judge_run(campaign=campaign)
+    if run is None:
+        return None
+    rows = judge_run_verdict_rows(run=run)
+    verdicts = [
+        VerdictRecord(
+            prompt_id=r.prompt_id,
+            category=r.category,
+            setting=r.setting,
+            system_a=r.system_a,
+            system_b=r.system_b,
+            p_a=r.p_a,
+            p_tie=r.p_tie,
+            p_b=r.p_b,
+            consistent=r.consistent,
+            is_gold=r.is_gold,
+        )
+        for r in rows
+    ]
+    refused = _ppi_refusal(campaign=campaign, covered=len(rows), exclude_raters=exclude_raters)
+    return JudgeInput(name=run.name, verdicts=verdicts, ppi_refused=refused)

@@ -1,7 +1,7 @@
 """The statistics a campaign's page shows, made by the report's own functions from the same records.
 
 A rater's agreement, counts and gold accuracy on the campaign page are the rows of the report's
-``raters`` block, and the live preference estimate is counted by ``reports.stats.preference``: a
+``raters`` block, and the live preference estimate is counted by ``analysis.stats.preference``: a
 number the page shows is the number the report gives.
 """
 
@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from annotate.models import Campaign
-from annotate.quality_flags import Flag, exclusion_reason
-from annotate.selectors import RosterEntry, campaign_roster
-from reports.build import pair_estimates, rater_rows
-from reports.campaign_quality import campaign_rater_flags
-from reports.campaign_records import campaign_rating_records
+from analysis.quality_flags import Flag, exclusion_reason
+from analysis.report import pair_estimates, rater_rows
+from reports.campaign_records import Campaign, RosterEntry, campaign_rating_records, campaign_roster
+from reports.rater_flags import campaign_rater_flags
 
 
 @dataclass(frozen=True)
@@ -25,7 +23,7 @@ class CampaignRater:
 
     roster: RosterEntry
     figures: dict[str, Any] | None
-    # The rater's quality flags (reports.campaign_quality), excluded or not.
+    # The rater's quality flags (reports.rater_flags), excluded or not.
     flags: tuple[Flag, ...] = ()
 
     @property

@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from analysis.records import CONTRACT_FIELDS, EXTERNAL_FIELDS, RatingRecord
 from core.csv_safe import csv_write_dicts
-from reports.records import CONTRACT_FIELDS, EXTERNAL_FIELDS, RatingRecord
 
 SIDES = ("a", "b")
 CHOICES = ("a", "b", "tie", "both_bad")
@@ -111,7 +111,7 @@ def _parse_line(number: int, text: str, errors: list[FieldError]) -> RatingRecor
         setting=data["setting"],
         system_a=data["system_a"],
         system_b=data["system_b"],
-        left=data["left"],
+        system_on_left=data["left"],
         choice=data["choice"],
         rater=data["rater"],
         seconds=float(data["seconds"]),
@@ -155,9 +155,8 @@ def ratings_read_path(*, path: str | Path) -> list[RatingRecord]:
 def record_row(record: RatingRecord) -> dict[str, Any]:
     """The contract fields, then what a reader wants next to them: the sides unblinded, the comment."""
     row = record.contract_dict()
-    left_system = record.system_a if record.left == "a" else record.system_b
-    right_system = record.system_b if record.left == "a" else record.system_a
-    chosen = {"a": record.system_a, "b": record.system_b}.get(record.choice, "")
+    left_system, right_system = record.side_systems
+    chosen = record.chosen_system or ""
     row.update(
         left_system=left_system,
         right_system=right_system,

@@ -1,4 +1,8 @@
-"""Report pages for researchers: a list of campaigns, one campaign's report, downloads."""
+"""Report pages for researchers: a list of campaigns, one campaign's report, downloads.
+
+The page and the downloads build the report with the same two calls (``campaign_report_source``, then
+``report_of`` through ``report_export``), so the page shows what the JSON download holds.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +14,17 @@ from django.shortcuts import render
 from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_GET
 
-from annotate.models import Campaign
+from analysis.report import ReportInputError, systems_in_order
 from core.roles import researcher_required
-from reports.build import ReportInputError, report_build, systems_in_order
-from reports.campaign_records import source_from_campaign
-from reports.exports import (
-    CONTENT_TYPES,
-    EXTENSIONS,
-    FORMATS,
-    ExportError,
-    ReportSource,
-    records_filter,
-    report_context,
-    report_export,
-)
+from reports.campaign_records import Campaign, campaign_by_pk, campaign_rater_names
+from reports.campaign_report import campaign_report_source
+from reports.exports import CONTENT_TYPES, EXTENSIONS, FORMATS, report_export
+from reports.presentation import report_context
+from reports.sources import ExportError, report_of
 
 
 def _campaign_or_404(pk: int) -> Campaign:
-    campaign = Campaign.objects.filter(pk=pk).first()
+    campaign = campaign_by_pk(pk)
     if campaign is None:
         raise Http404("no such campaign")
     return campaign
@@ -66,33 +63,19 @@ def index(request: HttpRequest) -> HttpResponse:
 def campaign_report(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign_or_404(pk)
     filters = _filters(request)
-    everything = source_from_campaign(name=campaign.name)
-    source = ReportSource(
-        records=records_filter(
-            records=everything.records,
-            exclude_raters=filters["exclude_raters"],
-            exclude_gold=filters["exclude_gold"],
-        ),
-        system_order=everything.system_order,
-        label=campaign.name,
+    source = campaign_report_source(
+        campaign=campaign, exclude_raters=filters["exclude_raters"], exclude_gold=filters["exclude_gold"]
     )
     context: dict[str, Any] = {
         "campaign": campaign,
         "filters": filters,
-        "systems": systems_in_order(records=everything.records, preferred=everything.system_order),
-        "all_raters": sorted({r.rater for r in everything.records}),
+        "systems": systems_in_order(records=source.records, preferred=source.system_order),
+        "all_raters": sorted({*campaign_rater_names(campaign=campaign), *filters["exclude_raters"]}),
         "downloads": [(fmt, _query(filters, format=fmt)) for fmt in FORMATS],
         "error": None,
     }
     try:
-        report = report_build(
-            records=source.records,
-            baseline=filters["baseline"],
-            candidate=filters["candidate"],
-            system_order=source.system_order,
-            excluded_raters=everything.excluded_raters,
-            quality_flags=everything.quality_flags,
-        )
+        report = report_of(source=source, baseline=filters["baseline"], candidate=filters["candidate"])
     except ReportInputError as exc:
         context["error"] = str(exc)
     else:
@@ -110,8 +93,8 @@ def campaign_download(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse(
             f"unknown format; choose one of {', '.join(FORMATS)}", status=400, content_type="text/plain"
         )
-    source = source_from_campaign(
-        name=campaign.name, exclude_raters=filters["exclude_raters"], exclude_gold=filters["exclude_gold"]
+    source = campaign_report_source(
+        campaign=campaign, exclude_raters=filters["exclude_raters"], exclude_gold=filters["exclude_gold"]
     )
     try:
         text = report_export(

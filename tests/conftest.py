@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from annotate.models import Campaign
 from core.users import user_create
-
-PASSWORD = "correct-horse-battery"
+from tests.factories import PASSWORD, make_campaign
 
 
 @pytest.fixture
@@ -33,6 +36,44 @@ def rater_client(rater: User) -> Client:
     client = Client()
     client.force_login(rater)
     return client
+
+
+@pytest.fixture
+def make_rater(db) -> Callable[[str], User]:
+    def make(username: str) -> User:
+        return user_create(username=username, role="rater", password=PASSWORD)
+
+    return make
+
+
+@pytest.fixture
+def campaign_factory(db) -> Callable[..., Campaign]:
+    """``tests.factories.make_campaign``, for tests that take the database as a fixture."""
+
+    def make(**kwargs: Any) -> Campaign:
+        return make_campaign(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def settle_eagerly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queued tasks run at once, in the caller's thread (Celery's eager mode).
+
+    The rating services queue settling after their transaction commits (annotate.settle_queue); with
+    this and ``transactional_db`` (on_commit runs only after a real commit) it has run when the request
+    returns, as it would soon after on a worker.
+    """
+    from config.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    monkeypatch.setitem(app.conf, "task_eager_propagates", True)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    # Real hashing costs most of a second per user on this machine; no test here is about it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

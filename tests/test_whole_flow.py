@@ -18,7 +18,7 @@ from annotate.models import Campaign, Rating
 from core.users import user_create
 from finetune.mixture import DEMO_MIXTURE
 from generation.models import GenerationJob, Sample
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import annotate.recruiting.models
+import annotate.recruiting_models
 
 
 class Migration(migrations.Migration):
@@ -94,7 +94,7 @@ class Migration(migrations.Migration):
                 (
                     "entry_token",
                     models.CharField(
-                        default=annotate.recruiting.models.new_link_token, max_length=64, unique=True
+                        default=annotate.recruiting_models.new_link_token, max_length=64, unique=True
                     ),
                 ),
                 (
@@ -171,7 +171,7 @@ class Migration(migrations.Migration):
                 (
                     "token",
                     models.CharField(
-                        default=annotate.recruiting.models.new_link_token, max_length=64, unique=True
+                        default=annotate.recruiting_models.new_link_token, max_length=64, unique=True
                     ),
                 ),
                 ("label", models.CharField(blank=True, max_length=200)),

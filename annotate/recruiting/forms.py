@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 
 from annotate.recruiting.links import PARAM_NAME
-from annotate.recruiting.models import CampaignRecruiting
+from annotate.recruiting_models import CampaignRecruiting
 
 
 class SignupForm(forms.Form):

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotate.models import Campaign
-from annotate.recruiting.models import PROLIFIC_PARAMS, CampaignRecruiting, Enrollment, ExternalRater, Invite
+from annotate.recruiting_models import PROLIFIC_PARAMS, CampaignRecruiting, Enrollment, ExternalRater, Invite
 from core.users import user_create
 
 # Prolific ids are 24 hex characters; MTurk's are upper-case alphanumerics. Anything else is refused.

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from annotate.models import Campaign
 from annotate.recruiting import links, steps
 from annotate.recruiting.forms import InviteForm, PracticeUploadForm, RecruitingForm
-from annotate.recruiting.models import Enrollment, ExternalRater, Invite, PracticeItem
+from annotate.recruiting_models import Enrollment, ExternalRater, Invite, PracticeItem
 from core.roles import researcher_required
 
 

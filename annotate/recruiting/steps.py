@@ -17,7 +17,7 @@ from django.utils import timezone
 from annotate import assignment
 from annotate.models import Campaign
 from annotate.pair_files import PairFileError, pair_file_read
-from annotate.recruiting.models import (
+from annotate.recruiting_models import (
     CampaignRecruiting,
     ConsentRecord,
     Enrollment,
@@ -141,16 +141,16 @@ def practice_next(*, campaign: Campaign, rater: User) -> PracticeItem | None:
 
 def side_to_choice(item: PracticeItem, side: str) -> str:
     if side == "left":
-        return item.left
+        return item.text_on_left
     if side == "right":
-        return "b" if item.left == "a" else "a"
+        return "b" if item.text_on_left == "a" else "a"
     return side
 
 
 def answer_as_side(item: PracticeItem) -> str:
     """The expected answer as the rater saw it: left, right, tie or both_bad."""
     if item.answer in ("a", "b"):
-        return "left" if item.answer == item.left else "right"
+        return "left" if item.answer == item.text_on_left else "right"
     return item.answer
 
 
@@ -194,7 +194,7 @@ def practice_upload(
                 prompt_text=pair["prompt"],
                 text_a=pair["text_a"],
                 text_b=pair["text_b"],
-                left=rng.choice("ab"),
+                text_on_left=rng.choice("ab"),
                 answer=pair["answer"],
                 explanation=explanation,
             )

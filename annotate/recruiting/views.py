@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from annotate.models import Campaign
 from annotate.recruiting import links, steps
 from annotate.recruiting.forms import SignupForm
-from annotate.recruiting.models import Invite, PracticeItem
+from annotate.recruiting_models import Invite, PracticeItem
 from annotate.rendering import render_markdown
 from core.backends import BACKEND
 from core.roles import is_rater, rater_required
@@ -120,7 +120,7 @@ def consent(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 
 def _sides(item: PracticeItem) -> tuple[str, str]:
-    left, right = (item.text_a, item.text_b) if item.left == "a" else (item.text_b, item.text_a)
+    left, right = (item.text_a, item.text_b) if item.text_on_left == "a" else (item.text_b, item.text_a)
     return render_markdown(left), render_markdown(right)
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from annotate.errors import CampaignError
 from annotate.models import Campaign, Comparison
 from annotate.rendering import render_markdown
 from annotate.results.filters import ResultFilter
@@ -21,7 +22,6 @@ from annotate.results.selectors import (
     system_label,
 )
 from annotate.selectors import excluded_rater_ids
-from annotate.services.errors import CampaignError
 from annotate.services.rating_requests import comparison_request_rating
 from core.roles import researcher_required
 
@@ -81,12 +81,11 @@ def comparison_result(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     comparison = _comparison(campaign, request.GET.get("id"))
     excluded = excluded_rater_ids(campaign=campaign)
-    left = "a" if comparison.left == "a" else "b"
     answers = [
         {
             "letter": letter.upper(),
             "system": system_label(comparison, letter),
-            "side": "left" if letter == left else "right",
+            "side": "left" if letter == comparison.system_on_left else "right",
             "html": render_markdown(comparison.texts.text_a if letter == "a" else comparison.texts.text_b),
         }
         for letter in ("a", "b")

@@ -4,6 +4,7 @@ Reads (progress, the roster, the exclusion filter) are in `annotate.selectors`; 
 ratings are the reports' (`reports.campaign_stats`).
 """
 
+from annotate.errors import CampaignError
 from annotate.services.campaigns import (
     balanced_sides,
     campaign_build,
@@ -13,7 +14,6 @@ from annotate.services.campaigns import (
     campaign_status_set,
     selected_samples,
 )
-from annotate.services.errors import CampaignError
 from annotate.services.gold import ANSWERS, comparison_gold_mark, gold_upload
 from annotate.services.raters import (
     campaign_rater_add,

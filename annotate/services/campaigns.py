@@ -9,9 +9,18 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from annotate.models import DEFAULT_INSTRUCTIONS, DEFAULT_MIN_SECONDS, Campaign, CampaignSystem, Comparison
+from annotate.campaign_status import campaign_status_set
+from annotate.errors import CampaignError
+from annotate.models import (
+    DEFAULT_INSTRUCTIONS,
+    DEFAULT_MIN_SECONDS,
+    ORDER_PRIME,
+    Campaign,
+    CampaignSystem,
+    Comparison,
+)
+from annotate.selectors import campaign_pairs
 from annotate.services.comparisons import comparisons_create
-from annotate.services.errors import CampaignError
 from annotate.services.raters import campaign_rater_add
 from core.seeding import secret_rng
 from eval_sets.models import EvalSet, Prompt
@@ -124,13 +133,6 @@ def campaign_create(
     return campaign
 
 
-def campaign_pairs(*, campaign: Campaign) -> list[tuple[ModelSpec, ModelSpec]]:
-    systems = [cs.model for cs in campaign.systems.select_related("model").order_by("position")]
-    if campaign.pairing == Campaign.Pairing.VS_BASELINE:
-        return [(systems[0], other) for other in systems[1:]]
-    return [(systems[i], systems[j]) for i in range(len(systems)) for j in range(i + 1, len(systems))]
-
-
 def selected_samples(*, model: ModelSpec, eval_set: EvalSet) -> dict[int, Sample]:
     """Prompt id -> the selected sample of the model's newest finished job on this set version."""
     job = newest_done_job(model=model, eval_set=eval_set)
@@ -201,9 +203,9 @@ def campaign_build(*, campaign: Campaign, seed: int | None = None, answered_only
                 system_b=system_b,
                 sample_a=sample_a,
                 sample_b=sample_b,
-                left=left,
+                system_on_left=left,
                 needed=max(3, k) if slot in overlap_slots else k,
-                order_key=rng.randrange(2**31 - 1),
+                order_key=rng.randrange(ORDER_PRIME),
             )
             rows.append((comparison, sample_a.text, sample_b.text))
             slot += 1
@@ -211,13 +213,3 @@ def campaign_build(*, campaign: Campaign, seed: int | None = None, answered_only
     campaign.built = timezone.now()
     campaign.save(update_fields=["built"])
     return len(rows)
-
-
-def campaign_status_set(*, campaign: Campaign, status: str) -> Campaign:
-    if status not in Campaign.Status.values:
-        raise CampaignError(f"unknown status {status!r}")
-    if status == Campaign.Status.OPEN and not campaign.comparisons.exists():
-        raise CampaignError("build the campaign before opening it")
-    campaign.status = status
-    campaign.save(update_fields=["status"])
-    return campaign

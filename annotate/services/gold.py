@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from annotate.models import Campaign, Comparison
+from annotate.errors import CampaignError
+from annotate.models import ORDER_PRIME, Campaign, Comparison
 from annotate.pair_files import ANSWERS, PairFileError, pair_file_read
 from annotate.services.comparisons import comparisons_create
-from annotate.services.errors import CampaignError
 from core.seeding import secret_rng
 from eval_sets.models import Prompt
 
@@ -47,11 +47,11 @@ def gold_upload(
         comparison = Comparison(
             campaign=campaign,
             prompt=prompt,
-            left=rng.choice("ab"),
+            system_on_left=rng.choice("ab"),
             needed=1,
             gold_answer=pair["answer"],
             gold_uploaded=True,
-            order_key=rng.randrange(2**31 - 1),
+            order_key=rng.randrange(ORDER_PRIME),
         )
         rows.append((comparison, pair["text_a"], pair["text_b"]))
     comparisons_create(rows=rows)

@@ -8,8 +8,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 
+from annotate.errors import CampaignError
 from annotate.models import Comparison
-from annotate.services.errors import CampaignError
 
 logger = logging.getLogger("annotate.results")
 

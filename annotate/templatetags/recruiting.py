@@ -4,7 +4,7 @@ from typing import Any
 
 from django import template
 
-from annotate.recruiting.models import Enrollment
+from annotate.recruiting_models import Enrollment
 
 register = template.Library()
 

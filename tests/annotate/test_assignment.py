@@ -16,7 +16,7 @@ from annotate.assignment import (
     rating_submit,
     rating_undo,
 )
-from annotate.models import Assignment, Rating
+from annotate.models import Lease, Rating
 from annotate.services import campaign_rater_exclude, comparison_gold_mark
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,7 @@ def test_reloading_returns_the_item_already_held(campaign_factory, make_rater):
     campaign = campaign_factory(n_prompts=5, raters=[rater])
     first = item_next(campaign=campaign, rater=rater)
     assert item_next(campaign=campaign, rater=rater).pk == first.pk
-    assert Assignment.objects.filter(rater=rater).count() == 1
+    assert Lease.objects.filter(rater=rater).count() == 1
 
 
 def test_an_expired_lease_returns_the_item_to_the_pool(campaign_factory, make_rater):
@@ -111,12 +111,12 @@ def test_choice_names_the_system_not_the_side(campaign_factory, make_rater):
     for _ in range(10):
         item = item_next(campaign=campaign, rater=rater)
         rating, _ = rating_submit(campaign=campaign, rater=rater, token=item.token, side="left")
-        assert rating.choice == item.left and rating.side == "left"
+        assert rating.choice == item.system_on_left and rating.side == "left"
     item_side = {"a": "b", "b": "a"}
     campaign2 = campaign_factory(name="c2", n_prompts=4, raters=[rater])
     item = item_next(campaign=campaign2, rater=rater)
     rating, _ = rating_submit(campaign=campaign2, rater=rater, token=item.token, side="right")
-    assert rating.choice == item_side[item.left]
+    assert rating.choice == item_side[item.system_on_left]
     item = item_next(campaign=campaign2, rater=rater)
     rating, _ = rating_submit(campaign=campaign2, rater=rater, token=item.token, side="both_bad")
     assert rating.choice == "both_bad"

@@ -9,8 +9,7 @@ from django.core.management import CommandError, call_command
 from annotate.models import DEFAULT_INSTRUCTIONS, Campaign, Comparison
 from annotate.services import CampaignError, balanced_sides, campaign_create
 from core.models import JobStatus
-
-from .conftest import make_eval_set, make_system
+from tests.factories import make_eval_set, make_system
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +44,7 @@ def test_system_names_keep_the_order_given(campaign_factory):
 @pytest.mark.parametrize("n_prompts", [1, 7, 40])
 def test_left_side_is_balanced_over_the_campaign(campaign_factory, n_prompts):
     campaign = campaign_factory(n_prompts=n_prompts, systems=("s1", "s2", "s3"))
-    lefts = Counter(campaign.comparisons.values_list("left", flat=True))
+    lefts = Counter(campaign.comparisons.values_list("system_on_left", flat=True))
     total = n_prompts * 3
     assert abs(lefts["a"] - total / 2) <= 1
     assert lefts["a"] + lefts["b"] == total
@@ -65,7 +64,10 @@ def test_balanced_sides_hold_per_group_and_overall_for_many_sizes():
 def test_left_sides_are_random_not_fixed(campaign_factory):
     first = campaign_factory(name="one", n_prompts=30)
     second = campaign_factory(name="two", n_prompts=30)
-    order = lambda c: list(c.comparisons.order_by("prompt__position").values_list("left", flat=True))  # noqa: E731
+
+    def order(c: Campaign) -> list[str]:
+        return list(c.comparisons.order_by("prompt__position").values_list("system_on_left", flat=True))
+
     assert order(first) != order(second)
 
 

@@ -15,8 +15,7 @@ from annotate.models import Campaign, CampaignSystem, Comparison
 from annotate.services import CampaignError, campaign_create
 from eval_sets.models import EvalSet
 from generation.coverage import systems_coverage
-
-from .conftest import make_eval_set, make_system
+from tests.factories import make_eval_set, make_system
 
 pytestmark = pytest.mark.django_db
 

@@ -66,7 +66,12 @@ def _old_comparisons(old) -> list[int]:
     Comparison = old.get_model("annotate", "Comparison")
     rows = [
         Comparison.objects.create(
-            campaign=campaign, prompt=prompt, text_a=f"a{i} " * 300, text_b=f"b{i}", left="a", token=f"t{i}"
+            campaign=campaign,
+            prompt=prompt,
+            text_a=f"a{i} " * 300,
+            text_b=f"b{i}",
+            left="a",  # the field's name in that migration's state
+            token=f"t{i}",
         )
         for i in range(3)
     ]

@@ -11,10 +11,9 @@ from django.db import connection, connections
 
 from annotate.assignment import RatingError, item_next, rating_submit, rating_submit_and_serve
 from annotate.models import Campaign, Rating
-from annotate.services import campaign_create
+from annotate.services import campaign_create, campaign_status_set
 from core.users import user_create
-
-from .conftest import make_eval_set, make_system
+from tests.factories import make_eval_set, make_system
 
 
 def build(n_prompts: int, n_raters: int) -> tuple[Campaign, list[User]]:
@@ -30,8 +29,7 @@ def build(n_prompts: int, n_raters: int) -> tuple[Campaign, list[User]]:
         overlap=0.25,
         raters=raters,
     )
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     return campaign, raters
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from annotate.assignment import item_next, rating_submit
 from core.csv_safe import csv_cell
 from eval_sets.models import Prompt
-from tests.annotate.conftest import login
+from tests.factories import login
 
 FORMULAS = ["=cmd|' /C calc'!A0", '+HYPERLINK("http://x.example","y")', "@SUM(1+1)", "-1+1"]
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from annotate.recruiting.models import PracticeItem
+from annotate.recruiting_models import PracticeItem
 
 pytestmark = pytest.mark.django_db
 

@@ -1,197 +1,25 @@
 # mypy: disable-error-code="union-attr,index,arg-type"
-"""Rater quality flags: the pure rule, exhaustively, then crafted ratings through the selector and the page."""
+"""Rater quality flags from crafted ratings, through the selector (reports.rater_flags) and the page."""
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Callable
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
-from scipy.stats import binomtest
 
-from annotate.assignment import item_next, rating_submit
-from annotate.models import Assignment, Campaign, Comparison, RaterExclusion, Rating
-from annotate.quality_flags import (
+from analysis.quality_flags import (
     GOLD,
     ONE_SIDED,
-    ONE_SIDED_ALPHA,
-    ONE_SIDED_MIN_DECISIVE,
-    REASON_MAX_CHARS,
     TOO_FAST,
     Flag,
-    FlagThresholds,
-    RaterNumbers,
-    exclusion_reason,
-    left_share_p_value,
-    rater_flags,
 )
-from annotate.recruiting.models import CampaignRecruiting, PracticeAnswer, PracticeItem
+from annotate.models import Campaign, Comparison, Lease, RaterExclusion, Rating
+from annotate.recruiting_models import CampaignRecruiting, PracticeAnswer, PracticeItem
 from annotate.services import gold_upload
-from reports.campaign_quality import campaign_rater_flags
 from reports.campaign_records import campaign_rating_records
-from tests.annotate.conftest import AlwaysGold
-
-T = FlagThresholds(min_seconds=2.0, gold_accuracy_min=0.6)
-
-
-def numbers(**kw: object) -> RaterNumbers:
-    base = dict(
-        ratings=30, median_seconds=5.0, too_fast=0, decisive=30, left=15, gold_total=0, gold_correct=0
-    )
-    base.update(kw)
-    return RaterNumbers(**base)  # type: ignore[arg-type]
-
-
-def codes(flags: list[Flag]) -> list[str]:
-    return [flag.code for flag in flags]
-
-
-# --- the pure rule ---------------------------------------------------------------------------------
-
-
-def test_a_balanced_careful_rater_has_no_flag():
-    assert rater_flags(numbers(), T) == []
-
-
-@pytest.mark.parametrize(
-    ("median", "min_seconds", "flagged"),
-    [
-        (1.0, 2.0, True),
-        (1.99, 2.0, True),
-        (2.0, 2.0, False),
-        (8.0, 2.0, False),
-        (0.5, 0.0, False),
-        (None, 2.0, False),
-    ],
-)
-def test_too_fast_is_a_median_strictly_below_the_minimum_and_off_at_zero(median, min_seconds, flagged):
-    flags = rater_flags(numbers(median_seconds=median, too_fast=7), FlagThresholds(min_seconds, 0.6))
-    assert (TOO_FAST in codes(flags)) is flagged
-    if flagged:
-        assert flags[0].value == f"median {median:.1f} s per rating, 7 of 30 ratings under {min_seconds:g} s"
-        assert f"{min_seconds:g} s minimum" in flags[0].rule
-
-
-def test_one_sided_agrees_with_scipys_exact_test_for_every_count_from_1_to_40():
-    for decisive in range(1, 41):
-        for left in range(decisive + 1):
-            flags = rater_flags(numbers(decisive=decisive, left=left, ratings=decisive), T)
-            p = binomtest(left, decisive, 0.5).pvalue
-            expected = decisive >= ONE_SIDED_MIN_DECISIVE and bool(p < ONE_SIDED_ALPHA)
-            assert (ONE_SIDED in codes(flags)) is expected, (left, decisive)
-
-
-def test_always_left_is_flagged_from_20_decisive_votes_not_at_19():
-    assert ONE_SIDED_MIN_DECISIVE == 20
-    assert codes(rater_flags(numbers(decisive=19, left=19), T)) == []
-    flags = rater_flags(numbers(decisive=20, left=20), T)
-    assert codes(flags) == [ONE_SIDED]
-    assert flags[0].value == "left in 20 of 20 decisive votes (100 %), p = 1.9e-06"
-    assert "p < 0.01" in flags[0].rule and "from 20 decisive votes" in flags[0].rule
-    # Always right is as one-sided as always left.
-    assert codes(rater_flags(numbers(decisive=25, left=0), T)) == [ONE_SIDED]
-
-
-def test_the_stated_level_is_the_one_applied():
-    # 16 of 20: p = 0.0118, above 0.01 but below 0.05.
-    assert 0.01 < left_share_p_value(left=16, decisive=20) < 0.05
-    assert codes(rater_flags(numbers(decisive=20, left=16), T)) == []
-    loose = FlagThresholds(min_seconds=2.0, gold_accuracy_min=0.6, alpha=0.05)
-    assert codes(rater_flags(numbers(decisive=20, left=16), loose)) == [ONE_SIDED]
-
-
-@pytest.mark.parametrize(
-    ("correct", "total", "flagged"), [(0, 4, True), (2, 4, True), (3, 5, False), (5, 5, False), (0, 0, False)]
-)
-def test_gold_below_the_threshold_is_flagged_with_its_counts(correct, total, flagged):
-    flags = rater_flags(numbers(gold_total=total, gold_correct=correct), T)
-    assert (GOLD in codes(flags)) is flagged
-    if flagged:
-        assert flags[0].value == f"{correct} of {total} gold checks right ({100 * correct / total:.0f} %)"
-        assert "60 % threshold" in flags[0].rule
-
-
-def test_every_combination_of_the_three_flags_comes_in_a_fixed_order():
-    for fast, sided, gold in itertools.product((False, True), repeat=3):
-        flags = rater_flags(
-            numbers(
-                median_seconds=1.0 if fast else 5.0,
-                left=30 if sided else 15,
-                gold_total=5,
-                gold_correct=1 if gold else 5,
-            ),
-            T,
-        )
-        expected = [c for c, on in ((TOO_FAST, fast), (ONE_SIDED, sided), (GOLD, gold)) if on]
-        assert codes(flags) == expected
-
-
-def test_the_reason_joins_the_flags_and_fits_the_field():
-    flags = rater_flags(numbers(median_seconds=1.0, left=30, gold_total=5, gold_correct=0), T)
-    reason = exclusion_reason(flags)
-    assert reason.count("; ") == 2 and reason.startswith("Too fast: median 1.0 s")
-    long = [Flag(code="x", label="L", value="v" * 400, rule="r")] * 3
-    assert len(exclusion_reason(long)) == REASON_MAX_CHARS
-    assert exclusion_reason([]) == ""
-
-
-@pytest.mark.parametrize(
-    "bad",
-    [dict(left=31), dict(gold_correct=3, gold_total=2), dict(too_fast=-1), dict(decisive=-1, left=-1)],
-)
-def test_impossible_numbers_are_refused(bad):
-    with pytest.raises(ValueError):
-        rater_flags(numbers(**bad), T)
-
-
-@pytest.mark.parametrize(
-    "thresholds",
-    [
-        FlagThresholds(-1, 0.6),
-        FlagThresholds(2, 1.5),
-        FlagThresholds(2, 0.6, alpha=0),
-        FlagThresholds(2, 0.6, min_decisive=0),
-    ],
-)
-def test_thresholds_out_of_range_are_refused(thresholds):
-    with pytest.raises(ValueError):
-        rater_flags(numbers(), thresholds)
-
-
-# --- crafted ratings through the selector ----------------------------------------------------------
-
-
-def rate_by(
-    campaign: Campaign,
-    rater,
-    choose: Callable[[Comparison, int], str],
-    *,
-    seconds: float = 4.0,
-    n: int = 100,
-    rng=None,
-    comment: Callable[[Comparison, int], str] | None = None,
-) -> int:
-    """Rate what the rater is served; ``choose`` sees the served comparison (gold or not) and its number."""
-    # The server bounds the claimed seconds by the time since serving, so the clock moves with them.
-    clock = timezone.now()
-    for number in range(n):
-        item = item_next(campaign=campaign, rater=rater, rng=rng, now=clock)
-        if item is None:
-            return number
-        clock += timedelta(seconds=seconds)
-        rating_submit(
-            campaign=campaign,
-            rater=rater,
-            token=item.token,
-            side=choose(item, number),
-            seconds=seconds,
-            now=clock,
-            comment=comment(item, number) if comment else "",
-        )
-    return n
+from reports.rater_flags import campaign_rater_flags
+from tests.analysis.test_quality_flags import codes
+from tests.factories import AlwaysGold, rate_by
 
 
 def gold_right(item: Comparison) -> str:
@@ -213,7 +41,7 @@ def crafted(campaign_factory, make_rater):
         raters=list(raters.values()),
     )
     for comparison in campaign.comparisons.order_by("pk")[:4]:
-        comparison.gold_answer = comparison.left
+        comparison.gold_answer = comparison.system_on_left
         comparison.save(update_fields=["gold_answer"])
 
     def balanced(item: Comparison, number: int) -> str:
@@ -288,7 +116,7 @@ def test_gold_is_scored_on_the_first_answer_so_undo_cannot_repair_it(crafted):
         campaign=campaign, rater=raters["goldfail"], comparison__gold_answer__isnull=False
     )
     for rating in checks:
-        Assignment.objects.filter(rater=rating.rater, comparison=rating.comparison).update(
+        Lease.objects.filter(rater=rating.rater, comparison=rating.comparison).update(
             first_choice=rating.choice
         )
     checks.update(choice="a", side="left")
@@ -317,7 +145,7 @@ def test_uploaded_gold_counts_with_marked_gold_as_the_roster_scores_it(campaign_
 
     def wrong_on_gold(item: Comparison, n: int) -> str:
         # The uploaded pair's answer is text a: the wrong side is wherever b is shown.
-        return ("right" if item.left == "a" else "left") if item.gold_uploaded else "tie"
+        return ("right" if item.system_on_left == "a" else "left") if item.gold_uploaded else "tie"
 
     rate_by(campaign, rater, wrong_on_gold, rng=AlwaysGold())
     answered = Rating.objects.filter(campaign=campaign, rater=rater, comparison__gold_uploaded=True).count()
@@ -335,6 +163,12 @@ def test_a_rater_who_answered_only_uploaded_gold_is_still_flagged(campaign_facto
         campaign=campaign,
         data=json.dumps({"prompt_id": "p000", "text_a": "good", "text_b": "bad", "answer": "a"}).encode(),
     )
-    rate_by(campaign, rater, lambda item, n: "right" if item.left == "a" else "left", n=1, rng=AlwaysGold())
+    rate_by(
+        campaign,
+        rater,
+        lambda item, n: "right" if item.system_on_left == "a" else "left",
+        n=1,
+        rng=AlwaysGold(),
+    )
     assert Rating.objects.get(rater=rater).comparison.gold_uploaded
     assert flags_of(campaign)["q-only-gold"][0].value == "0 of 1 gold checks right (0 %)"

@@ -8,9 +8,8 @@ import pytest
 from django.test import Client
 
 from annotate.models import Campaign, Comparison, Rating
-from annotate.services import campaign_create, campaign_rater_exclude
-
-from .conftest import login, make_eval_set, make_system
+from annotate.services import campaign_create, campaign_rater_exclude, campaign_status_set
+from tests.factories import login, make_eval_set, make_system
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +47,7 @@ def blind_campaign(db, make_rater):
     campaign = campaign_create(
         name="blind-campaign", eval_set=eval_set, systems=[SECRET_A, SECRET_B], raters=[rater], overlap=0.2
     )
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     return campaign, rater
 
 
@@ -98,7 +96,7 @@ def test_no_page_or_json_a_rater_reaches_names_a_system_and_sides_stay_balanced(
     # What the rater saw: the first system's text on the left in half of the items, plus or minus one.
     assert abs(left_texts[True] - 6) <= 1
     comparisons = campaign.comparisons.count()
-    lefts = Counter(campaign.comparisons.values_list("left", flat=True))
+    lefts = Counter(campaign.comparisons.values_list("system_on_left", flat=True))
     assert abs(lefts["a"] - comparisons / 2) <= 1
     assert Rating.objects.filter(rater=rater).count() == 12
 
@@ -123,8 +121,7 @@ def test_a_response_with_script_raw_html_and_a_javascript_link_is_shown_as_text(
     make_system("evil", eval_set, text=lambda p: evil)
     make_system("plain", eval_set, text=lambda p: "plain answer")
     campaign = campaign_create(name="xss", eval_set=eval_set, systems=["evil", "plain"], raters=[rater])
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     item = post(login(rater), urls(campaign)["next"]).json()["item"]
     html = item["left_html"] + item["right_html"] + item["prompt_html"]
     assert "<script" not in html and "&lt;script&gt;" in html

@@ -10,14 +10,13 @@ import pytest
 from django.test import Client
 
 from annotate.feasibility import campaign_stall, feasibility_problems
-from annotate.models import Assignment, Rating
+from annotate.models import Lease, Rating
 from annotate.progress import progress_from_counts
 from annotate.rendering import DISPLAY_MAX_CHARS, TRUNCATED_NOTE, render_for_rater, render_markdown
 from annotate.services import comparison_gold_mark
 from core.users import user_create
 from reports.campaign_records import campaign_rating_records
-
-from .conftest import AlwaysGold, login
+from tests.factories import AlwaysGold, login
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +71,7 @@ def test_undo_after_a_gold_answer_does_not_change_the_scored_answer(campaign_fac
     campaign = campaign_factory(n_prompts=6, gold_fraction=0.5, raters=[rater])
     gold = campaign.comparisons.order_by("pk").first()
     assert gold is not None
-    comparison_gold_mark(comparison=gold, answer=gold.left)  # the left text is the right answer
+    comparison_gold_mark(comparison=gold, answer=gold.system_on_left)  # the left text is the right answer
     from annotate.assignment import item_next
 
     served = item_next(campaign=campaign, rater=rater, rng=AlwaysGold())
@@ -86,7 +85,7 @@ def test_undo_after_a_gold_answer_does_not_change_the_scored_answer(campaign_fac
     (record,) = [r for r in campaign_rating_records(campaign=campaign) if r.is_gold]
     # Scored on the first answer (right: wrong), not the re-answer after undo.
     assert record.choice != record.gold_choice
-    assert Assignment.objects.get(rater=rater, comparison=gold).first_choice == record.choice
+    assert Lease.objects.get(rater=rater, comparison=gold).first_choice == record.choice
 
 
 def test_skipped_items_come_back_least_recently_skipped_first_and_the_page_is_told(

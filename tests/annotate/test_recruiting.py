@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from annotate.models import Campaign, Rating
 from annotate.recruiting import links, steps
-from annotate.recruiting.models import ConsentRecord, Enrollment, ExternalRater, Invite, PracticeAnswer
+from annotate.recruiting_models import ConsentRecord, Enrollment, ExternalRater, Invite, PracticeAnswer
 
 GOOD_PASSWORD = "a-long-enough-passphrase-42"
 
@@ -69,7 +69,7 @@ def test_invite_signup_joins_after_consent_and_practice(campaign_factory) -> Non
     for _ in range(2):
         page = client.get(reverse("recruiting:practice", args=[campaign.pk]))
         item = page.context["item"]
-        left = "left" if item.left == "a" else "right"
+        left = "left" if item.text_on_left == "a" else "right"
         done = client.post(
             reverse("recruiting:practice", args=[campaign.pk]), {"item": item.pk, "side": left}
         )
@@ -98,7 +98,7 @@ def test_failing_practice_is_screened_out(campaign_factory, make_rater) -> None:
     for _ in range(2):
         item = steps.practice_next(campaign=campaign, rater=rater)
         assert item is not None
-        wrong = "right" if item.left == "a" else "left"
+        wrong = "right" if item.text_on_left == "a" else "left"
         steps.practice_answer(campaign=campaign, rater=rater, item_id=item.pk, side=wrong)
     assert steps.enrollment_advance(campaign=campaign, rater=rater) == steps.SCREENED_OUT
     assert not campaign.raters.filter(pk=rater.pk).exists()

@@ -10,8 +10,7 @@ from annotate.models import Campaign, RaterExclusion
 from annotate.selectors import campaign_progress, campaign_roster
 from annotate.services import comparison_gold_mark, gold_upload
 from core.roles import is_rater
-
-from .conftest import AlwaysGold, make_eval_set, make_system, rate
+from tests.factories import AlwaysGold, make_eval_set, make_system, rate
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +57,7 @@ def test_progress_counts_ratings_against_what_is_needed_with_gold_apart(campaign
         name="qc", n_prompts=6, ratings_per_comparison=3, gold_fraction=0.5, raters=[r1, r2, r3]
     )
     gold = campaign.comparisons.order_by("pk").first()
-    comparison_gold_mark(comparison=gold, answer=gold.left)
+    comparison_gold_mark(comparison=gold, answer=gold.system_on_left)
     rate(campaign, r1, "left", rng=AlwaysGold())
     rate(campaign, r2, "left", rng=AlwaysGold())
     rate(campaign, r3, "right", rng=AlwaysGold())
@@ -81,7 +80,7 @@ def test_the_roster_counts_uploaded_gold_checks_the_reports_never_see(campaign_f
     assert roster["u1"].in_pool and roster["u1"].last_rating is not None
     assert roster["u1"].uploaded_gold_total == roster["u2"].uploaded_gold_total == 1
     uploaded = campaign.comparisons.get(gold_uploaded=True)
-    right = {"u1": uploaded.left == "a", "u2": uploaded.left == "a"}
+    right = {"u1": uploaded.system_on_left == "a", "u2": uploaded.system_on_left == "a"}
     assert {name: entry.uploaded_gold_accuracy for name, entry in roster.items()} == {
         name: float(ok) for name, ok in right.items()
     }

@@ -10,11 +10,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from annotate.errors import CampaignError
 from annotate.models import Campaign, Comparison, ComparisonTexts, RaterExclusion, Rating
 from annotate.services.comparisons import comparisons_create
-from annotate.services.errors import CampaignError
 from annotate.services.rating_requests import comparison_request_rating
-from tests.annotate.conftest import login, make_eval_set, make_system, rate
+from tests.factories import login, make_eval_set, make_system, rate
 
 # Votes per comparison (by position): (rater index, choice, comment).
 VOTES = {
@@ -148,7 +148,7 @@ def test_the_detail_page_shows_both_answers_with_systems_and_every_vote(research
     c = comparisons[1]
     url = reverse("annotate:comparison_result", kwargs={"pk": campaign.pk}) + f"?id={c.pk}"
     page = researcher_client.get(url).content.decode()
-    left = "A" if c.left == "a" else "B"
+    left = "A" if c.system_on_left == "a" else "B"
     assert f"{left}: sys-alpha" in page or f"{left}: sys-beta" in page
     assert "A: sys-alpha" in page and "B: sys-beta" in page
     assert c.texts.text_a in page and c.texts.text_b in page
@@ -268,7 +268,7 @@ def big_campaign(db, make_rater):
         (
             Comparison(
                 campaign=campaign, prompt=prompts[i % len(prompts)], system_a=alpha, system_b=beta,
-                left="a" if i % 2 else "b", gold_answer="a" if i % 97 == 0 else None,
+                system_on_left="a" if i % 2 else "b", gold_answer="a" if i % 97 == 0 else None,
             ),
             f"answer a {i}",
             f"answer b {i}",

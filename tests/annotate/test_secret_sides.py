@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from annotate.models import Campaign
 from annotate.services.campaigns import balanced_sides
-from tests.annotate.conftest import make_eval_set, make_system
+from tests.factories import make_eval_set, make_system
 
 N_PROMPTS = 190
 
@@ -14,7 +14,7 @@ N_PROMPTS = 190
 def build(name: str, eval_set, seed: int) -> list[str]:
     call_command("create_campaign", name, eval_set=eval_set.name, systems=["sys-a", "sys-b"], seed=seed)
     campaign = Campaign.objects.get(name=name)
-    return list(campaign.comparisons.order_by("prompt__position").values_list("left", flat=True))
+    return list(campaign.comparisons.order_by("prompt__position").values_list("system_on_left", flat=True))
 
 
 def test_a_known_seed_no_longer_predicts_the_sides_but_rebuilds_them_on_the_same_site(db, settings):

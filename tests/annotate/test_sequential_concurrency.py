@@ -13,10 +13,9 @@ from django.test import Client
 from django.urls import reverse
 
 from annotate.models import Campaign, Comparison, Rating, SequentialCell
-from annotate.services import campaign_create
+from annotate.services import campaign_create, campaign_status_set
 from core.users import user_create
-
-from .conftest import make_eval_set, make_system
+from tests.factories import make_eval_set, make_system
 
 
 def _call(client: Client, name: str, campaign: Campaign, body: dict) -> tuple[int, dict]:
@@ -37,7 +36,7 @@ def _call(client: Client, name: str, campaign: Campaign, body: dict) -> tuple[in
     ids=["two-systems", "three-systems"],
 )
 def test_thirty_raters_adaptive_serving_through_endpoints(
-    transactional_db, settings, systems: tuple[str, ...], n_prompts: int
+    transactional_db, settle_eagerly, settings, systems: tuple[str, ...], n_prompts: int
 ) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     raters = [user_create(username=f"seq-load-{i:02d}", role="rater") for i in range(30)]
@@ -53,8 +52,7 @@ def test_thirty_raters_adaptive_serving_through_endpoints(
         stop_when_settled=True,
         seed=1,
     )
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     created: Counter[tuple[int, str]] = Counter()
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -95,7 +93,7 @@ def test_thirty_raters_adaptive_serving_through_endpoints(
     needed = dict(Comparison.objects.filter(campaign=campaign).values_list("pk", "needed"))
     assert all(per_item[pk] <= need for pk, need in needed.items())  # nothing over-rated
     assert sum(created.values()) == len(ratings) and all(n == 1 for n in created.values())
-    # The updater kept up: the stored cells count every rating.
+    # Settling kept up: the stored cells count every rating (at most one refresh ran at a time).
     assert sum(SequentialCell.objects.filter(campaign=campaign).values_list("ratings", flat=True)) == len(
         ratings
     )

@@ -8,13 +8,12 @@ from collections import Counter
 import pytest
 
 import annotate.adaptive
+from analysis.pair_weights import pair_weights
 from annotate.adaptive import draw_cell
 from annotate.models import Campaign, Comparison, RaterExclusion, Rating, SequentialCell
-from annotate.pair_weights import pair_weights
+from annotate.settling import campaign_settle_refresh, settling_records
 from reports.campaign_records import campaign_rating_records
-from reports.sequential_state import campaign_sequential_refresh, sequential_records
-from tests.annotate.conftest import login
-from tests.annotate.test_sequential_campaign import post
+from tests.factories import login, post
 
 SYSTEMS = ("sys-a", "sys-b", "sys-c")
 
@@ -33,7 +32,7 @@ def prior_ratings(campaign: Campaign, raters, pair: tuple[str, str]) -> int:
     for index, rater in enumerate(raters):
         for number, comparison in enumerate(comparisons):
             choice = "ab"[(number + index) % 2]
-            side = "left" if comparison.left == choice else "right"
+            side = "left" if comparison.system_on_left == choice else "right"
             Rating.objects.create(
                 comparison=comparison, campaign=campaign, rater=rater, choice=choice, side=side, seconds=5
             )
@@ -60,7 +59,7 @@ def three_systems(campaign_factory, make_rater):
 def test_refresh_stores_each_pairs_uncertainty(three_systems) -> None:
     campaign, _rater, prior = three_systems
     prior_ratings(campaign, prior, ("sys-a", "sys-b"))
-    campaign_sequential_refresh(campaign_id=campaign.pk)
+    campaign_settle_refresh(campaign_id=campaign.pk)
     se = {
         (c.system_a.name, c.system_b.name): c.pair_se
         for c in SequentialCell.objects.filter(campaign=campaign).select_related("system_a", "system_b")
@@ -77,15 +76,17 @@ def test_refresh_stores_each_pairs_uncertainty(three_systems) -> None:
 
 def test_two_systems_store_no_pair_uncertainty(campaign_factory) -> None:
     campaign = campaign_factory(name="bt-two", n_prompts=12, stop_when_settled=True)
-    campaign_sequential_refresh(campaign_id=campaign.pk)
+    campaign_settle_refresh(campaign_id=campaign.pk)
     assert SequentialCell.objects.filter(campaign=campaign).count() == 6
     assert not SequentialCell.objects.filter(campaign=campaign, pair_se__isnull=False).exists()
 
 
-def test_served_items_come_mostly_from_the_uncertain_pairs(three_systems, monkeypatch) -> None:
+def test_served_items_come_mostly_from_the_uncertain_pairs(
+    transactional_db, settle_eagerly, three_systems, monkeypatch
+) -> None:
     campaign, rater, prior = three_systems
     prior_ratings(campaign, prior, ("sys-a", "sys-b"))  # a vs b: certain (240 ratings), still open
-    campaign_sequential_refresh(campaign_id=campaign.pk)
+    campaign_settle_refresh(campaign_id=campaign.pk)
     monkeypatch.setattr(annotate.adaptive, "_rng", random.Random(17))
     choices = random.Random(5)
     client = login(rater)
@@ -111,14 +112,14 @@ def test_served_items_come_mostly_from_the_uncertain_pairs(three_systems, monkey
     assert served[("sys-a", "sys-c")] >= 30 and served[("sys-b", "sys-c")] >= 30, served
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.OPEN  # a no-preference stream settles nothing here
-    # The updater kept up: every rating is in the cells and the fit.
+    # Settling kept up: every rating is in the cells and the fit.
     cells = SequentialCell.objects.filter(campaign=campaign)
     assert sum(c.ratings for c in cells) == Rating.objects.filter(campaign=campaign).count() == 340
 
 
 def test_pairs_are_drawn_by_their_bradley_terry_uncertainty_not_cell_widths(three_systems) -> None:
     campaign, _rater, _prior = three_systems
-    campaign_sequential_refresh(campaign_id=campaign.pk)  # 18 cells, all [0, 1], all pairs unrated
+    campaign_settle_refresh(campaign_id=campaign.pk)  # 18 cells, all [0, 1], all pairs unrated
     cells = SequentialCell.objects.filter(campaign=campaign).select_related("system_a", "system_b")
     ids = {c.system_a.name: c.system_a_id for c in cells} | {c.system_b.name: c.system_b_id for c in cells}
     ab = (ids["sys-a"], ids["sys-b"])
@@ -143,7 +144,7 @@ def test_the_lean_read_counts_what_the_report_counts(three_systems) -> None:
     assert gold is not None
     Comparison.objects.filter(pk=gold.pk).update(gold_answer="a")  # a check: not counted
     RaterExclusion.objects.create(campaign=campaign, rater=prior[1], reason="test")  # not counted
-    lean = [r.contract_dict() for r in sequential_records(campaign=campaign)]
+    lean = [r.contract_dict() for r in settling_records(campaign=campaign)]
     full = [r.contract_dict() for r in campaign_rating_records(campaign=campaign, exclude_gold=True)]
     assert lean == full and len(lean) == 3 * 59  # three raters counted, on the 59 regular items
     assert Rating.objects.filter(campaign=campaign).count() == 4 * 60

@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 
 from hub.demo_accounts import demo_accounts_ensure
-from tests.conftest import PASSWORD
 from tests.core.url_walk import walk
+from tests.factories import PASSWORD
 
 # Public pages and the statuses they answer for the walk's sample arguments. The invite and the crowd
 # entry URL are opened by people without an account: a forged token gets the view's own problem page

@@ -18,8 +18,8 @@ from django.urls import reverse
 from eval_sets.models import EvalSet, Prompt, Setting
 from generation.models import GenerationJob, ModelSpec, Sample
 from generation.selection import select_response
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import PASSWORD
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-outputs"
 FILES = ("gpt4_1106_preview.json", "Meta-Llama-3-8B-Instruct.json", "alpaca-7b.json")

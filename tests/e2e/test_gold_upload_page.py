@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from annotate.models import Campaign
-from annotate.services import campaign_create
+from annotate.services import campaign_create, campaign_status_set
 from core.users import user_create
-from tests.annotate.conftest import make_eval_set, make_system
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import make_eval_set, make_system
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-outputs"
 ROWS = (176, 252, 284)  # a wide Markdown table, wide code, the longest answers
@@ -40,8 +40,7 @@ def test_a_broken_gold_file_names_its_line_and_real_answers_then_go_in(
     make_system("sys-alpha", eval_set)
     make_system("sys-beta", eval_set)
     campaign = campaign_create(name="gold-e2e", eval_set=eval_set, systems=["sys-alpha", "sys-beta"])
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     pairs = [
         {
             "prompt_id": f"p{n:03d}",

@@ -16,8 +16,8 @@ from annotate.models import Comparison, Rating
 from annotate.services import campaign_create
 from core.users import user_create
 from judging.imports import judgments_import
-from tests.annotate.conftest import make_eval_set, make_system
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import make_eval_set, make_system
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "peer-ratings" / "annotations"

@@ -17,11 +17,11 @@ import pytest
 
 from annotate.assignment import item_next, rating_submit
 from annotate.models import Campaign
-from annotate.services import campaign_create
+from annotate.services import campaign_create, campaign_status_set
 from core.users import user_create
 from eval_sets.models import EvalSet, Prompt
-from tests.annotate.conftest import make_system
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import make_system
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-outputs"
 SYSTEMS = ("gpt4_1106_preview", "Meta-Llama-3-8B-Instruct")
@@ -111,13 +111,16 @@ def _real_campaign(*, n_per_dataset: int, categories: int | None) -> Campaign:
         seed=3,
         min_seconds=0,
     )
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     rng = random.Random(11)
     for rater in raters:
         while (item := item_next(campaign=campaign, rater=rater)) is not None:
             choice = rng.choices(["b", "a", "tie", "both_bad"], weights=[5, 3, 1, 1])[0]
-            side = choice if choice in ("tie", "both_bad") else ("left" if item.left == choice else "right")
+            side = (
+                choice
+                if choice in ("tie", "both_bad")
+                else ("left" if item.system_on_left == choice else "right")
+            )
             rating_submit(
                 campaign=campaign, rater=rater, token=item.token, side=side, seconds=rng.uniform(5, 60)
             )

@@ -17,16 +17,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotate.models import Campaign
-from annotate.services import campaign_create
+from annotate.services import campaign_create, campaign_status_set
 from core.models import JobStatus
 from core.users import user_create
 from finetune.models import FinetuneJob
 from generation.models import GenerationJob, ModelSpec, Sample
 from generation.outputs_import import outputs_import
 from judging.models import JudgeRun, Verdict
-from tests.annotate.conftest import make_eval_set, make_system, rate
 from tests.core.url_walk import walk
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import make_eval_set, make_system, rate
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 
@@ -107,8 +107,7 @@ def _fill_database(tmp: Path) -> dict[str, Any]:
         raters=raters, overlap=0.5, gold_fraction=0.2, created_by=researcher, seed=1,
         instructions="Pick the **better** answer.\n\n- read both\n- then choose",
     )  # fmt: skip
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     sides = ["left", "right", "tie", "both_bad"]
     for i, rater in enumerate(raters[1:]):  # the first rater keeps items to rate in the browser
         rate(campaign, rater, lambda n, i=i: sides[(n + i) % 4])  # type: ignore[misc]

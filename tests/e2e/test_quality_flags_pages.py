@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from annotate.models import Campaign, Comparison, RaterExclusion
-from annotate.services import campaign_create
+from annotate.services import campaign_create, campaign_status_set
 from core.users import user_create
 from eval_sets.models import Prompt
-from tests.annotate.conftest import AlwaysGold, make_eval_set, make_system
-from tests.annotate.test_quality_flags import rate_by
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import AlwaysGold, make_eval_set, make_system, rate_by
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 REAL = SHARED / "real-outputs"
@@ -59,10 +58,9 @@ def flagged_campaign(transactional_db, settings):
         name="flags-e2e", eval_set=eval_set, systems=list(names), raters=list(raters.values()),
         ratings_per_comparison=4, overlap=1.0, gold_fraction=0.1,
     )  # fmt: skip
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     for comparison in campaign.comparisons.order_by("pk")[:3]:
-        comparison.gold_answer = comparison.left
+        comparison.gold_answer = comparison.system_on_left
         comparison.save(update_fields=["gold_answer"])
 
     def rationale(item: Comparison, n: int) -> str:

@@ -7,10 +7,10 @@ import re
 import pytest
 
 from annotate.models import Campaign, Rating
-from annotate.services import campaign_create
+from annotate.services import campaign_create, campaign_status_set
 from core.users import user_create
-from tests.annotate.conftest import make_eval_set, make_system
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import make_eval_set, make_system
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 
@@ -28,8 +28,7 @@ def rating_setup(transactional_db, settings):
     campaign = campaign_create(
         name="e2e", eval_set=eval_set, systems=["e2e-left", "e2e-right"], raters=[rater], min_seconds=0
     )
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     return campaign, rater
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from annotate.models import Campaign, Rating
-from annotate.services import campaign_create
+from annotate.services import campaign_create, campaign_status_set
 from core.users import user_create
 from eval_sets.models import Prompt
-from tests.annotate.conftest import make_eval_set, make_system
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import make_eval_set, make_system
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-outputs"
 # AlpacaEval rows whose answers hold a wide Markdown table (176), wide code blocks (252) and the
@@ -51,8 +51,7 @@ def real_campaign(transactional_db, settings):
     campaign = campaign_create(
         name="real-e2e", eval_set=eval_set, systems=list(outputs), raters=[rater], min_seconds=0
     )
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     return campaign, rater
 
 

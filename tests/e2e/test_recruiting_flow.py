@@ -10,10 +10,10 @@ import pytest
 
 from annotate.models import Campaign, Rating
 from annotate.recruiting import links, steps
-from annotate.recruiting.models import ExternalRater, PracticeAnswer
-from annotate.services import campaign_create
-from tests.annotate.conftest import make_eval_set, make_system
+from annotate.recruiting_models import ExternalRater, PracticeAnswer
+from annotate.services import campaign_create, campaign_status_set
 from tests.e2e.conftest import ARTIFACTS, BROWSER_ARGS, CHROMIUM, needs_chromium
+from tests.factories import make_eval_set, make_system
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 PASSWORD = "a-long-enough-passphrase-42"
@@ -26,8 +26,7 @@ def study(transactional_db, settings):
     make_system("sys-one", eval_set)
     make_system("sys-two", eval_set)
     campaign = campaign_create(name="study", eval_set=eval_set, systems=["sys-one", "sys-two"], min_seconds=0)
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     recruiting = steps.recruiting_of(campaign)
     recruiting.consent_text = "# Consent\n\nYou will rate answers. Your data is **pseudonymous**."
     recruiting.practice_items = 1

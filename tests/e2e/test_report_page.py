@@ -8,10 +8,10 @@ import pytest
 
 from annotate.assignment import item_next, rating_submit
 from annotate.models import Campaign
-from annotate.services import campaign_create
+from annotate.services import campaign_create, campaign_status_set
 from core.users import user_create
-from tests.annotate.conftest import make_eval_set, make_system
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import make_eval_set, make_system
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 
@@ -27,14 +27,17 @@ def rated_campaign(transactional_db, settings):
     campaign = campaign_create(
         name="report-e2e", eval_set=eval_set, systems=["base", "flan"], raters=raters, overlap=0.5, seed=1
     )
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     rng = random.Random(7)
     for rater in raters:
         while (item := item_next(campaign=campaign, rater=rater)) is not None:
             # The candidate ("flan", system b) wins about three times in four among decisive votes.
             choice = rng.choices(["b", "a", "tie", "both_bad"], weights=[6, 2, 1, 1])[0]
-            side = choice if choice in ("tie", "both_bad") else ("left" if item.left == choice else "right")
+            side = (
+                choice
+                if choice in ("tie", "both_bad")
+                else ("left" if item.system_on_left == choice else "right")
+            )
             rating_submit(
                 campaign=campaign, rater=rater, token=item.token, side=side, seconds=rng.uniform(5, 40)
             )

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from annotate.models import Campaign, Comparison, RaterExclusion, Rating
-from annotate.services import campaign_create
+from annotate.services import campaign_create, campaign_status_set
 from core.users import user_create
 from eval_sets.models import Prompt
-from tests.annotate.conftest import make_eval_set, make_system, rate
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import make_eval_set, make_system, rate
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-outputs"
 # Answers with a wide Markdown table (176), wide code (252), the longest of the set (284), and others.
@@ -52,8 +52,7 @@ def rated_campaign(transactional_db, settings):
         name="results-real", eval_set=eval_set, systems=list(outputs), raters=raters, min_seconds=0,
         ratings_per_comparison=3,
     )  # fmt: skip
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     sides = ["left", "right", "tie", "both_bad"]
     for i, rater in enumerate(raters):
 

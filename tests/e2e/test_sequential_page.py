@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 
 from annotate.models import Campaign
-from annotate.services import campaign_create
+from annotate.services import campaign_create, campaign_status_set
 from core.users import user_create
-from tests.annotate.conftest import login, make_eval_set, make_system
-from tests.annotate.test_sequential_campaign import prefer, run_rater
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
-from tests.reports.test_sequential_report import real_peer_votes
+from tests.factories import login, make_eval_set, make_system, prefer, real_peer_votes, run_rater
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 
@@ -33,8 +31,7 @@ def test_the_campaign_page_shows_the_running_interval_and_why_it_stopped(
         name="seq-e2e", eval_set=eval_set, systems=["alpaca-7b", "text_davinci_003"], raters=[rater],
         stop_when_settled=True, precision=0.3, seed=2,
     )  # fmt: skip
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     stream = iter(votes)  # AlpacaEval's real verdicts, in order: 1 when text_davinci_003 won
     run_rater(login(rater), campaign, lambda c: prefer(c, "b" if next(stream) else "a"))
     campaign.refresh_from_db()

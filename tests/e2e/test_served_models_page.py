@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 
 from generation.services import model_spec_register, model_spec_register_served
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.e2e, needs_chromium, pytest.mark.django_db(transaction=True)]
 

@@ -22,10 +22,10 @@ import pytest
 from django.urls import reverse
 
 from annotate.models import Campaign, Comparison, RaterExclusion, Rating
-from annotate.recruiting.models import ExternalRater, PracticeAnswer
+from annotate.recruiting_models import ExternalRater, PracticeAnswer
 from generation.models import ModelSpec
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, BROWSER_ARGS, CHROMIUM, needs_chromium
+from tests.factories import PASSWORD
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-outputs"
 SYSTEMS = {"gpt4-turbo": "gpt4_1106_preview.json", "alpaca-7b": "alpaca-7b.json"}

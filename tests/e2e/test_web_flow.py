@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from annotate.models import Campaign
 from generation.models import ModelSpec
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.e2e, needs_chromium, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ from django.template.defaultfilters import floatformat
 
 from annotate.models import RaterExclusion
 from annotate.services import comparison_gold_mark
-from tests.annotate.conftest import AlwaysGold, rate
+from tests.factories import AlwaysGold, rate
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_each_raters_figures_on_the_page_are_the_reports(
         name="agreement", n_prompts=8, ratings_per_comparison=5, gold_fraction=0.5, raters=raters
     )
     gold = campaign.comparisons.order_by("pk").first()
-    comparison_gold_mark(comparison=gold, answer=gold.left)
+    comparison_gold_mark(comparison=gold, answer=gold.system_on_left)
     rate(campaign, raters[0], "left", rng=AlwaysGold())
     rate(campaign, raters[1], lambda n: "left" if n % 3 else "right", rng=AlwaysGold())
     rate(campaign, raters[2], lambda n: ("right", "tie", "left")[n % 3], rng=AlwaysGold())

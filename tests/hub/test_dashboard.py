@@ -1,11 +1,11 @@
 from django.utils import timezone
 
 from annotate.models import Campaign
-from annotate.services import campaign_create
+from annotate.services import campaign_create, campaign_status_set
 from core.models import JobStatus
 from finetune.models import FinetuneJob
 from generation.models import GenerationJob
-from tests.annotate.conftest import make_eval_set, make_system
+from tests.factories import make_eval_set, make_system
 
 
 def test_the_dashboard_shows_models_jobs_campaigns_and_the_way_to_each_step(researcher_client):
@@ -23,8 +23,7 @@ def test_the_dashboard_shows_models_jobs_campaigns_and_the_way_to_each_step(rese
         finished=timezone.now(),
     )
     campaign = campaign_create(name="dash-campaign", eval_set=eval_set, systems=["dash-base", "dash-flan"])
-    campaign.status = Campaign.Status.OPEN
-    campaign.save()
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
 
     page = researcher_client.get("/dashboard/").content.decode()
     for text in ("dash-base", "dash-flan", "dash-campaign", "dash-next", "1 / 4 prompts", "0 / 4"):

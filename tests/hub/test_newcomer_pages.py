@@ -14,7 +14,7 @@ from annotate.models import Rating
 from annotate.selectors import RATE_MIN_WINDOW, campaign_progress
 from core.logging import RefusalsAsOneLine
 from core.models import JobStatus
-from tests.annotate.conftest import rate
+from tests.factories import rate
 
 pytestmark = pytest.mark.django_db
 

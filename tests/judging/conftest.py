@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.annotate.conftest import _fast_passwords, campaign_factory, make_rater  # noqa: F401
-
 
 @pytest.fixture(scope="session")
 def judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

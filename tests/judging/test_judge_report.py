@@ -14,7 +14,7 @@ from annotate.models import Comparison, RaterExclusion, Rating
 from judging.errors import JudgingError
 from judging.imports import judgments_import
 from judging.models import JudgeRun, Verdict
-from reports.campaign_records import source_from_campaign
+from reports.campaign_report import source_from_campaign
 from reports.exports import report_export
 
 pytestmark = pytest.mark.django_db
@@ -180,7 +180,7 @@ def test_real_alpacaeval_annotations(campaign_factory, tmp_path) -> None:
     if not source.exists():
         pytest.skip(f"real AlpacaEval annotations not found at {source} (../shared/peer-ratings)")
     from annotate.services import campaign_create
-    from tests.annotate.conftest import make_eval_set, make_system
+    from tests.factories import make_eval_set, make_system
 
     records = json.loads(source.read_text())[:25]
     eval_set = make_eval_set(name="ae", n_prompts=25, texts=[r["instruction"] for r in records])

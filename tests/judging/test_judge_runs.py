@@ -16,7 +16,7 @@ from judging.models import JudgeRun, Verdict
 from judging.prompt import combine_orders, judge_prompt
 from judging.runner import judge_run_execute
 from judging.services import judge_run_cancel, judge_run_create, judge_run_retry
-from tests.annotate.conftest import rate
+from tests.factories import rate
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,7 @@ def test_judge_command_stores_both_orders_and_matches_an_independent_pass(
 
 
 def _report(name: str) -> str:
-    from reports.campaign_records import source_from_campaign
+    from reports.campaign_report import source_from_campaign
     from reports.exports import report_export
 
     return report_export(source=source_from_campaign(name=name), fmt="json")

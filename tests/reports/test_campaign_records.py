@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from analysis.report import report_build
 from annotate.models import RaterExclusion
 from annotate.services import comparison_gold_mark, gold_upload
-from reports.build import report_build
 from reports.campaign_records import campaign_rating_records
-from tests.annotate.conftest import rate
+from tests.factories import rate
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +24,9 @@ def test_rating_records_unblind_systems_and_leave_out_excluded_raters(campaign_f
     assert len(records) == 6
     for rec in records:
         assert rec.campaign == "export" and (rec.system_a, rec.system_b) == ("sys-alpha", "sys-beta")
-        assert rec.left in ("a", "b") and rec.prompt_text.startswith("Prompt number")
+        assert rec.system_on_left in ("a", "b") and rec.prompt_text.startswith("Prompt number")
         assert rec.text_a.startswith("Answer to") and rec.seconds >= 0 and "T" in rec.created
-        expected = rec.left if rec.rater == "e1" else {"a": "b", "b": "a"}[rec.left]
+        expected = rec.system_on_left if rec.rater == "e1" else {"a": "b", "b": "a"}[rec.system_on_left]
         assert rec.choice == expected
         assert rec.category and rec.setting
     RaterExclusion.objects.create(campaign=campaign, rater=r2)
@@ -44,9 +44,11 @@ def test_gold_answers_reach_the_report_as_each_raters_gold_accuracy(campaign_fac
     rate(campaign, r1, "left")
     rate(campaign, r2, "right")
     first = campaign.comparisons.order_by("pk").first()
-    comparison_gold_mark(comparison=first, answer=first.left)  # the left response was the right answer
+    comparison_gold_mark(
+        comparison=first, answer=first.system_on_left
+    )  # the left response was the right answer
     records = campaign_rating_records(campaign=campaign)
-    assert {r.gold_choice for r in records if r.is_gold} == {first.left}
+    assert {r.gold_choice for r in records if r.is_gold} == {first.system_on_left}
     raters = report_build(records=records)["raters"]
     accuracy = {row["rater"]: row["gold_accuracy"] for row in raters}
     assert accuracy == {"g1": 1.0, "g2": 0.0}

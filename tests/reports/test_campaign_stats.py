@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from analysis.report import report_build
 from annotate.models import RaterExclusion
 from annotate.services import comparison_gold_mark
-from reports.build import report_build
 from reports.campaign_records import campaign_rating_records
 from reports.campaign_stats import campaign_preference_estimate, campaign_raters
-from tests.annotate.conftest import AlwaysGold, rate
+from tests.factories import AlwaysGold, rate
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def test_rater_figures_count_median_gold_accuracy_and_agreement_with_the_majorit
     )
     gold = campaign.comparisons.order_by("pk").first()
     # The gold answer is the system shown on the left, so "left" is right and "right" is wrong.
-    comparison_gold_mark(comparison=gold, answer=gold.left)
+    comparison_gold_mark(comparison=gold, answer=gold.system_on_left)
     rate(campaign, r1, "left", rng=AlwaysGold())
     rate(campaign, r2, "left", rng=AlwaysGold())
     rate(campaign, r3, "right", rng=AlwaysGold())

@@ -9,8 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from reports.ratings_file import ratings_to_text
-from tests.reports.factories import make_records
-from tests.reports.test_views import make_campaign
+from tests.factories import make_bare_campaign, make_records
 
 
 @pytest.fixture
@@ -138,7 +137,7 @@ def test_unknown_baseline_and_missing_file_are_one_line_errors(ratings_path: Pat
 def test_campaign_source_uses_the_campaign_order_and_its_ratings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    campaign = make_campaign(name="camp", systems=["cand", "base"])
+    campaign = make_bare_campaign(name="camp", systems=["cand", "base"])
     records = make_records(prompts=10)
     seen: dict[str, object] = {}
 
@@ -146,7 +145,7 @@ def test_campaign_source_uses_the_campaign_order_and_its_ratings(
         seen.update(kwargs)
         return records
 
-    monkeypatch.setattr("reports.campaign_records.campaign_rating_records", fake)
+    monkeypatch.setattr("reports.campaign_report.campaign_rating_records", fake)
     out = tmp_path / "c.json"
     _run(
         "--campaign", "camp", "--format", "json", "--out", str(out), "--exclude-rater", "r9", "--exclude-gold"

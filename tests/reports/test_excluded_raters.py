@@ -14,9 +14,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
+from analysis.quality_flags import ONE_SIDED, TOO_FAST
 from annotate.models import Comparison, RaterExclusion
-from annotate.quality_flags import ONE_SIDED, TOO_FAST
-from tests.annotate.test_quality_flags import rate_by
+from tests.factories import rate_by
 
 pytestmark = pytest.mark.django_db
 

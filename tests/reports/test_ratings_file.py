@@ -6,7 +6,7 @@ import json
 import pytest
 
 from reports.ratings_file import RatingsFileError, ratings_read, ratings_to_text
-from tests.reports.factories import make_records, record
+from tests.factories import make_records, record
 
 
 def _line(**overrides: object) -> str:
@@ -57,7 +57,7 @@ def test_an_empty_file_is_an_error() -> None:
 
 def test_csv_rows_unblind_the_sides() -> None:
     text = ratings_to_text(
-        records=[record(system_a="base", system_b="cand", left="b", choice="b")], fmt="csv"
+        records=[record(system_a="base", system_b="cand", system_on_left="b", choice="b")], fmt="csv"
     )
     header, row = text.strip().split("\n")
     values = dict(zip(header.split(","), row.split(","), strict=True))

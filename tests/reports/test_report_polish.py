@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from reports.build import report_build
-from reports.exports import NO_INTERVAL, preference_rows
-from reports.figures import preference_figure, report_figures
-from reports.stats.proportion import wilson_interval
-from tests.reports.factories import make_records, record
+from analysis.figures import preference_figure, report_figures
+from analysis.report import report_build
+from analysis.stats.proportion import wilson_interval
+from reports.presentation import NO_INTERVAL, preference_rows
+from tests.factories import make_records, record
 
 
 @pytest.mark.parametrize("n", [1, 3, 7, 80, 1000, 12345])

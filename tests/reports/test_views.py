@@ -6,19 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from annotate.models import Campaign, CampaignSystem
-from eval_sets.models import EvalSet
-from generation.models import ModelSpec
-from tests.reports.factories import make_records
-
-
-def make_campaign(*, name: str, systems: list[str]) -> Campaign:
-    eval_set = EvalSet.objects.create(name=f"set-{name}", version=1, content_hash=name, source_format="jsonl")
-    campaign = Campaign.objects.create(name=name, eval_set=eval_set)
-    for position, system in enumerate(systems):
-        model, _ = ModelSpec.objects.get_or_create(name=system, defaults={"path": f"/models/{system}"})
-        CampaignSystem.objects.create(campaign=campaign, model=model, position=position)
-    return campaign
+from tests.factories import make_bare_campaign, make_records
 
 
 @pytest.fixture
@@ -29,8 +17,8 @@ def campaign(db, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-de
     def fake(*, campaign, exclude_raters=(), exclude_gold=False, include_excluded_raters=False):  # type: ignore[no-untyped-def]
         return [r for r in records if r.rater not in exclude_raters]
 
-    monkeypatch.setattr("reports.campaign_records.campaign_rating_records", fake)
-    return make_campaign(name="flan-vs-base", systems=["base", "cand"])
+    monkeypatch.setattr("reports.campaign_report.campaign_rating_records", fake)
+    return make_bare_campaign(name="flan-vs-base", systems=["base", "cand"])
 
 
 def test_index_lists_campaigns_with_links(researcher_client: Client, campaign) -> None:  # type: ignore[no-untyped-def]

@@ -10,15 +10,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reports.build import ReportInputError
-from reports.campaign_records import source_from_campaign
-from reports.exports import (
-    FORMATS,
-    ExportError,
-    report_export,
-    source_from_ratings_file,
-)
+from analysis.report import ReportInputError
+from reports.campaign_report import source_from_campaign
+from reports.exports import FORMATS, report_export
 from reports.ratings_file import RatingsFileError
+from reports.sources import ExportError, source_from_ratings_file
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -1,0 +1,17 @@
+"""Opening and closing a campaign: the one rule every status change goes through."""
+
+from __future__ import annotations
+
+from annotate.errors import CampaignError
+from annotate.models import Campaign
+
+
+def campaign_status_set(*, campaign: Campaign, status: str) -> Campaign:
+    """Set the campaign's status (draft, open or closed); an unbuilt campaign cannot be opened."""
+    if status not in Campaign.Status.values:
+        raise CampaignError(f"unknown status {status!r}")
+    if status == Campaign.Status.OPEN and not campaign.comparisons.exists():
+        raise CampaignError("build the campaign before opening it")
+    campaign.status = status
+    campaign.save(update_fields=["status"])
+    return campaign

@@ -1,0 +1,83 @@
+"""A campaign as a report source: the records filtered in SQL, with everything the report adds for a
+campaign (its system order, cell shares, stop-when-settled precision, judge run, excluded and flagged
+raters). The report page, its downloads and the ``report`` command all start here, then call
+``reports.sources.report_of``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from analysis.report import report_build
+from reports.campaign_records import (
+    Campaign,
+    campaign_by_name,
+    campaign_cell_shares,
+    campaign_exclusions,
+    campaign_judge_input,
+    campaign_rating_records,
+)
+from reports.rater_flags import quality_flags_block
+from reports.sources import ExportError, ReportSource
+
+# The campaign page's judge summary: fewer bootstrap rounds than a report, for a page that loads fast.
+SUMMARY_ROUNDS = 200
+
+
+def campaign_report_source(
+    *, campaign: Campaign, exclude_raters: Sequence[str] = (), exclude_gold: bool = False
+) -> ReportSource:
+    """The campaign's records (``exclude_raters`` and gold left out in SQL) with the campaign's context."""
+    exclude_raters = tuple(name for name in exclude_raters if name)
+    records = campaign_rating_records(
+        campaign=campaign, exclude_raters=exclude_raters, exclude_gold=exclude_gold
+    )
+    excluded = [
+        {"rater": e.rater, "reason": e.reason, "excluded_at": e.excluded_at.isoformat()}
+        for e in campaign_exclusions(campaign=campaign)
+    ]
+    # The flags are every rater's own numbers, gold included, whatever this report leaves out.
+    everyone = (
+        campaign_rating_records(campaign=campaign, include_excluded_raters=True)
+        if excluded or exclude_raters or exclude_gold
+        else records
+    )
+    return ReportSource(
+        records=records,
+        system_order=list(campaign.system_names()),
+        label=campaign.name,
+        cell_shares=campaign_cell_shares(campaign=campaign),
+        precision=campaign.precision,
+        judge=campaign_judge_input(campaign=campaign, exclude_raters=exclude_raters),
+        excluded_raters=excluded,
+        quality_flags=quality_flags_block(campaign=campaign, records=everyone),
+    )
+
+
+def source_from_campaign(
+    *, name: str, exclude_raters: Sequence[str] = (), exclude_gold: bool = False
+) -> ReportSource:
+    """The report source of the campaign called ``name``; ``ExportError`` if there is none."""
+    campaign = campaign_by_name(name)
+    if campaign is None:
+        raise ExportError(f"no campaign named {name!r}")
+    return campaign_report_source(campaign=campaign, exclude_raters=exclude_raters, exclude_gold=exclude_gold)
+
+
+def campaign_judge_summary(*, campaign: Campaign) -> dict[str, Any] | None:
+    """What the campaign page shows: the report's own judge block and overall PPI, or None without a run."""
+    judge = campaign_judge_input(campaign=campaign)
+    if judge is None:
+        return None
+    records = campaign_rating_records(campaign=campaign, exclude_gold=True)
+    systems = campaign.system_names()
+    if not records or len(systems) < 2:
+        return {"judge": {"name": judge.name, "items": len(judge.verdicts)}, "overall": None}
+    report = report_build(records=records, system_order=systems, judge=judge, rounds=SUMMARY_ROUNDS)
+    return {
+        "judge": report["judge"],
+        "overall": report["overall"],
+        "baseline": report["baseline"],
+        "candidate": report["candidate"],
+    }

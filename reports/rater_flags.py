@@ -1,0 +1,98 @@
+"""The one selector behind the raters' quality flags; the campaign page and the report both use it.
+
+It feeds the pure rule (``analysis.quality_flags.rater_flags``) with the report's own figures (median
+seconds and gold accuracy from ``rater_rows``, so a flag never disagrees with the column beside it),
+the uploaded gold checks the roster scores, the too-fast counts and the left share of decisive votes.
+Practice answers are stored apart from ratings and never reach these records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from analysis.quality_flags import Flag, FlagThresholds, RaterNumbers, rater_flags
+from analysis.records import RatingRecord
+from analysis.report import rater_rows
+from reports.campaign_records import (
+    Campaign,
+    RosterEntry,
+    campaign_exclusions,
+    campaign_flag_thresholds,
+    campaign_roster,
+    campaign_too_fast_counts,
+)
+
+
+def campaign_rater_flags(
+    *,
+    campaign: Campaign,
+    records: Sequence[RatingRecord],
+    roster: Sequence[RosterEntry] | None = None,
+) -> tuple[FlagThresholds, dict[str, list[Flag]]]:
+    """The thresholds and username -> flags for every rater with a rating in ``records``.
+
+    ``records`` are the campaign's records with excluded raters included (each rater's numbers are their
+    own, so an excluded rater's flags are what they would be were they included again).
+    """
+    thresholds = campaign_flag_thresholds(campaign=campaign)
+    if roster is None:
+        roster = campaign_roster(campaign=campaign)
+    uploaded = {entry.username: entry for entry in roster}
+    too_fast = campaign_too_fast_counts(campaign=campaign)
+    sides: dict[str, list[int]] = {}
+    for record in records:
+        if record.left_won is not None:
+            counts = sides.setdefault(record.rater, [0, 0])
+            counts[0] += 1
+            counts[1] += int(record.left_won)
+    rows = {row["rater"]: row for row in rater_rows(records=records)}
+    # Uploaded gold pairs compare no systems, so a rater who answered only those has no report row.
+    for name, roster_entry in uploaded.items():
+        if name not in rows and roster_entry.uploaded_gold_total:
+            rows[name] = {
+                "rater": name,
+                "count": 0,
+                "median_seconds": None,
+                "gold_items": 0,
+                "gold_accuracy": None,
+            }
+    flags: dict[str, list[Flag]] = {}
+    for name, row in rows.items():
+        # The report's accuracy is an exact ratio of counts, so rounding recovers the count it came from.
+        gold_total = row["gold_items"]
+        gold_correct = round(row["gold_accuracy"] * gold_total) if gold_total else 0
+        entry = uploaded.get(name)
+        if entry is not None:
+            gold_total += entry.uploaded_gold_total
+            gold_correct += entry.uploaded_gold_correct
+        decisive, left = sides.get(name, [0, 0])
+        numbers = RaterNumbers(
+            ratings=row["count"],
+            median_seconds=row["median_seconds"],
+            too_fast=too_fast.get(name, 0),
+            decisive=decisive,
+            left_votes=left,
+            gold_total=gold_total,
+            gold_correct=gold_correct,
+        )
+        flags[name] = rater_flags(numbers, thresholds)
+    return thresholds, flags
+
+
+def quality_flags_block(*, campaign: Campaign, records: Sequence[RatingRecord]) -> list[dict[str, Any]]:
+    """The report's ``quality_flags``: every flagged rater (excluded or not) with each flag's number and rule."""
+    _, flags = campaign_rater_flags(campaign=campaign, records=records)
+    excluded = {exclusion.rater for exclusion in campaign_exclusions(campaign=campaign)}
+    return [
+        {
+            "rater": name,
+            "excluded": name in excluded,
+            "flags": [
+                {"flag": flag.code, "label": flag.label, "value": flag.value, "rule": flag.rule}
+                for flag in rater
+            ],
+        }
+        for name, rater in sorted(flags.items())
+        if rater
+    ]

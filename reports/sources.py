@@ -1,0 +1,79 @@
+"""Where a report's records come from, and the one function that turns them into the report dict.
+
+A ``ReportSource`` is a campaign's records with its context (reports.campaign_report) or a ratings
+file's. ``report_of`` is what the report page, every download and the ``report`` command call, so the
+page shows exactly what the JSON download holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analysis.judge import JudgeInput
+from analysis.records import RatingRecord
+from analysis.report import report_build
+from analysis.stats import DEFAULT_BOOTSTRAP_ROUNDS
+from reports.ratings_file import ratings_read_path
+
+
+class ExportError(ValueError):
+    """The export asked for cannot be made from these records."""
+
+
+@dataclass
+class ReportSource:
+    """The records of a report, where they came from (titles and file names) and what a campaign adds."""
+
+    records: list[RatingRecord]
+    system_order: list[str] = field(default_factory=list)
+    label: str = "ratings"
+    judge: JudgeInput | None = None  # the campaign's judge run, if it has one
+    # A campaign's (category, setting) shares of its evaluation set and its stop-when-settled width.
+    cell_shares: dict[tuple[str, str], float] | None = None
+    precision: float | None = None
+    # A campaign's excluded raters (who, why, when) and flagged raters, for the report's own blocks.
+    excluded_raters: list[dict[str, str]] = field(default_factory=list)
+    quality_flags: list[dict[str, Any]] | None = None
+
+
+def report_of(
+    *,
+    source: ReportSource,
+    baseline: str | None = None,
+    candidate: str | None = None,
+    rounds: int = DEFAULT_BOOTSTRAP_ROUNDS,
+) -> dict[str, Any]:
+    """The contract report of ``source``. Raises ``analysis.report.ReportInputError``."""
+    return report_build(
+        records=source.records,
+        baseline=baseline,
+        candidate=candidate,
+        system_order=source.system_order,
+        rounds=rounds,
+        cell_shares=source.cell_shares,
+        precision=source.precision,
+        judge=source.judge,
+        excluded_raters=source.excluded_raters,
+        quality_flags=source.quality_flags,
+    )
+
+
+def records_filter(
+    *, records: Iterable[RatingRecord], exclude_raters: Sequence[str] = (), exclude_gold: bool = False
+) -> list[RatingRecord]:
+    skip = set(exclude_raters)
+    return [r for r in records if r.rater not in skip and not (exclude_gold and r.is_gold)]
+
+
+def source_from_ratings_file(
+    *, path: str | Path, exclude_raters: Sequence[str] = (), exclude_gold: bool = False
+) -> ReportSource:
+    """Read (and fully validate) a ratings file; raises ``RatingsFileError`` naming line and field."""
+    records = ratings_read_path(path=path)
+    return ReportSource(
+        records=records_filter(records=records, exclude_raters=exclude_raters, exclude_gold=exclude_gold),
+        label=Path(path).stem,
+    )
