@@ -71,6 +71,18 @@ def settle_eagerly(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_settling_task_in_the_shared_broker(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A test whose commits ask for settling (live server, transactional tests) must not leave a task
+    # in the broker folder that the next `make demo` worker would run; `settle_eagerly` runs it instead.
+    if "settle_eagerly" not in request.fixturenames:
+        from annotate.tasks import campaign_settle_task
+
+        monkeypatch.setattr(campaign_settle_task, "delay", lambda *args, **kwargs: None)
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings) -> None:
     # Real hashing costs most of a second per user on this machine; no test here is about it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -72,3 +72,19 @@ def test_judge_card_runs_and_run_page(logged_in_page, judged_campaign):
     page.goto(page.url.split("/judging/")[0] + f"/judging/runs/{run.pk}/")
     expect(page.locator("table").last).to_contain_text("p000")
     page.screenshot(path=str(ARTIFACTS / "judge-run.png"))
+
+
+def test_the_report_page_shows_the_judge_and_prediction_powered_section(logged_in_page, judged_campaign):
+    from playwright.sync_api import expect
+
+    campaign, _run = judged_campaign
+    page = logged_in_page(f"/reports/campaigns/{campaign.pk}/", "e2e-researcher", "e2e-password-1", 1000)
+    section = page.locator("#judge")
+    expect(section).to_contain_text("weighted_alpaca_eval_gpt4_turbo")
+    expect(section).to_contain_text("Prediction-powered preference for gpt4_1106_preview")
+    # Every comparison was judged, 40 % rated at random: the interval is given, not refused.
+    overall = section.locator("tbody").last.locator("tr").first
+    expect(overall).to_contain_text("Overall")
+    expect(overall).not_to_contain_text("No prediction-powered interval")
+    section.scroll_into_view_if_needed()
+    section.screenshot(path=str(ARTIFACTS / "report-judge.png"))

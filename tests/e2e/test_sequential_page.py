@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.e2e, needs_chromium]
 
 
 def test_the_campaign_page_shows_the_running_interval_and_why_it_stopped(
-    logged_in_page, transactional_db, settings
+    logged_in_page, transactional_db, settle_eagerly, settings
 ):
     from playwright.sync_api import expect
 
