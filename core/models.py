@@ -65,10 +65,12 @@ class Chunk(models.Model):
     """Abstract base: a slice [start, end) of a job's items, in the job's order, that one worker claims.
 
     A subclass adds the foreign key to its job (related_name "chunks", so core/chunked_run.py finds
-    them) and the unique (job, index) constraint; core/chunk_claim.py hands chunks out.
+    them), names it in `job_field`, and adds the unique (job, index) constraint; core/chunk_claim.py
+    hands chunks out.
     """
 
     Status = ChunkStatus
+    job_field: ClassVar[str] = "job"
 
     index = models.PositiveIntegerField()
     start = models.PositiveIntegerField(help_text="First item (0-based, in the job's order).")
@@ -79,3 +81,8 @@ class Chunk(models.Model):
 
     class Meta:
         abstract = True
+
+    def __str__(self) -> str:
+        """The job named as its kind names itself: "chunk 2 of job 7", "chunk 0 of judge run 3"."""
+        noun = getattr(self._meta.get_field(self.job_field).related_model, "noun", "job")
+        return f"chunk {self.index} of {noun} {getattr(self, f'{self.job_field}_id')}"

@@ -118,9 +118,6 @@ class GenerationChunk(Chunk):
             models.UniqueConstraint(fields=["job", "index"], name="generation_chunk_unique_index"),
         ]
 
-    def __str__(self) -> str:
-        return f"chunk {self.index} of job {self.job_id}"
-
 
 class Sample(models.Model):
     class FinishReason(models.TextChoices):

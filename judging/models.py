@@ -49,14 +49,12 @@ class JudgeRun(Job):
 class JudgeChunk(Chunk):
     """A slice of the run's comparisons (by primary key order) that one worker claims at a time."""
 
+    job_field = "run"
     run = models.ForeignKey(JudgeRun, on_delete=models.CASCADE, related_name="chunks")
 
     class Meta:
         ordering = ["run", "index"]
         constraints = [models.UniqueConstraint(fields=["run", "index"], name="judge_chunk_unique_index")]
-
-    def __str__(self) -> str:
-        return f"chunk {self.index} of judge run {self.run_id}"
 
 
 class Verdict(models.Model):

@@ -57,11 +57,11 @@ def judge_run_create(
     if total == 0:
         raise JudgingError(f"campaign {target.name!r} has no comparisons to judge (build it first)")
     with transaction.atomic():
+        # `source` stays at its default: a registered model's run (an import says so itself).
         run = JudgeRun.objects.create(
             campaign=target,
             judge=spec,
             name=spec.name,
-            source=JudgeRun.Source.MODEL,
             prompt_version=PROMPT_VERSION,
             max_answer_chars=max_answer_chars,
             items_total=total,
