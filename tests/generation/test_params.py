@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 import pytest
+from django.db.models import Field
 
 from generation.management.commands.generate import PARAM_OPTIONS, Command
 from generation.models import GenerationJob
 from generation.params import DEFAULTS, MAX_SAMPLES_PER_PROMPT, GenerationParams
 from generation.sampling import SamplingParams
 
-REFUSED = [
+REFUSED: list[tuple[dict[str, object], str]] = [
     ({"samples_per_prompt": 0}, "samples must be at least 1"),
     ({"samples_per_prompt": MAX_SAMPLES_PER_PROMPT + 1}, "samples must be at most 64"),
     ({"temperature": 0.0}, "temperature must be greater than 0 (use a small value for near-greedy output)"),
@@ -37,7 +38,9 @@ def test_each_refused_value_is_named_by_its_field_with_why(change, message):
 
 def test_the_job_model_the_command_and_the_engine_default_to_the_same_values():
     for field in fields(GenerationParams):
-        assert GenerationJob._meta.get_field(field.name).get_default() == getattr(DEFAULTS, field.name)
+        model_field = GenerationJob._meta.get_field(field.name)
+        assert isinstance(model_field, Field)
+        assert model_field.get_default() == getattr(DEFAULTS, field.name)
     options = vars(
         Command().create_parser("manage.py", "generate").parse_args(["--model", "m", "--eval-set", "s"])
     )
