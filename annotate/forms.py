@@ -11,7 +11,7 @@ from annotate.services import CampaignError, campaign_settling_check
 from core.roles import RATERS
 from core.users import USERNAME_HELP
 from eval_sets.models import EvalSet
-from generation.coverage import Coverage, systems_coverage
+from generation.answered import Coverage, systems_coverage
 from generation.models import ModelSpec
 
 

@@ -27,7 +27,7 @@ from core.roles import rater_required, researcher_required
 from core.users import user_create
 from eval_sets.importers import EvalSetImportError
 from eval_sets.services import eval_set_check_size
-from generation.coverage import coverage_table
+from generation.answered import coverage_table
 
 # --- rater side -------------------------------------------------------------------------------
 # Everything a rater receives is built here, from sides only: the left and right texts go through

@@ -223,8 +223,9 @@ def _run(
     client: ServedClient | None,
 ) -> None:
 
-    # Warm-up both paths (allocator, kernels) on one prompt.
-    warm = SamplingParams(samples=5, temperature=0.7, max_new_tokens=4, seed=args.seed)
+    # Warm-up both paths (allocator, kernels) on one prompt. The samples and temperature are a
+    # job's defaults (generation/params.py): the paper's five at 0.7.
+    warm = SamplingParams(max_new_tokens=4, seed=args.seed)
     baseline(engine, prompts[:1], warm)
     ours(engine, prompts[:1], warm)
     if client is not None:
@@ -237,9 +238,7 @@ def _run(
     base_tokens = our_tokens = 0
     base_seconds = our_seconds = 0.0
     for repeat in range(args.repeats):
-        run = SamplingParams(
-            samples=5, temperature=0.7, max_new_tokens=args.max_new_tokens, seed=args.seed + repeat
-        )
+        run = SamplingParams(max_new_tokens=args.max_new_tokens, seed=args.seed + repeat)
         sync(device)
         start = time.perf_counter()
         base_tokens = baseline(engine, prompts, run)
@@ -271,7 +270,7 @@ def _run(
         vllm_part = f" vllm_tok_s={vllm_rate:.0f} vllm_ratio={vllm_rate / our_rate:.2f}"
     print(
         f"speedup={our_rate / base_rate:.2f} ours_tok_s={our_rate:.0f} baseline_tok_s={base_rate:.0f} "
-        f"device={device.type} model={label} prompts={count} samples=5 max_new_tokens={args.max_new_tokens} "
+        f"device={device.type} model={label} prompts={count} samples={warm.samples} max_new_tokens={args.max_new_tokens} "
         f"prompt_source={source} threads={torch.get_num_threads()} repeats={args.repeats}{vllm_part}"
     )
 

@@ -1,6 +1,8 @@
-"""State shared by every background job (generation, finetuning, imports)."""
+"""State shared by every background job (generation, finetuning, judging, imports), and their chunks."""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
@@ -28,6 +30,11 @@ class Job(models.Model):
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    # How pages, messages and commands name one job of a kind ("job 12", "judge run 3"), and what a
+    # retry of one keeps ("Retry (keeps finished prompts)"): each kind says its own.
+    noun: ClassVar[str] = "job"
+    retry_keeps: ClassVar[str] = "finished work"
+
     class Meta:
         abstract = True
 
@@ -36,8 +43,46 @@ class Job(models.Model):
         return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
 
     @property
+    def offers_retry(self) -> bool:
+        """Whether its page shows a retry button (a stalled running job shows cancel instead)."""
+        return self.status in (JobStatus.FAILED, JobStatus.CANCELLED)
+
+    @property
     def duration_seconds(self) -> float | None:
         if self.started is None:
             return None
         end = self.finished or timezone.now()
         return (end - self.started).total_seconds()
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class Chunk(models.Model):
+    """Abstract base: a slice [start, end) of a job's items, in the job's order, that one worker claims.
+
+    A subclass adds the foreign key to its job (related_name "chunks", so core/chunked_run.py finds
+    them), names it in `job_field`, and adds the unique (job, index) constraint; core/chunk_claim.py
+    hands chunks out.
+    """
+
+    Status = ChunkStatus
+    job_field: ClassVar[str] = "job"
+
+    index = models.PositiveIntegerField()
+    start = models.PositiveIntegerField(help_text="First item (0-based, in the job's order).")
+    end = models.PositiveIntegerField(help_text="One past the last item.")
+    status = models.CharField(max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        """The job named as its kind names itself: "chunk 2 of job 7", "chunk 0 of judge run 3"."""
+        noun = getattr(self._meta.get_field(self.job_field).related_model, "noun", "job")
+        return f"chunk {self.index} of {noun} {getattr(self, f'{self.job_field}_id')}"

@@ -1,4 +1,5 @@
-"""The worker half of a finetune job: run the training loop for a job, record its progress, finish it.
+"""The worker half of a finetune job: run the training loop for a job, record its progress, finish it
+(register the trained model).
 
 The one module of the job side that imports the training loop (and so torch): the Celery task
 and `finetune --wait` import it inside their functions, so the web process stays torch-free.
@@ -8,15 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from core.models import JobStatus
 from finetune import train as train_mod
 from finetune.hyperparameters import train_config_values
 from finetune.models import FinetuneJob
-from finetune.services import finetune_job_finish
+from generation.models import ModelSpec
 
 logger = logging.getLogger(__name__)
 
@@ -92,3 +95,25 @@ def finetune_job_run(*, job_id: int, progress: Progress | None = None) -> Finetu
         )
         raise
     return finetune_job_finish(job_id=job_id, kind=result.kind, output_dir=str(result.output_dir))
+
+
+@transaction.atomic
+def finetune_job_finish(*, job_id: int, kind: str, output_dir: str) -> FinetuneJob:
+    """Register the trained model under the job's name and mark the job done."""
+    job = FinetuneJob.objects.select_for_update().get(pk=job_id)
+    spec, _ = ModelSpec.objects.update_or_create(
+        name=job.name,
+        defaults={
+            "source": ModelSpec.Source.FINETUNE,
+            "path": output_dir,
+            "kind": kind,
+            "chat_template": False,
+            "description": f"Finetuned from {job.base_model.name} on {Path(job.mixture_path).name} (job {job.pk}).",
+        },
+    )
+    job.output_model = spec
+    job.status = JobStatus.DONE
+    job.finished = timezone.now()
+    job.step = job.total_steps
+    job.save(update_fields=["output_model", "status", "finished", "step"])
+    return job

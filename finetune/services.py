@@ -1,7 +1,7 @@
-"""Finetune jobs, the web side's writes: create (validating everything first), enqueue, retry,
-cancel, and finish (register the trained model).
+"""Finetune jobs, the web side's writes: create (validating everything first), enqueue, retry, cancel.
 
-torch-free: the run itself is `finetune.runner.finetune_job_run`, which only the worker imports.
+torch-free: the run itself, and the model it registers when it ends, are the worker's
+(`finetune.runner`), which only the worker and `finetune --wait` import.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
+from core.jobs import job_cancel, job_requeue
 from core.models import JobStatus
 from finetune import mixture as mixture_mod
 from finetune.hyperparameters import finetune_hyperparameters_clean
@@ -95,43 +95,9 @@ def finetune_job_retry(*, job: FinetuneJob) -> FinetuneJob:
     """Queue a failed or cancelled job again; it resumes from its last checkpoint."""
     if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
         raise ValidationError("only a failed or cancelled job can be retried")
-    job.status = JobStatus.QUEUED
-    job.error = ""
-    job.cancel_requested = False
-    job.finished = None
-    job.save(update_fields=["status", "error", "cancel_requested", "finished"])
-    finetune_job_enqueue(job=job)
-    return job
+    return job_requeue(job=job, enqueue=lambda: finetune_job_enqueue(job=job))
 
 
 def finetune_job_cancel(*, job: FinetuneJob) -> FinetuneJob:
-    if job.status == JobStatus.QUEUED:
-        job.status = JobStatus.CANCELLED
-        job.finished = timezone.now()
-        job.save(update_fields=["status", "finished"])
-    elif job.status == JobStatus.RUNNING:
-        job.cancel_requested = True
-        job.save(update_fields=["cancel_requested"])
-    return job
-
-
-@transaction.atomic
-def finetune_job_finish(*, job_id: int, kind: str, output_dir: str) -> FinetuneJob:
-    """Register the trained model under the job's name and mark the job done."""
-    job = FinetuneJob.objects.select_for_update().get(pk=job_id)
-    spec, _ = ModelSpec.objects.update_or_create(
-        name=job.name,
-        defaults={
-            "source": ModelSpec.Source.FINETUNE,
-            "path": output_dir,
-            "kind": kind,
-            "chat_template": False,
-            "description": f"Finetuned from {job.base_model.name} on {Path(job.mixture_path).name} (job {job.pk}).",
-        },
-    )
-    job.output_model = spec
-    job.status = JobStatus.DONE
-    job.finished = timezone.now()
-    job.step = job.total_steps
-    job.save(update_fields=["output_model", "status", "finished", "step"])
-    return job
+    """A queued job is cancelled at once; a running one stops at its next step (after a checkpoint)."""
+    return job_cancel(job=job)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.errors import RequestError
 
-class GenerationError(ValueError):
+
+class GenerationError(RequestError):
     """A bad request, phrased for the person who made it (commands print it as is)."""

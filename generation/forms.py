@@ -9,6 +9,7 @@ from django.conf import settings
 
 from eval_sets.models import EvalSet
 from generation.models import ModelSpec, SelectionPolicy
+from generation.params import DEFAULTS, GenerationParams
 from generation.services import env_name_valid
 
 
@@ -88,16 +89,50 @@ class OutputsUploadForm(forms.Form):
 
 
 class JobCreateForm(forms.Form):
+    """A job's parameters; a refused value shows the service's reason on its field (generation/params.py)."""
+
     model = forms.ModelChoiceField(queryset=ModelSpec.objects.exclude(source=ModelSpec.Source.EXTERNAL))
     eval_set = forms.ModelChoiceField(queryset=EvalSet.objects.all(), label="Evaluation set")
-    samples = forms.IntegerField(min_value=1, max_value=64, initial=5)
-    temperature = forms.FloatField(initial=0.7, help_text="greater than 0")
-    top_p = forms.FloatField(initial=1.0, label="top-p")
-    top_k = forms.IntegerField(min_value=0, initial=0, label="top-k (0 = off)")
-    max_new_tokens = forms.IntegerField(min_value=1, initial=256)
+    samples_per_prompt = forms.IntegerField(initial=DEFAULTS.samples_per_prompt, label="Samples per prompt")
+    temperature = forms.FloatField(initial=DEFAULTS.temperature, help_text="greater than 0")
+    top_p = forms.FloatField(initial=DEFAULTS.top_p, label="top-p")
+    top_k = forms.IntegerField(initial=DEFAULTS.top_k, label="top-k (0 = off)")
+    max_new_tokens = forms.IntegerField(initial=DEFAULTS.max_new_tokens)
     min_new_tokens = forms.IntegerField(
-        min_value=0, initial=0, required=False, help_text="EOS is not sampled before this many tokens"
+        initial=DEFAULTS.min_new_tokens,
+        required=False,
+        help_text="EOS is not sampled before this many tokens",
     )
-    seed = forms.IntegerField(initial=0)
-    selection_policy = forms.ChoiceField(choices=SelectionPolicy.choices, initial=SelectionPolicy.PAPER)
-    limit = forms.IntegerField(min_value=1, required=False, help_text="only the first N prompts")
+    seed = forms.IntegerField(initial=DEFAULTS.seed)
+    selection_policy = forms.ChoiceField(choices=SelectionPolicy.choices, initial=DEFAULTS.selection_policy)
+    prompt_limit = forms.IntegerField(required=False, label="Limit", help_text="only the first N prompts")
+
+    PARAMS = (
+        "samples_per_prompt",
+        "temperature",
+        "top_p",
+        "top_k",
+        "max_new_tokens",
+        "min_new_tokens",
+        "seed",
+        "selection_policy",
+        "prompt_limit",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if all(name in data for name in self.PARAMS):  # each one read as a number: check them together
+            for name, problem in self._params(data).problems().items():
+                self.add_error(name if name in self.fields else None, problem)
+        return data
+
+    def params(self) -> GenerationParams:
+        """The cleaned parameters, as `generation_job_create` takes them."""
+        return self._params(self.cleaned_data)
+
+    @staticmethod
+    def _params(data: dict[str, Any]) -> GenerationParams:
+        values = {name: data[name] for name in JobCreateForm.PARAMS}
+        if values["min_new_tokens"] is None:  # left empty: the default
+            values["min_new_tokens"] = DEFAULTS.min_new_tokens
+        return GenerationParams(**values)

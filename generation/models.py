@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from core.models import Job
+from core.models import Chunk, Job
+from generation.params import DEFAULTS
 
 
 class ModelSpec(models.Model):
@@ -67,21 +68,24 @@ class SelectionPolicy(models.TextChoices):
 
 
 class GenerationJob(Job):
+    retry_keeps = "finished prompts"
+
     model = models.ForeignKey(ModelSpec, on_delete=models.PROTECT, related_name="generation_jobs")
     eval_set = models.ForeignKey(
         "eval_sets.EvalSet", on_delete=models.PROTECT, related_name="generation_jobs"
     )
-    samples = models.PositiveIntegerField(default=5)
-    temperature = models.FloatField(default=0.7)
-    top_p = models.FloatField(default=1.0)
-    top_k = models.PositiveIntegerField(default=0)
-    max_new_tokens = models.PositiveIntegerField(default=256)
+    samples_per_prompt = models.PositiveIntegerField(default=DEFAULTS.samples_per_prompt)
+    temperature = models.FloatField(default=DEFAULTS.temperature)
+    top_p = models.FloatField(default=DEFAULTS.top_p)
+    top_k = models.PositiveIntegerField(default=DEFAULTS.top_k)
+    max_new_tokens = models.PositiveIntegerField(default=DEFAULTS.max_new_tokens)
     min_new_tokens = models.PositiveIntegerField(
-        default=0, help_text="EOS is not sampled before this many tokens (scores still count it)."
+        default=DEFAULTS.min_new_tokens,
+        help_text="EOS is not sampled before this many tokens (scores still count it).",
     )
-    seed = models.BigIntegerField(default=0)
+    seed = models.BigIntegerField(default=DEFAULTS.seed)
     selection_policy = models.CharField(
-        max_length=16, choices=SelectionPolicy.choices, default=SelectionPolicy.PAPER
+        max_length=16, choices=SelectionPolicy.choices, default=DEFAULTS.selection_policy
     )
     prompts_total = models.PositiveIntegerField(default=0)
     prompts_done = models.PositiveIntegerField(default=0)
@@ -92,7 +96,8 @@ class GenerationJob(Job):
         null=True, blank=True, help_text="Only the first N prompts of the set (demos, tests)."
     )
     chunk_size = models.PositiveIntegerField(
-        default=32, help_text="Prompts per chunk; workers claim chunks, so several can share a job."
+        default=DEFAULTS.chunk_size,
+        help_text="Prompts per chunk; workers claim chunks, so several can share a job.",
     )
 
     class Meta:
@@ -102,30 +107,16 @@ class GenerationJob(Job):
         return f"generation #{self.pk} {self.model} on {self.eval_set}"
 
 
-class GenerationChunk(models.Model):
+class GenerationChunk(Chunk):
     """A slice of a job's prompts (by position order) that one worker claims at a time."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-
     job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
-    start = models.PositiveIntegerField(help_text="First prompt (0-based, in position order).")
-    end = models.PositiveIntegerField(help_text="One past the last prompt.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    worker = models.CharField(max_length=200, blank=True)
-    heartbeat = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["job", "index"]
         constraints = [
             models.UniqueConstraint(fields=["job", "index"], name="generation_chunk_unique_index"),
         ]
-
-    def __str__(self) -> str:
-        return f"chunk {self.index} of job {self.job_id}"
 
 
 class Sample(models.Model):
@@ -135,7 +126,7 @@ class Sample(models.Model):
         LENGTH = "length", "Length limit"
         EXTERNAL = "external", "Made elsewhere"
 
-    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="sample_set")
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="samples")
     prompt = models.ForeignKey("eval_sets.Prompt", on_delete=models.PROTECT, related_name="samples")
     index = models.PositiveIntegerField()
     text = models.TextField()

@@ -132,7 +132,7 @@ def outputs_import(
         job = GenerationJob.objects.create(
             model=spec,
             eval_set=target,
-            samples=1,
+            samples_per_prompt=1,
             selection_policy=SelectionPolicy.NONE,
             status=JobStatus.DONE,
             prompts_total=len(pairs),

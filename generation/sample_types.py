@@ -11,32 +11,33 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from generation.params import DEFAULTS, sampling_problems
+
 
 @dataclass(frozen=True)
 class SamplingParams:
-    samples: int = 5
-    temperature: float = 0.7
-    top_p: float = 1.0
-    top_k: int = 0
-    max_new_tokens: int = 256
-    seed: int = 0
+    samples: int = DEFAULTS.samples_per_prompt
+    temperature: float = DEFAULTS.temperature
+    top_p: float = DEFAULTS.top_p
+    top_k: int = DEFAULTS.top_k
+    max_new_tokens: int = DEFAULTS.max_new_tokens
+    seed: int = DEFAULTS.seed
     # EOS is taken out of the sampling distribution for the first min_new_tokens tokens
     # (as transformers' min_new_tokens does); scores still come from the raw logits.
-    min_new_tokens: int = 0
+    min_new_tokens: int = DEFAULTS.min_new_tokens
 
     def check(self) -> None:
-        if self.samples < 1:
-            raise ValueError("samples must be at least 1")
-        if not self.temperature > 0:
-            raise ValueError("temperature must be greater than 0")
-        if not 0 < self.top_p <= 1:
-            raise ValueError("top_p must be in (0, 1]")
-        if self.top_k < 0:
-            raise ValueError("top_k must be 0 (off) or positive")
-        if self.max_new_tokens < 1:
-            raise ValueError("max_new_tokens must be at least 1")
-        if not 0 <= self.min_new_tokens <= self.max_new_tokens:
-            raise ValueError("min_new_tokens must be between 0 and max_new_tokens")
+        """ValueError with the first refused value's reason (the rule jobs are checked with)."""
+        problems = sampling_problems(
+            samples_per_prompt=self.samples,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            max_new_tokens=self.max_new_tokens,
+            min_new_tokens=self.min_new_tokens,
+        )
+        if problems:
+            raise ValueError(next(iter(problems.values())))
 
 
 @dataclass(frozen=True)

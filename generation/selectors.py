@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
 
+from core.jobs import job_status_payload
 from eval_sets.models import EvalSet, Prompt
 from eval_sets.selectors import eval_set_resolve
 from generation.errors import GenerationError
@@ -48,18 +49,16 @@ def generation_job_prompts(*, job: GenerationJob) -> list[Prompt]:
 
 
 def generation_job_status(*, job: GenerationJob) -> dict[str, Any]:
-    return {
-        "id": job.pk,
-        "status": job.status,
-        "prompts_done": job.prompts_done,
-        "prompts_total": job.prompts_total,
-        "tokens_generated": job.tokens_generated,
-        "tokens_per_second": round(job.tokens_per_second, 1) if job.tokens_per_second else None,
-        "heartbeat": job.heartbeat.isoformat() if job.heartbeat else None,
-        "engine": job.engine,
-        "error": job.error,
-        "cancel_requested": job.cancel_requested,
-    }
+    """The JSON the job page's progress bar polls (core's payload with the token counts)."""
+    return job_status_payload(
+        job=job,
+        done=job.prompts_done,
+        total=job.prompts_total,
+        tokens_generated=job.tokens_generated,
+        tokens_per_second=round(job.tokens_per_second, 1) if job.tokens_per_second else None,
+        heartbeat=job.heartbeat.isoformat() if job.heartbeat else None,
+        engine=job.engine,
+    )
 
 
 @dataclass

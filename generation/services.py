@@ -7,67 +7,41 @@ transaction commits; workers claim the chunks (generation/runner.py), so several
 
 from __future__ import annotations
 
-import os
 import re
-from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.utils import timezone
 
-from core.models import JobStatus
+from core.jobs import chunked_job_retryable, chunks_create, job_cancel, job_requeue
+from core.model_loading import ModelPathError, model_path_check
 from eval_sets.models import EvalSet
 from generation.errors import GenerationError
 from generation.model_kind import ModelKindError, model_kind_detect
-from generation.models import GenerationChunk, GenerationJob, ModelSpec, SelectionPolicy
-from generation.selection import POLICIES
+from generation.models import GenerationJob, ModelSpec
+from generation.params import DEFAULTS, GenerationParams
 from generation.selectors import generation_eval_set_resolve, model_spec_resolve
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 __all__ = [
-    "STALE_SECONDS",
     "GenerationError",
     "generation_job_cancel",
     "generation_job_create",
     "generation_job_retry",
-    "model_path_check",
     "model_spec_register",
     "model_spec_register_served",
 ]
 
-# A chunk whose worker has not been heard from for this long is handed to another worker (and its
-# job may be retried). Heartbeats come with every committed prompt and between batches, so keep
-# it well above the time one batch takes.
-STALE_SECONDS = 1800
-
 
 # ---- models ---------------------------------------------------------------------------------
-def _looks_local(path: str) -> bool:
-    """A Hugging Face id is `name` or `org/name`; anything else path-like is a local directory."""
-    return (
-        os.path.isabs(path)
-        or path.startswith((".", "~"))
-        or path.count("/") > 1
-        or "\\" in path
-        or Path(path).exists()
-    )
-
-
-def model_path_check(*, path: str) -> str:
-    """The path to load, or GenerationError when a local directory is missing."""
-    path = path.strip()
-    if not path:
-        raise GenerationError("the model path is empty: give a Hugging Face id or a local directory")
-    if _looks_local(path):
-        local = Path(path).expanduser()
-        if not local.is_dir():
-            raise GenerationError(f"model directory {path!r} does not exist")
-        return str(local)
-    return path
+def _model_path(path: str) -> str:
+    """The path to load (core's check), refused as a GenerationError like every other bad request."""
+    try:
+        return model_path_check(path=path)
+    except ModelPathError as exc:
+        raise GenerationError(str(exc)) from None
 
 
 def model_spec_register(
@@ -97,7 +71,7 @@ def model_spec_register(
     if source == ModelSpec.Source.EXTERNAL:
         resolved = path.strip()
     else:
-        resolved = model_path_check(path=path)
+        resolved = _model_path(path)
         if not kind:
             try:
                 kind = model_kind_detect(resolved)
@@ -176,42 +150,19 @@ def generation_job_create(
     *,
     model: ModelSpec | str,
     eval_set: EvalSet | str,
-    samples: int = 5,
-    temperature: float = 0.7,
-    top_p: float = 1.0,
-    top_k: int = 0,
-    max_new_tokens: int = 256,
-    min_new_tokens: int = 0,
-    seed: int = 0,
-    selection_policy: str = SelectionPolicy.PAPER,
-    limit: int | None = None,
-    chunk_size: int = 32,
+    params: GenerationParams = DEFAULTS,
     created_by: User | None = None,
     enqueue: bool = True,
     workers: int = 1,
 ) -> GenerationJob:
     """Validate everything that can be checked without a model, then store and (optionally) enqueue.
 
-    `workers` tasks are enqueued: they share the job's chunks.
+    `params` are checked by their one rule (generation/params.py); `workers` tasks are enqueued:
+    they share the job's chunks.
     """
-    if samples < 1:
-        raise GenerationError("samples must be at least 1")
-    if not temperature > 0:
-        raise GenerationError("temperature must be greater than 0 (use a small value for near-greedy output)")
-    if not 0 < top_p <= 1:
-        raise GenerationError("top_p must be in (0, 1]")
-    if top_k < 0:
-        raise GenerationError("top_k must be 0 (off) or positive")
-    if max_new_tokens < 1:
-        raise GenerationError("max_new_tokens must be at least 1")
-    if not 0 <= min_new_tokens <= max_new_tokens:
-        raise GenerationError("min_new_tokens must be between 0 and max_new_tokens")
-    if selection_policy not in POLICIES:
-        raise GenerationError(f"unknown selection policy {selection_policy!r}: use {' or '.join(POLICIES)}")
-    if limit is not None and limit < 1:
-        raise GenerationError("limit must be at least 1 prompt")
-    if chunk_size < 1:
-        raise GenerationError("chunk_size must be at least 1")
+    problems = params.problems()
+    if problems:
+        raise GenerationError(next(iter(problems.values())))
     if workers < 1:
         raise GenerationError("workers must be at least 1")
     spec = model_spec_resolve(model=model)
@@ -220,35 +171,19 @@ def generation_job_create(
             f"model {spec.name!r} is external (responses made elsewhere): use import_outputs, not generate"
         )
     if not spec.is_served:
-        model_path_check(path=spec.path)
+        _model_path(spec.path)
     target = generation_eval_set_resolve(eval_set=eval_set)
     total = target.prompts.count()
-    if limit is not None:
-        total = min(total, limit)
+    if params.prompt_limit is not None:
+        total = min(total, params.prompt_limit)
     if total == 0:
         raise GenerationError(f"evaluation set {target} has no prompts")
 
     with transaction.atomic():
         job = GenerationJob.objects.create(
-            model=spec,
-            eval_set=target,
-            samples=samples,
-            temperature=temperature,
-            top_p=top_p,
-            top_k=top_k,
-            max_new_tokens=max_new_tokens,
-            min_new_tokens=min_new_tokens,
-            seed=seed,
-            selection_policy=selection_policy,
-            prompt_limit=limit,
-            chunk_size=chunk_size,
-            prompts_total=total,
-            created_by=created_by,
+            model=spec, eval_set=target, prompts_total=total, created_by=created_by, **params.job_fields()
         )
-        GenerationChunk.objects.bulk_create(
-            GenerationChunk(job=job, index=i, start=start, end=min(start + chunk_size, total))
-            for i, start in enumerate(range(0, total, chunk_size))
-        )
+        chunks_create(chunks=job.chunks, total=total, chunk_size=params.chunk_size)
         if enqueue:
             _enqueue(job.pk, workers, queue=generation_queue(spec))
     return job
@@ -266,32 +201,14 @@ def _enqueue(job_id: int, workers: int = 1, *, queue: str = "gpu") -> None:
 
 def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
     """Ask running workers to stop between batches; a job that never started is cancelled at once."""
-    with transaction.atomic():
-        GenerationJob.objects.filter(pk=job.pk).update(cancel_requested=True)
-        GenerationJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-            status=JobStatus.CANCELLED, finished=timezone.now()
-        )
-    job.refresh_from_db()
-    return job
+    return job_cancel(job=job)
 
 
 def generation_job_retry(*, job: GenerationJob, enqueue: bool = True) -> GenerationJob:
-    """Queue a failed or cancelled job again; finished prompts are kept and skipped."""
-    stale = job.heartbeat is None or job.heartbeat < timezone.now() - timedelta(seconds=STALE_SECONDS)
-    if not (
-        job.status in (JobStatus.FAILED, JobStatus.CANCELLED) or (job.status == JobStatus.RUNNING and stale)
-    ):
+    """Queue a failed, cancelled or stalled job again; finished prompts are kept and skipped."""
+    if not chunked_job_retryable(job=job):
         raise GenerationError(
             f"job {job.pk} is {job.status}: only failed, cancelled or stalled jobs can be retried"
         )
-    with transaction.atomic():
-        job.chunks.exclude(status=GenerationChunk.Status.DONE).update(
-            status=GenerationChunk.Status.PENDING, worker="", heartbeat=None
-        )
-        GenerationJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.QUEUED, error="", cancel_requested=False, finished=None
-        )
-        if enqueue:
-            _enqueue(job.pk, queue=generation_queue(job.model))
-    job.refresh_from_db()
-    return job
+    queue = generation_queue(job.model)
+    return job_requeue(job=job, enqueue=(lambda: _enqueue(job.pk, queue=queue)) if enqueue else None)

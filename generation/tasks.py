@@ -10,16 +10,12 @@ from typing import Any
 
 from celery import shared_task
 
-from core.models import JobStatus
+from core.chunked_run import chunked_job_task_result
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def generation_job_run_task(self: Any, job_id: int) -> str:
     # Imported here so that importing the tasks module (web process) never pulls torch.
-    from generation.runner import generation_job_run, generation_job_unfinished_elsewhere
+    from generation.runner import generation_job_run
 
-    job = generation_job_run(job_id=job_id)
-    if job.status == JobStatus.RUNNING and generation_job_unfinished_elsewhere(job_id=job_id):
-        # Other workers hold chunks; come back later in case one of them dies.
-        raise self.retry(countdown=120)
-    return str(job.status)
+    return chunked_job_task_result(self, generation_job_run(job_id=job_id))

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from core.job_views import job_action_urls
 from generation import views
 
 app_name = "generation"
@@ -9,8 +10,6 @@ urlpatterns = [
     path("jobs/", views.job_list, name="job_list"),
     path("jobs/new/", views.job_create, name="job_create"),
     path("jobs/<int:pk>/", views.job_detail, name="job_detail"),
-    path("jobs/<int:pk>/status.json", views.job_status, name="job_status"),
-    path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
-    path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
+    *job_action_urls("jobs/", name="job", actions=views.JOB_ACTIONS),  # status.json, cancel/, retry/
     path("jobs/<int:pk>/export.jsonl", views.job_export, name="job_export"),
 ]

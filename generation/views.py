@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
+from core.job_views import JobActions
 from core.plots import figure_html
 from core.roles import researcher_required
 from eval_sets.importers import EvalSetImportError
@@ -36,6 +37,16 @@ from generation.services import (
 )
 
 PROMPTS_PER_PAGE = 20
+
+# The status JSON, cancel and retry routes of a job (core's job kit; generation/urls.py routes them).
+JOB_ACTIONS = JobActions(
+    model=GenerationJob,
+    noun="job",
+    kept="finished prompts",
+    status=generation_job_status,
+    cancel=generation_job_cancel,
+    retry=generation_job_retry,
+)
 
 
 def _model_register(form: ModelRegisterForm) -> ModelSpec:
@@ -126,15 +137,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
             job = generation_job_create(
                 model=data["model"],
                 eval_set=data["eval_set"],
-                samples=data["samples"],
-                temperature=data["temperature"],
-                top_p=data["top_p"],
-                top_k=data["top_k"],
-                max_new_tokens=data["max_new_tokens"],
-                min_new_tokens=data["min_new_tokens"] or 0,
-                seed=data["seed"],
-                selection_policy=data["selection_policy"],
-                limit=data["limit"],
+                params=form.params(),
                 created_by=request.user,  # type: ignore[arg-type]
             )
         except GenerationError as exc:
@@ -206,35 +209,6 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "status": generation_job_status(job=job),
     }
     return render(request, "generation/job_detail.html", context)
-
-
-@researcher_required
-@require_GET
-def job_status(request: HttpRequest, pk: int) -> JsonResponse:
-    job = get_object_or_404(GenerationJob, pk=pk)
-    return JsonResponse(generation_job_status(job=job))
-
-
-@researcher_required
-@require_POST
-def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(GenerationJob, pk=pk)
-    generation_job_cancel(job=job)
-    messages.success(request, f"Cancellation of job {job.pk} requested.")
-    return redirect("generation:job_detail", pk=job.pk)
-
-
-@researcher_required
-@require_POST
-def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(GenerationJob, pk=pk)
-    try:
-        generation_job_retry(job=job)
-    except GenerationError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Job {job.pk} queued again; finished prompts are kept.")
-    return redirect("generation:job_detail", pk=job.pk)
 
 
 @researcher_required  # type: ignore[type-var]

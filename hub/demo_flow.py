@@ -24,6 +24,7 @@ from eval_sets.selectors import eval_set_resolve
 from finetune.mixture import DEMO_MIXTURE
 from finetune.models import FinetuneJob
 from generation.models import GenerationJob, ModelSpec
+from generation.params import DEFAULTS
 
 BASE_NAME = "demo-base"
 FLAN_NAME = "demo-flan"
@@ -126,7 +127,7 @@ def demo_generation_ensure(*, model: str, scale: DemoScale, out: TextIOBase) -> 
     }
     if scale.prompts is not None:
         options["limit"] = scale.prompts
-    _say(out, f"[3/5] sampling 5 responses per prompt from {model}")
+    _say(out, f"[3/5] sampling {DEFAULTS.samples_per_prompt} responses per prompt from {model}")
     printed = io.StringIO()
     call_command("generate", wait=True, stdout=printed, **options)
     # `generate` prints the bare job id (scripts read it); a newcomer needs to be told what it is.

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from django.db import models
 
-from core.models import Job
+from core.models import Chunk, Job
 
 
 class JudgeRun(Job):
+    noun = "judge run"
+    retry_keeps = "stored verdicts"
+
     class Source(models.TextChoices):
         MODEL = "model", "A registered model, run here"
         IMPORT = "import", "Verdicts made elsewhere"
@@ -37,29 +40,21 @@ class JudgeRun(Job):
     def __str__(self) -> str:
         return f"judge run #{self.pk} {self.name} on {self.campaign_id}"
 
+    @property
+    def offers_retry(self) -> bool:
+        """An imported run has nothing to run again."""
+        return self.source == self.Source.MODEL and super().offers_retry
 
-class JudgeChunk(models.Model):
+
+class JudgeChunk(Chunk):
     """A slice of the run's comparisons (by primary key order) that one worker claims at a time."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-
+    job_field = "run"
     run = models.ForeignKey(JudgeRun, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
-    start = models.PositiveIntegerField()
-    end = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    worker = models.CharField(max_length=200, blank=True)
-    heartbeat = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "index"]
         constraints = [models.UniqueConstraint(fields=["run", "index"], name="judge_chunk_unique_index")]
-
-    def __str__(self) -> str:
-        return f"chunk {self.index} of judge run {self.run_id}"
 
 
 class Verdict(models.Model):

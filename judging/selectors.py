@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from annotate.models import Campaign, Comparison
+from core.jobs import job_status_payload
 from core.models import JobStatus
 from judging.errors import JudgingError
 from judging.models import JudgeRun, Verdict
@@ -33,15 +34,7 @@ def campaign_resolve(*, campaign: Campaign | str) -> Campaign:
 
 def judge_run_status(*, run: JudgeRun) -> dict[str, Any]:
     """The JSON the progress bar polls (the generation jobs' keys, so one script serves both)."""
-    return {
-        "id": run.pk,
-        "status": run.status,
-        "prompts_done": run.items_done,
-        "prompts_total": run.items_total,
-        "tokens_per_second": None,
-        "error": run.error,
-        "cancel_requested": run.cancel_requested,
-    }
+    return job_status_payload(job=run, done=run.items_done, total=run.items_total, tokens_per_second=None)
 
 
 def campaign_judge_runs(*, campaign: Campaign) -> QuerySet[JudgeRun]:

@@ -7,19 +7,18 @@ judges go to the `gpu` queue.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.utils import timezone
 
 from annotate.models import Campaign
-from core.models import JobStatus
+from core.jobs import chunked_job_retryable, chunks_create, job_cancel, job_requeue
+from core.model_loading import ModelPathError, model_path_check
+from generation.errors import GenerationError
 from generation.models import ModelSpec
 from generation.selectors import model_spec_resolve
-from generation.services import STALE_SECONDS, GenerationError, model_path_check
 from judging.errors import JudgingError
-from judging.models import JudgeChunk, JudgeRun
+from judging.models import JudgeRun
 from judging.prompt import PROMPT_VERSION
 from judging.selectors import campaign_resolve, judgeable_comparisons
 
@@ -52,27 +51,24 @@ def judge_run_create(
         )
     try:
         model_path_check(path=spec.path)
-    except GenerationError as exc:
+    except ModelPathError as exc:
         raise JudgingError(str(exc)) from None
     total = judgeable_comparisons(campaign=target).count()
     if total == 0:
         raise JudgingError(f"campaign {target.name!r} has no comparisons to judge (build it first)")
     with transaction.atomic():
+        # `source` stays at its default: a registered model's run (an import says so itself).
         run = JudgeRun.objects.create(
             campaign=target,
             judge=spec,
             name=spec.name,
-            source=JudgeRun.Source.MODEL,
             prompt_version=PROMPT_VERSION,
             max_answer_chars=max_answer_chars,
             items_total=total,
             chunk_size=chunk_size,
             created_by=created_by,
         )
-        JudgeChunk.objects.bulk_create(
-            JudgeChunk(run=run, index=i, start=start, end=min(start + chunk_size, total))
-            for i, start in enumerate(range(0, total, chunk_size))
-        )
+        chunks_create(chunks=run.chunks, total=total, chunk_size=chunk_size)
         if enqueue:
             _enqueue(run.pk)
     return run
@@ -86,34 +82,15 @@ def _enqueue(run_id: int) -> None:
 
 def judge_run_cancel(*, run: JudgeRun) -> JudgeRun:
     """Ask workers to stop between batches; a run that never started is cancelled at once."""
-    with transaction.atomic():
-        JudgeRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-        JudgeRun.objects.filter(pk=run.pk, status=JobStatus.QUEUED).update(
-            status=JobStatus.CANCELLED, finished=timezone.now()
-        )
-    run.refresh_from_db()
-    return run
+    return job_cancel(job=run)
 
 
 def judge_run_retry(*, run: JudgeRun, enqueue: bool = True) -> JudgeRun:
     """Queue a failed, cancelled or stalled run again; stored verdicts are kept and skipped."""
-    stale = run.heartbeat is None or run.heartbeat < timezone.now() - timedelta(seconds=STALE_SECONDS)
     if run.source != JudgeRun.Source.MODEL:
         raise JudgingError("an imported run has nothing to retry: import the file again")
-    if not (
-        run.status in (JobStatus.FAILED, JobStatus.CANCELLED) or (run.status == JobStatus.RUNNING and stale)
-    ):
+    if not chunked_job_retryable(job=run):
         raise JudgingError(
             f"run {run.pk} is {run.status}: only failed, cancelled or stalled runs can be retried"
         )
-    with transaction.atomic():
-        run.chunks.exclude(status=JudgeChunk.Status.DONE).update(
-            status=JudgeChunk.Status.PENDING, worker="", heartbeat=None
-        )
-        JudgeRun.objects.filter(pk=run.pk).update(
-            status=JobStatus.QUEUED, error="", cancel_requested=False, finished=None
-        )
-        if enqueue:
-            _enqueue(run.pk)
-    run.refresh_from_db()
-    return run
+    return job_requeue(job=run, enqueue=(lambda: _enqueue(run.pk)) if enqueue else None)

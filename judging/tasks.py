@@ -6,15 +6,12 @@ from typing import Any
 
 from celery import shared_task
 
-from core.models import JobStatus
+from core.chunked_run import chunked_job_task_result
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def judge_run_task(self: Any, run_id: int) -> str:
     # Imported here so that importing the tasks module (web process) never pulls torch.
-    from judging.runner import judge_run_execute, judge_run_unfinished_elsewhere
+    from judging.runner import judge_run_execute
 
-    run = judge_run_execute(run_id=run_id)
-    if run.status == JobStatus.RUNNING and judge_run_unfinished_elsewhere(run_id=run_id):
-        raise self.retry(countdown=120)
-    return str(run.status)
+    return chunked_job_task_result(self, judge_run_execute(run_id=run_id))

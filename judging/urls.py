@@ -1,12 +1,11 @@
 from django.urls import path
 
+from core.job_views import job_action_urls
 from judging import views
 
 app_name = "judging"
 urlpatterns = [
     path("campaigns/<int:pk>/", views.campaign_judging, name="campaign"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
-    path("runs/<int:pk>/status.json", views.run_status, name="run_status"),
-    path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
-    path("runs/<int:pk>/retry/", views.run_retry, name="run_retry"),
+    *job_action_urls("runs/", name="run", actions=views.RUN_ACTIONS),  # status.json, cancel/, retry/
 ]

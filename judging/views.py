@@ -6,11 +6,12 @@ import tempfile
 from pathlib import Path
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from annotate.models import Campaign
+from core.job_views import JobActions
 from core.roles import researcher_required
 from eval_sets.importers import EvalSetImportError
 from eval_sets.services import eval_set_check_size
@@ -22,6 +23,16 @@ from judging.selectors import campaign_judge_runs, judge_run_status
 from judging.services import judge_run_cancel, judge_run_create, judge_run_retry
 
 MAX_SHOWN_VERDICTS = 200
+
+# The status JSON, cancel and retry routes of a run (core's job kit; judging/urls.py routes them).
+RUN_ACTIONS = JobActions(
+    model=JudgeRun,
+    noun="judge run",
+    kept="stored verdicts",
+    status=lambda job: judge_run_status(run=job),
+    cancel=lambda job: judge_run_cancel(run=job),
+    retry=lambda job: judge_run_retry(run=job),
+)
 
 
 @researcher_required
@@ -92,30 +103,3 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "consistency": consistent / counted.count() if counted.exists() else None,
     }
     return render(request, "judging/run_detail.html", context)
-
-
-@researcher_required
-@require_GET
-def run_status(request: HttpRequest, pk: int) -> JsonResponse:
-    return JsonResponse(judge_run_status(run=get_object_or_404(JudgeRun, pk=pk)))
-
-
-@researcher_required
-@require_POST
-def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    run = judge_run_cancel(run=get_object_or_404(JudgeRun, pk=pk))
-    messages.success(request, f"Cancellation of judge run {run.pk} requested.")
-    return redirect("judging:run_detail", pk=run.pk)
-
-
-@researcher_required
-@require_POST
-def run_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(JudgeRun, pk=pk)
-    try:
-        judge_run_retry(run=run)
-    except JudgingError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Judge run {run.pk} queued again; stored verdicts are kept.")
-    return redirect("judging:run_detail", pk=run.pk)

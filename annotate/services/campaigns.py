@@ -24,7 +24,7 @@ from annotate.services.comparisons import comparisons_create
 from annotate.services.raters import campaign_rater_add
 from core.seeding import secret_rng
 from eval_sets.models import EvalSet, Prompt
-from generation.coverage import newest_done_job
+from generation.answered import newest_done_job
 from generation.models import ModelSpec, Sample
 
 

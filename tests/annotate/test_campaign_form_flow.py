@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from annotate.models import Campaign, CampaignSystem, Comparison
 from annotate.services import CampaignError, campaign_create
 from eval_sets.models import EvalSet
-from generation.coverage import systems_coverage
+from generation.answered import systems_coverage
 from tests.factories import make_eval_set, make_system
 
 pytestmark = pytest.mark.django_db

@@ -45,7 +45,7 @@ def real_job() -> GenerationJob:
         for i, row in enumerate(answers[0][:PROMPTS])
     )  # fmt: skip
     spec = ModelSpec.objects.create(name="real-answers", path="/nowhere", kind="causal")
-    job = GenerationJob.objects.create(model=spec, eval_set=eval_set, samples=5, status="done",
+    job = GenerationJob.objects.create(model=spec, eval_set=eval_set, samples_per_prompt=5, status="done",
                                        prompts_total=PROMPTS, prompts_done=PROMPTS)  # fmt: skip
     rows = []
     for i, prompt in enumerate(prompts):

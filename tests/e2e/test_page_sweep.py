@@ -76,7 +76,7 @@ def _fill_database(tmp: Path) -> dict[str, Any]:
     # A sampled job whose answers carry scores: the page draws one histogram per prompt and an overview.
     model = ModelSpec.objects.create(name="sweep-sampled", path="/models/sweep-sampled")
     scored = GenerationJob.objects.create(
-        model=model, eval_set=eval_set, status=JobStatus.DONE, samples=3, finished=timezone.now(),
+        model=model, eval_set=eval_set, status=JobStatus.DONE, samples_per_prompt=3, finished=timezone.now(),
         prompts_total=12, prompts_done=12,
     )  # fmt: skip
     rng = random.Random(3)

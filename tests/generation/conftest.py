@@ -11,18 +11,22 @@ import pytest
 from eval_sets.models import EvalSet, Prompt
 
 
+def _tiny_saved(factory: pytest.TempPathFactory, kind: str, seed: int) -> Path:
+    """A tiny model of `kind` built in-process and saved in a folder of its own (no download)."""
+    from generation import tiny  # torch: only when a test asks for a model
+
+    build = tiny.tiny_causal if kind == "causal" else tiny.tiny_seq2seq
+    return tiny.save_tiny(build(seed=seed), factory.mktemp(f"tiny-{kind}"))
+
+
 @pytest.fixture(scope="session")
 def causal_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from generation.tiny import save_tiny, tiny_causal
-
-    return save_tiny(tiny_causal(seed=1), tmp_path_factory.mktemp("tiny-causal"))
+    return _tiny_saved(tmp_path_factory, "causal", seed=1)
 
 
 @pytest.fixture(scope="session")
 def seq2seq_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from generation.tiny import save_tiny, tiny_seq2seq
-
-    return save_tiny(tiny_seq2seq(seed=2), tmp_path_factory.mktemp("tiny-seq2seq"))
+    return _tiny_saved(tmp_path_factory, "seq2seq", seed=2)
 
 
 PROMPT_TEXTS = [

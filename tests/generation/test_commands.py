@@ -144,7 +144,7 @@ def test_import_outputs_records_one_selected_sample_per_prompt_for_an_external_s
     spec = ModelSpec.objects.get(name="api-model")
     assert spec.source == "external"
     job = GenerationJob.objects.get(model=spec)
-    assert (job.status, job.samples, job.prompts_done) == (JobStatus.DONE, 1, 2)
+    assert (job.status, job.samples_per_prompt, job.prompts_done) == (JobStatus.DONE, 1, 2)
     samples = {s.prompt.uid: s for s in Sample.objects.filter(job=job)}
     assert samples["p0"].text == "<b>zero</b>"
     assert all(s.selected and s.kept and s.logprob_sum is None for s in samples.values())

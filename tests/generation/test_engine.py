@@ -98,10 +98,18 @@ def test_the_earliest_of_several_stop_strings_wins():
     results = engine.generate(
         requests(2, stop=("bb", "ab")), SamplingParams(samples=4, max_new_tokens=40, seed=3)
     )
-    for sample in (s for r in results for s in r.samples if s.finish_reason == "stop"):
+    stopped = [s for r in results for s in r.samples if s.finish_reason == "stop"]
+    # Every sample meets a stop string (a and b are all but certain); none stopping checks nothing.
+    assert len(stopped) == 8
+    endings = set()
+    for sample in stopped:
         full = engine.tokenizer.decode(sample.token_ids)
         assert full.endswith(("bb", "ab"))
+        endings.add(full[-2:])
+        # The one that ended it is the first to complete: neither was complete one token earlier.
+        assert "bb" not in full[:-1] and "ab" not in full[:-1]
         assert sample.text == full[:-2]
+    assert endings == {"bb", "ab"}
 
 
 @pytest.mark.parametrize("kind", KINDS)

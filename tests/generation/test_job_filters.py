@@ -39,7 +39,11 @@ def make_job(prompt_count: int, samples: int = 5, seed: int = 0) -> GenerationJo
     )
     spec = ModelSpec.objects.create(name=f"m{seed}", path="/nowhere", kind="causal")
     job = GenerationJob.objects.create(
-        model=spec, eval_set=eval_set, samples=samples, prompts_total=prompt_count, prompts_done=prompt_count
+        model=spec,
+        eval_set=eval_set,
+        samples_per_prompt=samples,
+        prompts_total=prompt_count,
+        prompts_done=prompt_count,
     )
     rows = []
     for prompt in prompts:

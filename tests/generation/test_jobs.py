@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from core.chunked_run import chunked_job_claim
+from core.jobs import STALE_SECONDS
 from core.models import JobStatus
 from generation import runner
 from generation.models import GenerationChunk, GenerationJob, ModelSpec, Sample
+from generation.params import DEFAULTS, GenerationParams
 from generation.runner import generation_job_run
 from generation.selection import select_response
 from generation.services import (
-    STALE_SECONDS,
     GenerationError,
     generation_job_cancel,
     generation_job_create,
@@ -24,7 +26,7 @@ from generation.services import (
 
 pytestmark = pytest.mark.django_db
 
-FAST: dict[str, Any] = {"samples": 3, "max_new_tokens": 8, "temperature": 0.9}
+FAST = GenerationParams(samples_per_prompt=3, max_new_tokens=8, temperature=0.9)
 
 
 @pytest.fixture
@@ -59,7 +61,10 @@ def test_a_hub_id_is_accepted_without_touching_the_network():
     [
         ({"temperature": 0}, "temperature"),
         ({"temperature": -0.5}, "temperature"),
-        ({"samples": 0}, "samples"),
+        ({"samples_per_prompt": 0}, "samples must be at least 1"),
+        ({"samples_per_prompt": 65}, "samples must be at most 64"),
+        ({"prompt_limit": 0}, "limit"),
+        ({"chunk_size": 0}, "chunk_size"),
         ({"top_p": 1.5}, "top_p"),
         ({"top_k": -1}, "top_k"),
         ({"max_new_tokens": 0}, "max_new_tokens"),
@@ -70,9 +75,11 @@ def test_a_hub_id_is_accepted_without_touching_the_network():
 )
 def test_bad_parameters_are_rejected_before_any_job_exists(causal_spec, make_eval_set, overrides, message):
     make_eval_set()
-    arguments = {"model": "tiny-causal", "eval_set": "demo", **overrides}
+    where = {"model": "tiny-causal", "eval_set": "demo"}
+    arguments = {name: overrides.get(name, value) for name, value in where.items()}
+    params = replace(DEFAULTS, **{name: value for name, value in overrides.items() if name not in where})
     with pytest.raises(GenerationError, match=message):
-        generation_job_create(**arguments)
+        generation_job_create(**arguments, params=params)
     assert not GenerationJob.objects.exists()
 
 
@@ -102,7 +109,9 @@ def test_creating_a_job_cuts_its_prompts_into_chunks_and_enqueues_on_commit(
     monkeypatch.setattr(tasks.generation_job_run_task, "delay", sent.append)
     make_eval_set(count=5)
     with django_capture_on_commit_callbacks(execute=True):
-        job = generation_job_create(model="tiny-causal", eval_set="demo", chunk_size=2, workers=2)
+        job = generation_job_create(
+            model="tiny-causal", eval_set="demo", params=replace(DEFAULTS, chunk_size=2), workers=2
+        )
     assert sent == [job.pk, job.pk]
     assert list(job.chunks.values_list("start", "end")) == [(0, 2), (2, 4), (4, 5)]
     assert job.prompts_total == 5
@@ -112,7 +121,9 @@ def test_creating_a_job_cuts_its_prompts_into_chunks_and_enqueues_on_commit(
 def test_a_job_stores_k_samples_per_prompt_with_the_selection_applied(spec_fixture, request, make_eval_set):
     spec = request.getfixturevalue(spec_fixture)
     make_eval_set(count=4)
-    job = generation_job_create(model=spec, eval_set="demo", chunk_size=3, enqueue=False, **FAST)
+    job = generation_job_create(
+        model=spec, eval_set="demo", params=replace(FAST, chunk_size=3), enqueue=False
+    )
     job = generation_job_run(job_id=job.pk)
     assert job.status == JobStatus.DONE, job.error
     assert job.prompts_done == 4
@@ -134,10 +145,15 @@ def test_every_stored_score_matches_a_teacher_forced_rescoring_by_the_same_model
     from tests.generation.conftest import rescore
 
     make_eval_set(count=3)
-    job = generation_job_create(model=causal_spec, eval_set="demo", enqueue=False, **FAST)
-    generation_job_run(job_id=job.pk)
+    job = generation_job_create(model=causal_spec, eval_set="demo", params=FAST, enqueue=False)
+    job = generation_job_run(job_id=job.pk)
+    # A failed job stores no samples, and the loop below would then check nothing.
+    assert job.status == JobStatus.DONE, job.error
+    samples = list(Sample.objects.filter(job=job))
+    assert len(samples) == 3 * FAST.samples_per_prompt
     model = Engine.load(causal_spec.path, device="cpu").model
-    for sample in Sample.objects.filter(job=job):
+    for sample in samples:
+        assert sample.logprob_sum is not None
         expected = rescore(model, "causal", sample.prompt_token_ids, sample.token_ids)
         assert sample.logprob_sum == pytest.approx(expected, abs=1e-4)
 
@@ -148,7 +164,9 @@ def test_the_same_set_in_other_database_rows_samples_the_same_answers(causal_spe
     second_set = make_eval_set(name="second", count=4)
     answers = []
     for eval_set in (first_set, second_set):
-        job = generation_job_create(model=causal_spec, eval_set=eval_set.name, enqueue=False, seed=5, **FAST)
+        job = generation_job_create(
+            model=causal_spec, eval_set=eval_set.name, params=replace(FAST, seed=5), enqueue=False
+        )
         generation_job_run(job_id=job.pk)
         rows = Sample.objects.filter(job=job).order_by("prompt__uid", "index")
         answers.append([(s.prompt.uid, s.index, tuple(s.token_ids)) for s in rows.select_related("prompt")])
@@ -160,7 +178,9 @@ def test_the_same_set_in_other_database_rows_samples_the_same_answers(causal_spe
 
 def test_the_limit_option_only_runs_the_first_prompts(causal_spec, make_eval_set):
     make_eval_set(count=5)
-    job = generation_job_create(model=causal_spec, eval_set="demo", limit=2, enqueue=False, **FAST)
+    job = generation_job_create(
+        model=causal_spec, eval_set="demo", params=replace(FAST, prompt_limit=2), enqueue=False
+    )
     generation_job_run(job_id=job.pk)
     assert set(Sample.objects.filter(job=job).values_list("prompt__uid", flat=True)) == {"p0", "p1"}
 
@@ -169,7 +189,9 @@ def test_a_job_killed_half_way_and_run_again_ends_with_exactly_k_samples_per_pro
     causal_spec, make_eval_set, monkeypatch
 ):
     make_eval_set(count=6)
-    job = generation_job_create(model=causal_spec, eval_set="demo", chunk_size=4, enqueue=False, **FAST)
+    job = generation_job_create(
+        model=causal_spec, eval_set="demo", params=replace(FAST, chunk_size=4), enqueue=False
+    )
     real_commit = runner._prompt_commit
     calls = {"n": 0}
 
@@ -201,7 +223,7 @@ def test_a_job_killed_half_way_and_run_again_ends_with_exactly_k_samples_per_pro
 
 def test_a_prompt_already_committed_is_never_written_twice(causal_spec, make_eval_set):
     make_eval_set(count=2)
-    job = generation_job_create(model=causal_spec, eval_set="demo", enqueue=False, **FAST)
+    job = generation_job_create(model=causal_spec, eval_set="demo", params=FAST, enqueue=False)
     generation_job_run(job_id=job.pk)
     before = list(Sample.objects.filter(job=job).order_by("pk").values_list("pk", "text"))
     # A redelivered task after a crash: the chunks are handed out again, the prompts are skipped.
@@ -213,8 +235,10 @@ def test_a_prompt_already_committed_is_never_written_twice(causal_spec, make_eva
 
 def test_a_chunk_whose_worker_stopped_heartbeating_is_taken_over(causal_spec, make_eval_set):
     make_eval_set(count=4)
-    job = generation_job_create(model=causal_spec, eval_set="demo", chunk_size=2, enqueue=False, **FAST)
-    held = runner._chunk_claim(job, "worker-a")
+    job = generation_job_create(
+        model=causal_spec, eval_set="demo", params=replace(FAST, chunk_size=2), enqueue=False
+    )
+    held = chunked_job_claim(job=job, worker="worker-a")
     assert held is not None and held.index == 0
     job = generation_job_run(job_id=job.pk, worker="worker-b")
     assert job.status == JobStatus.RUNNING  # chunk 0 is still being worked on elsewhere
@@ -229,7 +253,7 @@ def test_a_chunk_whose_worker_stopped_heartbeating_is_taken_over(causal_spec, ma
 
 def test_cancelling_a_queued_job_stops_it_before_it_starts(causal_spec, make_eval_set):
     make_eval_set(count=2)
-    job = generation_job_create(model=causal_spec, eval_set="demo", enqueue=False, **FAST)
+    job = generation_job_create(model=causal_spec, eval_set="demo", params=FAST, enqueue=False)
     generation_job_cancel(job=job)
     assert job.status == JobStatus.CANCELLED
     assert generation_job_run(job_id=job.pk).status == JobStatus.CANCELLED
@@ -240,7 +264,9 @@ def test_a_cancel_requested_while_running_is_honoured_between_chunks_and_retry_r
     causal_spec, make_eval_set, monkeypatch
 ):
     make_eval_set(count=4)
-    job = generation_job_create(model=causal_spec, eval_set="demo", chunk_size=2, enqueue=False, **FAST)
+    job = generation_job_create(
+        model=causal_spec, eval_set="demo", params=replace(FAST, chunk_size=2), enqueue=False
+    )
     real_commit = runner._prompt_commit
 
     def commit_then_cancel(**kwargs):
@@ -261,7 +287,7 @@ def test_a_cancel_requested_while_running_is_honoured_between_chunks_and_retry_r
 
 def test_only_failed_cancelled_or_stalled_jobs_can_be_retried(causal_spec, make_eval_set):
     make_eval_set(count=1)
-    job = generation_job_create(model=causal_spec, eval_set="demo", enqueue=False, **FAST)
+    job = generation_job_create(model=causal_spec, eval_set="demo", params=FAST, enqueue=False)
     with pytest.raises(GenerationError, match="only failed"):
         generation_job_retry(job=job)
 
@@ -270,7 +296,7 @@ def test_the_task_runs_the_job_by_its_id(causal_spec, make_eval_set):
     from generation.tasks import generation_job_run_task
 
     make_eval_set(count=2)
-    job = generation_job_create(model=causal_spec, eval_set="demo", enqueue=False, **FAST)
+    job = generation_job_create(model=causal_spec, eval_set="demo", params=FAST, enqueue=False)
     assert generation_job_run_task.apply(args=(job.pk,)).get() == JobStatus.DONE
     assert Sample.objects.filter(job=job).count() == 6
 
@@ -286,7 +312,7 @@ def test_a_job_on_an_architecture_the_fast_path_cannot_serve_records_the_generat
     monkeypatch.setattr(Engine, "_fast_batch", unsupported)
     runner._ENGINES.clear()
     make_eval_set(count=2)
-    job = generation_job_create(model=causal_spec, eval_set="demo", enqueue=False, **FAST)
+    job = generation_job_create(model=causal_spec, eval_set="demo", params=FAST, enqueue=False)
     job = generation_job_run(job_id=job.pk)
     runner._ENGINES.clear()  # the engine switched paths for good; later tests load afresh
     assert job.status == JobStatus.DONE
@@ -298,7 +324,9 @@ def test_nul_characters_in_model_output_are_stored_as_replacement_characters(cau
     from generation.sampling import GeneratedSample, PromptResult
 
     eval_set = make_eval_set(count=1)
-    job = generation_job_create(model=causal_spec, eval_set="demo", samples=1, enqueue=False)
+    job = generation_job_create(
+        model=causal_spec, eval_set="demo", params=replace(DEFAULTS, samples_per_prompt=1), enqueue=False
+    )
     result = PromptResult(
         key="x", prompt_token_ids=[5], samples=[GeneratedSample("a\x00b", [100, 3, 101], -3.0, "length")]
     )
@@ -320,7 +348,7 @@ def test_a_peft_adapter_directory_gets_its_kind_from_the_adapter_config(tmp_path
 def test_a_job_of_the_none_policy_stores_no_threshold(causal_spec, make_eval_set):
     make_eval_set(count=1)
     job = generation_job_create(
-        model=causal_spec, eval_set="demo", selection_policy="none", enqueue=False, **FAST
+        model=causal_spec, eval_set="demo", params=replace(FAST, selection_policy="none"), enqueue=False
     )
     generation_job_run(job_id=job.pk)
     assert list(Sample.objects.filter(job=job).values_list("threshold", flat=True)) == [None] * 3

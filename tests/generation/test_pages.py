@@ -11,6 +11,7 @@ from core.models import JobStatus
 from eval_sets.models import EvalSet
 from generation.models import GenerationJob, ModelSpec, Sample
 from generation.outputs_import import outputs_import
+from generation.params import GenerationParams
 from generation.runner import generation_job_run
 from generation.services import generation_job_create
 
@@ -21,7 +22,12 @@ pytestmark = pytest.mark.django_db
 def finished_job(causal_dir, make_eval_set) -> GenerationJob:
     make_eval_set(count=2)
     spec = ModelSpec.objects.create(name="tiny", path=str(causal_dir), kind="causal")
-    job = generation_job_create(model=spec, eval_set="demo", samples=3, max_new_tokens=5, enqueue=False)
+    job = generation_job_create(
+        model=spec,
+        eval_set="demo",
+        params=GenerationParams(samples_per_prompt=3, max_new_tokens=5),
+        enqueue=False,
+    )
     return generation_job_run(job_id=job.pk)
 
 
@@ -61,7 +67,7 @@ def test_the_queue_form_creates_a_job_and_refuses_a_zero_temperature(
     form = {
         "model": spec.pk,
         "eval_set": eval_set.pk,
-        "samples": 5,
+        "samples_per_prompt": 5,
         "temperature": 0,
         "top_p": 1.0,
         "top_k": 0,

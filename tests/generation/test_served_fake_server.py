@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.core.management.base import CommandError
 from core.models import JobStatus
 from generation import tasks
 from generation.models import GenerationChunk, ModelSpec, Sample
+from generation.params import GenerationParams
 from generation.runner import generation_job_run
 from generation.services import (
     GenerationError,
@@ -29,7 +31,7 @@ from generation.services import (
 )
 
 pytestmark = pytest.mark.django_db
-FAST: dict[str, Any] = {"samples": 3, "max_new_tokens": 4}
+FAST = GenerationParams(samples_per_prompt=3, max_new_tokens=4)
 
 
 class FakeServer:
@@ -111,7 +113,7 @@ def test_a_server_down_mid_job_fails_the_chunk_cleanly_and_a_retry_resumes_witho
     settings.GENERATION_SERVED_CONCURRENCY = 1  # deterministic: exactly two prompts get through
     make_eval_set(count=5)
     fake_server.fail_after = 2
-    job = generation_job_create(model=fake_spec, eval_set="demo", enqueue=False, **FAST)
+    job = generation_job_create(model=fake_spec, eval_set="demo", params=FAST, enqueue=False)
     job = generation_job_run(job_id=job.pk)
     assert job.status == JobStatus.FAILED
     assert "ServedModelError" in job.error and "HTTP 503" in job.error
@@ -145,14 +147,14 @@ def test_without_logprobs_the_papers_selection_refuses_and_selection_none_genera
 ):
     fake_server.logprobs = False
     make_eval_set(count=2)
-    job = generation_job_create(model=fake_spec, eval_set="demo", enqueue=False, **FAST)
+    job = generation_job_create(model=fake_spec, eval_set="demo", params=FAST, enqueue=False)
     job = generation_job_run(job_id=job.pk)
     assert job.status == JobStatus.FAILED
     assert "no log-probabilities" in job.error and "--selection none" in job.error
     assert not Sample.objects.filter(job=job).exists()
 
     job = generation_job_create(
-        model=fake_spec, eval_set="demo", enqueue=False, selection_policy="none", **FAST
+        model=fake_spec, eval_set="demo", params=replace(FAST, selection_policy="none"), enqueue=False
     )
     job = generation_job_run(job_id=job.pk)
     assert job.status == JobStatus.DONE, job.error

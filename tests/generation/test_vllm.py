@@ -6,15 +6,17 @@ The server is started once per session (conftest `vllm_server`); without .venv-v
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from core.jobs import STALE_SECONDS
 from core.models import JobStatus
 from generation import runner
 from generation.models import GenerationChunk, GenerationJob, ModelSpec, Sample
+from generation.params import GenerationParams
 from generation.runner import generation_job_run
 from generation.selection import select_response
 from generation.services import generation_job_create, model_spec_register_served
@@ -24,7 +26,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.vllm]
 
 # Six prompts x five samples of at most 32 tokens: the tiny served model ends some samples by EOS,
 # some by the stop string and some by length (tiny_served_causal).
-JOB: dict[str, Any] = {"samples": 5, "max_new_tokens": 32, "temperature": 0.7, "seed": 11}
+JOB = GenerationParams(samples_per_prompt=5, max_new_tokens=32, temperature=0.7, seed=11)
 EOS = 1
 ENDINGS = {"eos", "stop", "length"}
 
@@ -53,7 +55,7 @@ def test_every_stored_score_equals_our_teacher_forced_rescoring_for_eos_stop_and
     # endings whatever vLLM's sampler draws for one of them.
     for seed in range(11, 15):
         job = generation_job_create(
-            model=served_spec, eval_set="demo", enqueue=False, **{**JOB, "seed": seed}
+            model=served_spec, eval_set="demo", params=replace(JOB, seed=seed), enqueue=False
         )
         job = generation_job_run(job_id=job.pk)
         assert job.status == JobStatus.DONE, job.error
@@ -72,7 +74,7 @@ def test_every_stored_score_equals_our_teacher_forced_rescoring_for_eos_stop_and
             elif s.finish_reason == "stop":
                 assert s.token_ids[-1] == ord("z") + 3 and "z" not in s.text  # ByT5 byte + 3; cut before it
             else:
-                assert s.num_tokens == JOB["max_new_tokens"]
+                assert s.num_tokens == JOB.max_new_tokens
                 assert EOS not in s.token_ids
         reasons.update(s.finish_reason for s in samples)
         if set(worst) == ENDINGS:
@@ -83,7 +85,7 @@ def test_every_stored_score_equals_our_teacher_forced_rescoring_for_eos_stop_and
 
 def test_five_samples_per_prompt_with_the_papers_selection_applied(served_spec, make_eval_set):
     make_eval_set(count=4)
-    job = generation_job_create(model=served_spec, eval_set="demo", enqueue=False, **JOB)
+    job = generation_job_create(model=served_spec, eval_set="demo", params=JOB, enqueue=False)
     job = generation_job_run(job_id=job.pk)
     assert job.status == JobStatus.DONE, job.error
     distinct_per_prompt: list[int] = []
@@ -105,7 +107,9 @@ def test_a_worker_killed_mid_job_resumes_on_another_without_duplicate_samples(
     served_spec, make_eval_set, monkeypatch
 ):
     make_eval_set(count=8)
-    job = generation_job_create(model=served_spec, eval_set="demo", chunk_size=4, enqueue=False, **JOB)
+    job = generation_job_create(
+        model=served_spec, eval_set="demo", params=replace(JOB, chunk_size=4), enqueue=False
+    )
     real_commit = runner._prompt_commit
     calls = {"n": 0}
 
@@ -121,7 +125,7 @@ def test_a_worker_killed_mid_job_resumes_on_another_without_duplicate_samples(
     before = {(s.prompt_id, s.index): (s.pk, s.text) for s in Sample.objects.filter(job=job)}
     assert len(before) == 15
     # What a hard kill leaves behind: the job and its chunk "running", heartbeats gone quiet.
-    old = timezone.now() - timedelta(seconds=runner.STALE_SECONDS + 60)
+    old = timezone.now() - timedelta(seconds=STALE_SECONDS + 60)
     GenerationChunk.objects.filter(job=job, index=0).update(
         status="running", worker="worker-a", heartbeat=old
     )
