@@ -1,4 +1,4 @@
-"""Tiny models saved once per session, evaluation sets made with the ORM, independent re-scoring."""
+"""Tiny models saved once per session, evaluation sets of short prompts, independent re-scoring."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from eval_sets.models import EvalSet, Prompt
+from eval_sets.models import EvalSet
+from tests.factories import make_eval_set
 
 
 def _tiny_saved(factory: pytest.TempPathFactory, kind: str, seed: int) -> Path:
@@ -41,21 +42,20 @@ PROMPT_TEXTS = [
 
 
 @pytest.fixture
-def make_eval_set(db) -> Callable[..., EvalSet]:
+def eval_set_factory(db) -> Callable[..., EvalSet]:
+    """``tests.factories.make_eval_set`` with the short, varied prompts the tiny models answer here."""
+
     def make(name: str = "demo", count: int = 5, stop: Sequence[str] = (), version: int = 1) -> EvalSet:
-        eval_set = EvalSet.objects.create(
-            name=name, version=version, content_hash=f"{name}-{version}", source_format="jsonl"
+        return make_eval_set(
+            name=name,
+            n_prompts=count,
+            texts=PROMPT_TEXTS,
+            categories=("general",),
+            settings=("zero_shot",),
+            uid=lambda i: f"p{i}",
+            stop=stop,
+            version=version,
         )
-        for i in range(count):
-            Prompt.objects.create(
-                eval_set=eval_set,
-                uid=f"p{i}",
-                position=i,
-                category="general",
-                text=PROMPT_TEXTS[i % len(PROMPT_TEXTS)] + (f" ({i})" if i >= len(PROMPT_TEXTS) else ""),
-                stop=list(stop),
-            )
-        return eval_set
 
     return make
 

@@ -49,9 +49,9 @@ def test_register_model_with_a_missing_directory_fails_with_one_line(tmp_path):
 
 
 def test_generate_with_wait_runs_the_job_and_prints_its_id_then_exports_the_contract_fields(
-    causal_dir, make_eval_set, tmp_path
+    causal_dir, eval_set_factory, tmp_path
 ):
-    make_eval_set(count=3)
+    eval_set_factory(count=3)
     run("register_model", "tiny", "--path", str(causal_dir))
     output = run(
         "generate",
@@ -94,13 +94,13 @@ def test_generate_with_wait_runs_the_job_and_prints_its_id_then_exports_the_cont
 
 
 def test_generate_without_wait_only_enqueues(
-    causal_dir, make_eval_set, monkeypatch, django_capture_on_commit_callbacks
+    causal_dir, eval_set_factory, monkeypatch, django_capture_on_commit_callbacks
 ):
     from generation import tasks
 
     sent: list[int] = []
     monkeypatch.setattr(tasks.generation_job_run_task, "delay", sent.append)
-    make_eval_set(count=1)
+    eval_set_factory(count=1)
     run("register_model", "tiny", "--path", str(causal_dir))
     with django_capture_on_commit_callbacks(execute=True):
         job_id = int(run("generate", "--model", "tiny", "--eval-set", "demo"))
@@ -116,8 +116,8 @@ def test_generate_without_wait_only_enqueues(
         (["--model", "nope"], "no model named"),
     ],
 )
-def test_generate_refuses_bad_parameters_with_a_reason(causal_dir, make_eval_set, args, message):
-    make_eval_set(count=1)
+def test_generate_refuses_bad_parameters_with_a_reason(causal_dir, eval_set_factory, args, message):
+    eval_set_factory(count=1)
     run("register_model", "tiny", "--path", str(causal_dir))
     base = {"--model": "tiny", "--eval-set": "demo"}
     for i in range(0, len(args), 2):
@@ -133,9 +133,9 @@ def test_export_of_an_unknown_job_fails():
 
 
 def test_import_outputs_records_one_selected_sample_per_prompt_for_an_external_system(
-    make_eval_set, tmp_path
+    eval_set_factory, tmp_path
 ):
-    make_eval_set(count=3)
+    eval_set_factory(count=3)
     path = tmp_path / "out.jsonl"
     path.write_text(
         '{"prompt_id": "p0", "response": "<b>zero</b>"}\n{"prompt_id": "p2", "response": "two"}\n'
@@ -150,8 +150,8 @@ def test_import_outputs_records_one_selected_sample_per_prompt_for_an_external_s
     assert all(s.selected and s.kept and s.logprob_sum is None for s in samples.values())
 
 
-def test_import_outputs_matches_alpacaeval_records_by_prompt_text(make_eval_set, tmp_path):
-    eval_set = make_eval_set(count=2)
+def test_import_outputs_matches_alpacaeval_records_by_prompt_text(eval_set_factory, tmp_path):
+    eval_set = eval_set_factory(count=2)
     texts = list(eval_set.prompts.order_by("position").values_list("text", flat=True))
     path = tmp_path / "alpaca.json"
     path.write_text(
@@ -163,8 +163,8 @@ def test_import_outputs_matches_alpacaeval_records_by_prompt_text(make_eval_set,
     assert dict(Sample.objects.values_list("prompt__uid", "text")) == {"p0": "answer 0", "p1": "answer 1"}
 
 
-def test_import_outputs_with_unknown_prompt_ids_names_them_and_imports_nothing(make_eval_set, tmp_path):
-    make_eval_set(count=2)
+def test_import_outputs_with_unknown_prompt_ids_names_them_and_imports_nothing(eval_set_factory, tmp_path):
+    eval_set_factory(count=2)
     path = tmp_path / "out.jsonl"
     path.write_text('{"prompt_id": "p0", "response": "a"}\n{"prompt_id": "zz9", "response": "b"}\n')
     with pytest.raises(CommandError, match="zz9"):
@@ -173,8 +173,8 @@ def test_import_outputs_with_unknown_prompt_ids_names_them_and_imports_nothing(m
     assert not ModelSpec.objects.filter(name="api").exists()
 
 
-def test_import_outputs_names_the_line_of_a_broken_record_and_imports_nothing(make_eval_set, tmp_path):
-    make_eval_set(count=2)
+def test_import_outputs_names_the_line_of_a_broken_record_and_imports_nothing(eval_set_factory, tmp_path):
+    eval_set_factory(count=2)
     path = tmp_path / "out.jsonl"
     path.write_text('{"prompt_id": "p0", "response": "a"}\n{"prompt_id": "p1", "response": \n')
     with pytest.raises(CommandError, match=r"out\.jsonl, line 2: not valid JSON"):

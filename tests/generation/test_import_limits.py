@@ -25,9 +25,9 @@ def test_the_default_limits_are_the_documented_ones(settings):
     assert (settings.MAX_RESPONSE_CHARS, settings.MAX_PROMPT_CHARS) == (100_000, 100_000)
 
 
-def test_a_response_over_the_limit_names_its_line_and_imports_nothing(make_eval_set, tmp_path, settings):
+def test_a_response_over_the_limit_names_its_line_and_imports_nothing(eval_set_factory, tmp_path, settings):
     settings.MAX_RESPONSE_CHARS = 1000
-    make_eval_set(count=3)
+    eval_set_factory(count=3)
     path = tmp_path / "out.jsonl"
     lines = [
         {"prompt_id": "p0", "response": "fine"},
@@ -48,8 +48,8 @@ def test_a_response_over_the_limit_names_its_line_and_imports_nothing(make_eval_
     assert Sample.objects.count() == 3
 
 
-def test_a_megabyte_alpacaeval_output_is_refused_by_default(make_eval_set, tmp_path):
-    eval_set = make_eval_set(count=2)
+def test_a_megabyte_alpacaeval_output_is_refused_by_default(eval_set_factory, tmp_path):
+    eval_set = eval_set_factory(count=2)
     texts = list(eval_set.prompts.order_by("position").values_list("text", flat=True))
     path = tmp_path / "alpaca.json"
     path.write_text(json.dumps([{"instruction": texts[0], "output": "z" * 1_000_000}]))

@@ -73,8 +73,8 @@ def test_a_hub_id_is_accepted_without_touching_the_network():
         ({"eval_set": "no-such-set"}, "no evaluation set named"),
     ],
 )
-def test_bad_parameters_are_rejected_before_any_job_exists(causal_spec, make_eval_set, overrides, message):
-    make_eval_set()
+def test_bad_parameters_are_rejected_before_any_job_exists(causal_spec, eval_set_factory, overrides, message):
+    eval_set_factory()
     where = {"model": "tiny-causal", "eval_set": "demo"}
     arguments = {name: overrides.get(name, value) for name, value in where.items()}
     params = replace(DEFAULTS, **{name: value for name, value in overrides.items() if name not in where})
@@ -83,31 +83,31 @@ def test_bad_parameters_are_rejected_before_any_job_exists(causal_spec, make_eva
     assert not GenerationJob.objects.exists()
 
 
-def test_a_model_whose_directory_vanished_is_rejected_before_anything_runs(make_eval_set, tmp_path):
+def test_a_model_whose_directory_vanished_is_rejected_before_anything_runs(eval_set_factory, tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()
     ModelSpec.objects.create(name="gone", path=str(folder), kind="causal")
     folder.rmdir()
-    make_eval_set()
+    eval_set_factory()
     with pytest.raises(GenerationError, match="does not exist"):
         generation_job_create(model="gone", eval_set="demo")
 
 
-def test_an_external_model_cannot_be_generated_from(make_eval_set):
+def test_an_external_model_cannot_be_generated_from(eval_set_factory):
     ModelSpec.objects.create(name="api-model", source=ModelSpec.Source.EXTERNAL)
-    make_eval_set()
+    eval_set_factory()
     with pytest.raises(GenerationError, match="external"):
         generation_job_create(model="api-model", eval_set="demo")
 
 
 def test_creating_a_job_cuts_its_prompts_into_chunks_and_enqueues_on_commit(
-    causal_spec, make_eval_set, django_capture_on_commit_callbacks, monkeypatch
+    causal_spec, eval_set_factory, django_capture_on_commit_callbacks, monkeypatch
 ):
     sent: list[int] = []
     from generation import tasks
 
     monkeypatch.setattr(tasks.generation_job_run_task, "delay", sent.append)
-    make_eval_set(count=5)
+    eval_set_factory(count=5)
     with django_capture_on_commit_callbacks(execute=True):
         job = generation_job_create(
             model="tiny-causal", eval_set="demo", params=replace(DEFAULTS, chunk_size=2), workers=2
@@ -118,9 +118,11 @@ def test_creating_a_job_cuts_its_prompts_into_chunks_and_enqueues_on_commit(
 
 
 @pytest.mark.parametrize("spec_fixture", ["causal_spec", "seq2seq_spec"])
-def test_a_job_stores_k_samples_per_prompt_with_the_selection_applied(spec_fixture, request, make_eval_set):
+def test_a_job_stores_k_samples_per_prompt_with_the_selection_applied(
+    spec_fixture, request, eval_set_factory
+):
     spec = request.getfixturevalue(spec_fixture)
-    make_eval_set(count=4)
+    eval_set_factory(count=4)
     job = generation_job_create(
         model=spec, eval_set="demo", params=replace(FAST, chunk_size=3), enqueue=False
     )
@@ -140,11 +142,13 @@ def test_a_job_stores_k_samples_per_prompt_with_the_selection_applied(spec_fixtu
         assert all(s.prompt_token_ids and s.num_tokens == len(s.token_ids) for s in samples)
 
 
-def test_every_stored_score_matches_a_teacher_forced_rescoring_by_the_same_model(causal_spec, make_eval_set):
+def test_every_stored_score_matches_a_teacher_forced_rescoring_by_the_same_model(
+    causal_spec, eval_set_factory
+):
     from generation.engine import Engine
     from tests.generation.conftest import rescore
 
-    make_eval_set(count=3)
+    eval_set_factory(count=3)
     job = generation_job_create(model=causal_spec, eval_set="demo", params=FAST, enqueue=False)
     job = generation_job_run(job_id=job.pk)
     # A failed job stores no samples, and the loop below would then check nothing.
@@ -158,10 +162,10 @@ def test_every_stored_score_matches_a_teacher_forced_rescoring_by_the_same_model
         assert sample.logprob_sum == pytest.approx(expected, abs=1e-4)
 
 
-def test_the_same_set_in_other_database_rows_samples_the_same_answers(causal_spec, make_eval_set):
-    first_set = make_eval_set(name="first", count=4)
-    make_eval_set(name="filler", count=3)  # the second copy's rows get other primary keys
-    second_set = make_eval_set(name="second", count=4)
+def test_the_same_set_in_other_database_rows_samples_the_same_answers(causal_spec, eval_set_factory):
+    first_set = eval_set_factory(name="first", count=4)
+    eval_set_factory(name="filler", count=3)  # the second copy's rows get other primary keys
+    second_set = eval_set_factory(name="second", count=4)
     answers = []
     for eval_set in (first_set, second_set):
         job = generation_job_create(
@@ -176,8 +180,8 @@ def test_the_same_set_in_other_database_rows_samples_the_same_answers(causal_spe
     assert len(answers[0]) == 12 and answers[0] == answers[1]
 
 
-def test_the_limit_option_only_runs_the_first_prompts(causal_spec, make_eval_set):
-    make_eval_set(count=5)
+def test_the_limit_option_only_runs_the_first_prompts(causal_spec, eval_set_factory):
+    eval_set_factory(count=5)
     job = generation_job_create(
         model=causal_spec, eval_set="demo", params=replace(FAST, prompt_limit=2), enqueue=False
     )
@@ -186,9 +190,9 @@ def test_the_limit_option_only_runs_the_first_prompts(causal_spec, make_eval_set
 
 
 def test_a_job_killed_half_way_and_run_again_ends_with_exactly_k_samples_per_prompt(
-    causal_spec, make_eval_set, monkeypatch
+    causal_spec, eval_set_factory, monkeypatch
 ):
-    make_eval_set(count=6)
+    eval_set_factory(count=6)
     job = generation_job_create(
         model=causal_spec, eval_set="demo", params=replace(FAST, chunk_size=4), enqueue=False
     )
@@ -221,8 +225,8 @@ def test_a_job_killed_half_way_and_run_again_ends_with_exactly_k_samples_per_pro
         ]
 
 
-def test_a_prompt_already_committed_is_never_written_twice(causal_spec, make_eval_set):
-    make_eval_set(count=2)
+def test_a_prompt_already_committed_is_never_written_twice(causal_spec, eval_set_factory):
+    eval_set_factory(count=2)
     job = generation_job_create(model=causal_spec, eval_set="demo", params=FAST, enqueue=False)
     generation_job_run(job_id=job.pk)
     before = list(Sample.objects.filter(job=job).order_by("pk").values_list("pk", "text"))
@@ -233,8 +237,8 @@ def test_a_prompt_already_committed_is_never_written_twice(causal_spec, make_eva
     assert list(Sample.objects.filter(job=job).order_by("pk").values_list("pk", "text")) == before
 
 
-def test_a_chunk_whose_worker_stopped_heartbeating_is_taken_over(causal_spec, make_eval_set):
-    make_eval_set(count=4)
+def test_a_chunk_whose_worker_stopped_heartbeating_is_taken_over(causal_spec, eval_set_factory):
+    eval_set_factory(count=4)
     job = generation_job_create(
         model=causal_spec, eval_set="demo", params=replace(FAST, chunk_size=2), enqueue=False
     )
@@ -251,8 +255,8 @@ def test_a_chunk_whose_worker_stopped_heartbeating_is_taken_over(causal_spec, ma
     assert Sample.objects.filter(job=job).count() == 12
 
 
-def test_cancelling_a_queued_job_stops_it_before_it_starts(causal_spec, make_eval_set):
-    make_eval_set(count=2)
+def test_cancelling_a_queued_job_stops_it_before_it_starts(causal_spec, eval_set_factory):
+    eval_set_factory(count=2)
     job = generation_job_create(model=causal_spec, eval_set="demo", params=FAST, enqueue=False)
     generation_job_cancel(job=job)
     assert job.status == JobStatus.CANCELLED
@@ -261,9 +265,9 @@ def test_cancelling_a_queued_job_stops_it_before_it_starts(causal_spec, make_eva
 
 
 def test_a_cancel_requested_while_running_is_honoured_between_chunks_and_retry_resumes(
-    causal_spec, make_eval_set, monkeypatch
+    causal_spec, eval_set_factory, monkeypatch
 ):
-    make_eval_set(count=4)
+    eval_set_factory(count=4)
     job = generation_job_create(
         model=causal_spec, eval_set="demo", params=replace(FAST, chunk_size=2), enqueue=False
     )
@@ -285,24 +289,24 @@ def test_a_cancel_requested_while_running_is_honoured_between_chunks_and_retry_r
     assert Sample.objects.filter(job=job).count() == 12
 
 
-def test_only_failed_cancelled_or_stalled_jobs_can_be_retried(causal_spec, make_eval_set):
-    make_eval_set(count=1)
+def test_only_failed_cancelled_or_stalled_jobs_can_be_retried(causal_spec, eval_set_factory):
+    eval_set_factory(count=1)
     job = generation_job_create(model=causal_spec, eval_set="demo", params=FAST, enqueue=False)
     with pytest.raises(GenerationError, match="only failed"):
         generation_job_retry(job=job)
 
 
-def test_the_task_runs_the_job_by_its_id(causal_spec, make_eval_set):
+def test_the_task_runs_the_job_by_its_id(causal_spec, eval_set_factory):
     from generation.tasks import generation_job_run_task
 
-    make_eval_set(count=2)
+    eval_set_factory(count=2)
     job = generation_job_create(model=causal_spec, eval_set="demo", params=FAST, enqueue=False)
     assert generation_job_run_task.apply(args=(job.pk,)).get() == JobStatus.DONE
     assert Sample.objects.filter(job=job).count() == 6
 
 
 def test_a_job_on_an_architecture_the_fast_path_cannot_serve_records_the_generate_fallback(
-    causal_spec, make_eval_set, monkeypatch
+    causal_spec, eval_set_factory, monkeypatch
 ):
     from generation.engine import Engine
 
@@ -311,7 +315,7 @@ def test_a_job_on_an_architecture_the_fast_path_cannot_serve_records_the_generat
 
     monkeypatch.setattr(Engine, "_fast_batch", unsupported)
     runner._ENGINES.clear()
-    make_eval_set(count=2)
+    eval_set_factory(count=2)
     job = generation_job_create(model=causal_spec, eval_set="demo", params=FAST, enqueue=False)
     job = generation_job_run(job_id=job.pk)
     runner._ENGINES.clear()  # the engine switched paths for good; later tests load afresh
@@ -320,10 +324,10 @@ def test_a_job_on_an_architecture_the_fast_path_cannot_serve_records_the_generat
     assert Sample.objects.filter(job=job).count() == 6
 
 
-def test_nul_characters_in_model_output_are_stored_as_replacement_characters(causal_spec, make_eval_set):
+def test_nul_characters_in_model_output_are_stored_as_replacement_characters(causal_spec, eval_set_factory):
     from generation.sampling import GeneratedSample, PromptResult
 
-    eval_set = make_eval_set(count=1)
+    eval_set = eval_set_factory(count=1)
     job = generation_job_create(
         model=causal_spec, eval_set="demo", params=replace(DEFAULTS, samples_per_prompt=1), enqueue=False
     )
@@ -345,8 +349,8 @@ def test_a_peft_adapter_directory_gets_its_kind_from_the_adapter_config(tmp_path
     assert (spec.kind, spec.source) == ("causal", "finetune")
 
 
-def test_a_job_of_the_none_policy_stores_no_threshold(causal_spec, make_eval_set):
-    make_eval_set(count=1)
+def test_a_job_of_the_none_policy_stores_no_threshold(causal_spec, eval_set_factory):
+    eval_set_factory(count=1)
     job = generation_job_create(
         model=causal_spec, eval_set="demo", params=replace(FAST, selection_policy="none"), enqueue=False
     )

@@ -30,16 +30,16 @@ def _counts() -> tuple[int, int, int]:
     return ModelSpec.objects.count(), GenerationJob.objects.count(), Sample.objects.count()
 
 
-def test_a_rater_is_refused(rater_client, make_eval_set):
-    eval_set = make_eval_set(count=2)
+def test_a_rater_is_refused(rater_client, eval_set_factory):
+    eval_set = eval_set_factory(count=2)
     assert rater_client.get(URL).status_code == 403
     content = _jsonl([{"prompt_id": f"p{i}", "response": "x"} for i in range(2)])
     assert _upload(rater_client, eval_set, "api", content).status_code == 403
     assert _counts() == (0, 0, 0)
 
 
-def test_a_jsonl_upload_registers_an_outputs_only_system(researcher_client, make_eval_set):
-    eval_set = make_eval_set(count=5)
+def test_a_jsonl_upload_registers_an_outputs_only_system(researcher_client, eval_set_factory):
+    eval_set = eval_set_factory(count=5)
     content = _jsonl([{"prompt_id": f"p{i}", "response": f"answer {i}"} for i in range(5)])
     response = _upload(researcher_client, eval_set, "api-model", content)
     job = GenerationJob.objects.get()
@@ -56,8 +56,8 @@ def test_a_jsonl_upload_registers_an_outputs_only_system(researcher_client, make
     assert ModelSpec.objects.count() == 1 and GenerationJob.objects.count() == 2
 
 
-def test_an_alpacaeval_list_is_matched_by_instruction_text(researcher_client, make_eval_set):
-    eval_set = make_eval_set(count=3)
+def test_an_alpacaeval_list_is_matched_by_instruction_text(researcher_client, eval_set_factory):
+    eval_set = eval_set_factory(count=3)
     records = [
         {"instruction": p.text, "output": f"out {p.uid}", "generator": "g"} for p in eval_set.prompts.all()
     ]
@@ -68,8 +68,8 @@ def test_an_alpacaeval_list_is_matched_by_instruction_text(researcher_client, ma
     assert Sample.objects.filter(prompt__uid="p2").get().text == "out p2"
 
 
-def test_a_bad_line_3_of_5_names_the_line_and_imports_nothing(researcher_client, make_eval_set):
-    eval_set = make_eval_set(count=5)
+def test_a_bad_line_3_of_5_names_the_line_and_imports_nothing(researcher_client, eval_set_factory):
+    eval_set = eval_set_factory(count=5)
     lines = [json.dumps({"prompt_id": f"p{i}", "response": "ok"}) for i in range(5)]
     lines[2] = '{"prompt_id": "p2", "response": '
     response = _upload(researcher_client, eval_set, "broken", ("\n".join(lines) + "\n").encode())
@@ -78,8 +78,8 @@ def test_a_bad_line_3_of_5_names_the_line_and_imports_nothing(researcher_client,
     assert _counts() == (0, 0, 0)
 
 
-def test_a_missing_field_and_an_unknown_prompt_are_named(researcher_client, make_eval_set):
-    eval_set = make_eval_set(count=5)
+def test_a_missing_field_and_an_unknown_prompt_are_named(researcher_client, eval_set_factory):
+    eval_set = eval_set_factory(count=5)
     rows = [{"prompt_id": f"p{i}", "response": "ok"} for i in range(5)]
     rows[3] = {"prompt_id": "p3", "answer": "wrong key"}
     body = _upload(researcher_client, eval_set, "m", _jsonl(rows)).content.decode()
@@ -90,8 +90,8 @@ def test_a_missing_field_and_an_unknown_prompt_are_named(researcher_client, make
     assert _counts() == (0, 0, 0)
 
 
-def test_uploads_are_bounded_in_bytes_and_in_answer_length(researcher_client, make_eval_set, settings):
-    eval_set = make_eval_set(count=2)
+def test_uploads_are_bounded_in_bytes_and_in_answer_length(researcher_client, eval_set_factory, settings):
+    eval_set = eval_set_factory(count=2)
     settings.MAX_RESPONSE_CHARS = 50
     rows = [{"prompt_id": "p0", "response": "x" * 51}, {"prompt_id": "p1", "response": "ok"}]
     body = _upload(researcher_client, eval_set, "long", _jsonl(rows)).content.decode()
@@ -104,16 +104,16 @@ def test_uploads_are_bounded_in_bytes_and_in_answer_length(researcher_client, ma
     assert _counts() == (0, 0, 0)
 
 
-def test_a_name_taken_by_a_model_with_weights_is_refused(researcher_client, make_eval_set):
-    eval_set = make_eval_set(count=2)
+def test_a_name_taken_by_a_model_with_weights_is_refused(researcher_client, eval_set_factory):
+    eval_set = eval_set_factory(count=2)
     ModelSpec.objects.create(name="weights", path="/models/w")
     content = _jsonl([{"prompt_id": f"p{i}", "response": "x"} for i in range(2)])
     body = _upload(researcher_client, eval_set, "weights", content).content.decode()
     assert "registered with weights" in body and GenerationJob.objects.count() == 0
 
 
-def test_the_command_and_the_page_share_one_service(make_eval_set, tmp_path):
-    eval_set = make_eval_set(count=2)
+def test_the_command_and_the_page_share_one_service(eval_set_factory, tmp_path):
+    eval_set = eval_set_factory(count=2)
     path = tmp_path / "o.jsonl"
     path.write_bytes(_jsonl([{"prompt_id": "p0", "response": "a"}, {"prompt_id": "p1", "response": "b"}]))
     job = outputs_import(model_name="cmd", eval_set=eval_set, path=path)

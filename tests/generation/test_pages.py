@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def finished_job(causal_dir, make_eval_set) -> GenerationJob:
-    make_eval_set(count=2)
+def finished_job(causal_dir, eval_set_factory) -> GenerationJob:
+    eval_set_factory(count=2)
     spec = ModelSpec.objects.create(name="tiny", path=str(causal_dir), kind="causal")
     job = generation_job_create(
         model=spec,
@@ -57,12 +57,12 @@ def test_registering_a_missing_directory_shows_the_reason_on_the_form(researcher
 
 
 def test_the_queue_form_creates_a_job_and_refuses_a_zero_temperature(
-    researcher_client, causal_dir, make_eval_set, django_capture_on_commit_callbacks, monkeypatch
+    researcher_client, causal_dir, eval_set_factory, django_capture_on_commit_callbacks, monkeypatch
 ):
     from generation import tasks
 
     monkeypatch.setattr(tasks.generation_job_run_task, "delay", lambda job_id: None)
-    eval_set = make_eval_set(count=2)
+    eval_set = eval_set_factory(count=2)
     spec = ModelSpec.objects.create(name="tiny", path=str(causal_dir), kind="causal")
     form = {
         "model": spec.pk,
@@ -117,8 +117,8 @@ def test_the_job_page_shows_the_threshold_stored_with_the_samples(researcher_cli
     assert "-123.457" in page
 
 
-def test_model_text_is_escaped_on_the_job_page(researcher_client, make_eval_set, tmp_path):
-    make_eval_set(count=1)
+def test_model_text_is_escaped_on_the_job_page(researcher_client, eval_set_factory, tmp_path):
+    eval_set_factory(count=1)
     path = tmp_path / "out.jsonl"
     path.write_text(json.dumps({"prompt_id": "p0", "response": "<script>alert(1)</script>"}))
     job = outputs_import(model_name="api", eval_set=EvalSet.objects.get(), path=path)
@@ -141,8 +141,8 @@ def test_plotly_is_served_from_the_installed_package(researcher_client):
     assert b"plotly" in response.content[:2000].lower()
 
 
-def test_cancel_and_retry_buttons_post_to_the_services(researcher_client, causal_dir, make_eval_set):
-    make_eval_set(count=1)
+def test_cancel_and_retry_buttons_post_to_the_services(researcher_client, causal_dir, eval_set_factory):
+    eval_set_factory(count=1)
     spec = ModelSpec.objects.create(name="tiny", path=str(causal_dir), kind="causal")
     job = generation_job_create(model=spec, eval_set="demo", enqueue=False)
     researcher_client.post(reverse("generation:job_cancel", args=[job.pk]))

@@ -108,10 +108,10 @@ def fake_spec(fake_server) -> ModelSpec:
 
 
 def test_a_server_down_mid_job_fails_the_chunk_cleanly_and_a_retry_resumes_without_duplicates(
-    fake_spec, fake_server, make_eval_set, settings
+    fake_spec, fake_server, eval_set_factory, settings
 ):
     settings.GENERATION_SERVED_CONCURRENCY = 1  # deterministic: exactly two prompts get through
-    make_eval_set(count=5)
+    eval_set_factory(count=5)
     fake_server.fail_after = 2
     job = generation_job_create(model=fake_spec, eval_set="demo", params=FAST, enqueue=False)
     job = generation_job_run(job_id=job.pk)
@@ -134,19 +134,19 @@ def test_a_server_down_mid_job_fails_the_chunk_cleanly_and_a_retry_resumes_witho
     )
 
 
-def test_a_server_that_is_not_there_fails_with_the_address_it_tried(make_eval_set):
+def test_a_server_that_is_not_there_fails_with_the_address_it_tried(eval_set_factory):
     spec = model_spec_register_served(name="ghost", base_url="http://127.0.0.1:9/v1", served_model="m")
-    make_eval_set(count=1)
+    eval_set_factory(count=1)
     job = generation_job_run(job_id=generation_job_create(model=spec, eval_set="demo", enqueue=False).pk)
     assert job.status == JobStatus.FAILED
     assert "could not be reached" in job.error and "127.0.0.1:9" in job.error
 
 
 def test_without_logprobs_the_papers_selection_refuses_and_selection_none_generates(
-    fake_spec, fake_server, make_eval_set
+    fake_spec, fake_server, eval_set_factory
 ):
     fake_server.logprobs = False
-    make_eval_set(count=2)
+    eval_set_factory(count=2)
     job = generation_job_create(model=fake_spec, eval_set="demo", params=FAST, enqueue=False)
     job = generation_job_run(job_id=job.pk)
     assert job.status == JobStatus.FAILED
@@ -165,12 +165,12 @@ def test_without_logprobs_the_papers_selection_refuses_and_selection_none_genera
 
 
 def test_the_api_key_comes_from_the_named_variable_on_the_worker_and_is_never_stored(
-    fake_server, make_eval_set, monkeypatch
+    fake_server, eval_set_factory, monkeypatch
 ):
     spec = model_spec_register_served(
         name="keyed", base_url=fake_server.url, served_model="m", api_key_env="FAKE_SERVED_KEY"
     )
-    make_eval_set(count=1)
+    eval_set_factory(count=1)
     monkeypatch.delenv("FAKE_SERVED_KEY", raising=False)
     job = generation_job_run(job_id=generation_job_create(model=spec, eval_set="demo", enqueue=False).pk)
     assert job.status == JobStatus.FAILED and "$FAKE_SERVED_KEY" in job.error and "not set" in job.error
@@ -185,7 +185,7 @@ def test_the_api_key_comes_from_the_named_variable_on_the_worker_and_is_never_st
 
 
 def test_served_jobs_go_to_the_default_queue_and_in_process_ones_to_gpu(
-    fake_spec, causal_dir, make_eval_set, monkeypatch, django_capture_on_commit_callbacks
+    fake_spec, causal_dir, eval_set_factory, monkeypatch, django_capture_on_commit_callbacks
 ):
     from generation.services import model_spec_register
 
@@ -194,7 +194,7 @@ def test_served_jobs_go_to_the_default_queue_and_in_process_ones_to_gpu(
     monkeypatch.setattr(
         tasks.generation_job_run_task, "apply_async", lambda args, queue: sent.append(("async", queue))
     )
-    make_eval_set(count=1)
+    eval_set_factory(count=1)
     local = model_spec_register(name="local", path=str(causal_dir))
     with django_capture_on_commit_callbacks(execute=True):
         generation_job_create(model=fake_spec, eval_set="demo")

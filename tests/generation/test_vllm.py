@@ -46,9 +46,9 @@ def reference_model(vllm_server):
 
 
 def test_every_stored_score_equals_our_teacher_forced_rescoring_for_eos_stop_and_length(
-    served_spec, make_eval_set, reference_model
+    served_spec, eval_set_factory, reference_model
 ):
-    make_eval_set(count=6, stop=["z"])
+    eval_set_factory(count=6, stop=["z"])
     worst: dict[str, float] = {}
     reasons: Counter[str] = Counter()
     # EOS is the rarest ending; a job is fixed by its seed, so a few seeds in turn reach all three
@@ -83,8 +83,8 @@ def test_every_stored_score_equals_our_teacher_forced_rescoring_for_eos_stop_and
     print("vllm exactness max |diff| by finish reason:", worst, "over", reasons)
 
 
-def test_five_samples_per_prompt_with_the_papers_selection_applied(served_spec, make_eval_set):
-    make_eval_set(count=4)
+def test_five_samples_per_prompt_with_the_papers_selection_applied(served_spec, eval_set_factory):
+    eval_set_factory(count=4)
     job = generation_job_create(model=served_spec, eval_set="demo", params=JOB, enqueue=False)
     job = generation_job_run(job_id=job.pk)
     assert job.status == JobStatus.DONE, job.error
@@ -104,9 +104,9 @@ def test_five_samples_per_prompt_with_the_papers_selection_applied(served_spec, 
 
 
 def test_a_worker_killed_mid_job_resumes_on_another_without_duplicate_samples(
-    served_spec, make_eval_set, monkeypatch
+    served_spec, eval_set_factory, monkeypatch
 ):
-    make_eval_set(count=8)
+    eval_set_factory(count=8)
     job = generation_job_create(
         model=served_spec, eval_set="demo", params=replace(JOB, chunk_size=4), enqueue=False
     )
