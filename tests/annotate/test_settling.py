@@ -124,14 +124,17 @@ def test_excluding_the_rater_who_settled_a_campaign_opens_it_again(
     settle_eagerly, campaign_factory, make_rater
 ) -> None:
     fair, keen = make_rater("fair"), make_rater("keen")
+    # 40 prompts a cell: however the fair rater's votes fall into cells, the keen one has enough items
+    # left in every cell to settle it (with 20 a cell, a cell holding four of the fair "a" votes could
+    # run out of items undecided, and the campaign stall open).
     campaign = campaign_factory(
-        name="unsettle", n_prompts=120, ratings_per_comparison=2, raters=[fair, keen], stop_when_settled=True
+        name="unsettle", n_prompts=240, ratings_per_comparison=2, raters=[fair, keen], stop_when_settled=True
     )
     # The fair rater has no preference; the keen one always prefers the candidate, and settles it.
     rate_until(campaign, fair, lambda item, n: _prefer(item, "ab"[n % 2]), limit=20)
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.OPEN
-    rate_until(campaign, keen, lambda item, n: _prefer(item, "b"), limit=120)
+    rate_until(campaign, keen, lambda item, n: _prefer(item, "b"), limit=240)
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.CLOSED and campaign.settled_at is not None
     closed_cells = SequentialCell.objects.filter(campaign=campaign).exclude(closed_rule="").count()
