@@ -62,8 +62,7 @@ class RatingRecord:
 
     def contract_dict(self) -> dict[str, Any]:
         """The contract's fields, under the file's names."""
-        values = {key: getattr(self, key) for key in CONTRACT_FIELDS if key != "left"}
-        return {key: self.system_on_left if key == "left" else values[key] for key in CONTRACT_FIELDS}
+        return {key: getattr(self, "system_on_left" if key == "left" else key) for key in CONTRACT_FIELDS}
 
     def system(self, letter: str) -> str | None:
         """The name of system ``letter`` ("a" or "b"); None for anything else (tie, both bad, "")."""

@@ -69,11 +69,9 @@ def _state(comparison: Comparison | None, progress: assignment.Progress, **extra
     return JsonResponse(body)
 
 
-def _serve(
-    campaign: Campaign, user: User, *, excluded: list[int] | None = None, **extra: Any
-) -> JsonResponse:
-    item, progress = assignment.item_serve(campaign=campaign, rater=user, excluded=excluded)
-    return _state(item, progress, **extra)
+def _serve(campaign: Campaign, user: User) -> JsonResponse:
+    item, progress = assignment.item_serve(campaign=campaign, rater=user)
+    return _state(item, progress)
 
 
 def _rater_campaign(request: HttpRequest, campaign_id: int) -> Campaign:

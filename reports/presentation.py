@@ -51,11 +51,20 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def preference_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Display rows for the preference table (strings, so templates stay logic-free)."""
+def _interval(low: float | None, high: float | None) -> str:
+    return NO_INTERVAL if low is None else f"{_pct(low)} to {_pct(high)}"
+
+
+def _groups(report: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(group, kind, preference block): overall, then each category, then each setting."""
     rows = [("Overall", "", report["overall"])]
     rows += [(name, "category", block) for name, block in report["by_category"].items()]
     rows += [(name, "setting", block) for name, block in report["by_setting"].items()]
+    return rows
+
+
+def preference_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Display rows for the preference table (strings, so templates stay logic-free)."""
     return [
         {
             "group": name,
@@ -66,15 +75,13 @@ def preference_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
             "ties": block["ties"],
             "both_bad": block["both_bad"],
             "rate": _pct(block["preference_rate"]),
-            "ci": f"{_pct(block['ci_low'])} to {_pct(block['ci_high'])}"
-            if block["ci_low"] is not None
-            else NO_INTERVAL,
+            "ci": _interval(block["ci_low"], block["ci_high"]),
             # A method beside "no interval" would read as if one had been computed.
             "ci_method": block["ci_method"].replace("_", " ") if block["ci_low"] is not None else "",
             "rate_ties_half": _pct(block["preference_rate_ties_half"]),
             "p_value": _p(block["p_value"]),
         }
-        for name, kind, block in rows
+        for name, kind, block in _groups(report)
     ]
 
 
@@ -137,17 +144,10 @@ def report_context(*, report: dict[str, Any], records: Sequence[RatingRecord], t
     }
 
 
-def _interval(low: float | None, high: float | None) -> str:
-    return f"{_pct(low)} to {_pct(high)}" if low is not None and high is not None else NO_INTERVAL
-
-
 def ppi_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The prediction-powered rate beside the humans-only one, for every group that has a ``ppi`` key."""
-    rows = [("Overall", "", report["overall"])]
-    rows += [(name, "category", block) for name, block in report["by_category"].items()]
-    rows += [(name, "setting", block) for name, block in report["by_setting"].items()]
     out = []
-    for name, kind, block in rows:
+    for name, kind, block in _groups(report):
         if "ppi" not in block:
             continue
         ppi = block["ppi"]

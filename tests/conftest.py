@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -49,11 +48,7 @@ def make_rater(db) -> Callable[[str], User]:
 @pytest.fixture
 def campaign_factory(db) -> Callable[..., Campaign]:
     """``tests.factories.make_campaign``, for tests that take the database as a fixture."""
-
-    def make(**kwargs: Any) -> Campaign:
-        return make_campaign(**kwargs)
-
-    return make
+    return make_campaign
 
 
 @pytest.fixture
