@@ -11,6 +11,8 @@ from analysis.quality_flags import METHOD as FLAGS_METHOD
 from analysis.records import RatingRecord
 from analysis.settling import Cell, sequential_block
 from analysis.stats import sequential as sequential_stats
+from analysis.style_control import METHOD_TEXT as STYLE_METHOD
+from analysis.style_control import style_control_add
 
 METHODS = {
     "preference_rate": "wins / (wins + losses): the candidate's share of decisive votes; ties and both-bad left out.",
@@ -46,6 +48,7 @@ METHODS = {
         "observed share of decisive votes."
     ),
     "sequential": f"{sequential_stats.METHOD} {sequential_stats.WEIGHTED_METHOD}",
+    "style_control": STYLE_METHOD,
 }
 
 
@@ -197,6 +200,8 @@ def report_build(
     report["sequential"] = sequential_block(
         records=records, baseline=baseline, candidate=candidate, cell_shares=cell_shares, precision=precision
     )
+    present = [name for name in systems if counts[name]]
+    style_control_add(report=report, records=records, systems=present, rounds=rounds, seed=seed)
     report["methods"] = METHODS
     report["excluded_raters"] = [dict(row) for row in excluded_raters]
     if judge is not None:

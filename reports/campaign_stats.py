@@ -13,6 +13,7 @@ from typing import Any
 
 from analysis.quality_flags import Flag, exclusion_reason
 from analysis.report import pair_estimates, rater_rows
+from analysis.style_control import pair_style_rates
 from reports.campaign_records import Campaign, RosterEntry, campaign_rating_records, campaign_roster
 from reports.rater_flags import campaign_rater_flags
 
@@ -77,6 +78,14 @@ def campaign_raters(*, campaign: Campaign) -> list[CampaignRater]:
     ]
 
 
+# The campaign page's style-controlled rates: fewer bootstrap rounds than a report, for a page that loads fast.
+STYLE_SUMMARY_ROUNDS = 200
+
+
 def campaign_preference_estimate(*, campaign: Campaign) -> list[dict[str, Any]]:
-    """Live counts and rate per pair (candidate = system B against system A); gold and excluded raters left out."""
-    return pair_estimates(records=campaign_rating_records(campaign=campaign, exclude_gold=True))
+    """Live counts and rate per pair (candidate = system B against system A), with the style-controlled
+    rate beside it; gold and excluded raters left out."""
+    records = campaign_rating_records(campaign=campaign, exclude_gold=True)
+    estimates = pair_estimates(records=records)
+    pair_style_rates(records=records, estimates=estimates, rounds=STYLE_SUMMARY_ROUNDS)
+    return estimates

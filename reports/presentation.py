@@ -11,6 +11,8 @@ from typing import Any
 
 from analysis.figures import report_figures
 from analysis.records import RatingRecord
+from analysis.style_control import conclusion_change
+from analysis.style_figures import FEATURE_LABELS, style_figures
 from core.plots import figure_html
 
 # plotly's own logo off and a width that follows the page, for every figure of a report.
@@ -31,6 +33,10 @@ REFERENCES = (
     "inference. Science 382(6671).",
     "Angelopoulos, A. N., Duchi, J. C. & Zrnic, T. (2023). PPI++: Efficient prediction-powered inference. "
     "arXiv:2311.01453.",
+    "Li, T., Angelopoulos, A. N., Chiang, W.-L. et al. (2024). Does style matter? Disentangling style and "
+    "substance in Chatbot Arena. LMSYS blog. (Style control; FastChat's rating_systems.py.)",
+    "Andrews, D. W. K. (2002). Higher-order improvements of a computationally attractive k-step bootstrap for "
+    "extremum estimators. Econometrica 70(1).",
 )
 
 
@@ -80,9 +86,50 @@ def preference_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
             "ci_method": block["ci_method"].replace("_", " ") if block["ci_low"] is not None else "",
             "rate_ties_half": _pct(block["preference_rate_ties_half"]),
             "p_value": _p(block["p_value"]),
+            **_styled(block),
         }
         for name, kind, block in _groups(report)
     ]
+
+
+def _styled(block: dict[str, Any]) -> dict[str, str]:
+    """The block's style-controlled rate as display strings (empty when the report has none at all)."""
+    controlled = block.get("style_controlled")
+    if controlled:
+        return {
+            "styled": _pct(controlled["rate"]),
+            "styled_ci": _interval(controlled["ci_low"], controlled["ci_high"]),
+        }
+    return {"styled": "-", "styled_ci": block.get("style_controlled_refused", "")}
+
+
+def style_context(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The style-control section: coefficients, style-controlled strengths and what changes."""
+    block = report.get("style_control")
+    if block is None:
+        return {"refused": report.get("style_control_refused", "")} if "style_control" in report else None
+    return {
+        "refused": "",
+        "n": block["n"],
+        "coefficient_rows": [
+            {
+                "feature": FEATURE_LABELS.get(name, name),
+                "value": _num(block["coefficients"][name], 2),
+                "ci": f"{_num(block['coefficient_ci'][name][0], 2)} to {_num(block['coefficient_ci'][name][1], 2)}",
+            }
+            for name in block["features"]
+        ],
+        "system_rows": [
+            {
+                **row,
+                "score_text": _num(row["score"], 2),
+                "ci": f"{_num(row['ci_low'], 2)} to {_num(row['ci_high'], 2)}",
+            }
+            for row in block["systems"]
+        ],
+        "overall": _styled(report["overall"]),
+        "change": conclusion_change(report["overall"]),
+    }
 
 
 def report_context(*, report: dict[str, Any], records: Sequence[RatingRecord], title: str) -> dict[str, Any]:
@@ -137,8 +184,12 @@ def report_context(*, report: dict[str, Any], records: Sequence[RatingRecord], t
         "power_rows": report["power"]["rows"],
         "figures": [
             (anchor, figure_html(fig, config=FIGURE_CONFIG))
-            for anchor, fig in report_figures(report, seconds=[r.seconds for r in records])
+            for anchor, fig in [
+                *report_figures(report, seconds=[r.seconds for r in records]),
+                *style_figures(report),
+            ]
         ],
+        "style": style_context(report),
         "judge": judge_context(report),
         "references": REFERENCES,
     }

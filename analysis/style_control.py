@@ -1,0 +1,270 @@
+"""How much of a preference is style: the report's style-controlled figures, from rating records.
+
+One global fit (every system, every rating) gives the top-level ``style_control`` block and the
+``style_controlled`` rate of the overall and pairwise blocks; each category and setting block gets a
+fit on its own ratings. Comparisons are oriented as the rater saw them (left against right), as
+Chatbot Arena's battles are (model_a is the left answer there), so the standardised features have
+mean zero by design and a rating difference is the preference between answers of equal style.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from analysis.records import RatingRecord
+from analysis.stats.proportion import finite_or_none, wilson_interval
+from analysis.stats.style import FEATURES, LN10, STYLE_REG, StyleFit, style_counts, style_fit
+
+# Fewer decisive votes than this and a style-controlled rate is not given: with four coefficients to
+# estimate besides the ratings, a handful of votes would let the L2 penalty decide the answer.
+MIN_DECISIVE = 20
+# With (almost) every decisive vote one way the likelihood has no finite optimum and the L2 penalty,
+# not the data, would set the rate: a block needs this many decisive votes each way.
+MIN_EACH_WAY = 3
+METHOD = "contextual_bradley_terry_fastchat"
+METHOD_TEXT = (
+    "Style control (Chatbot Arena's method, FastChat's contextual Bradley-Terry): logit P(left beats right) = "
+    "ln 10 x (r_left - r_right) + sum_k gamma_k f_k, outcome 1, 1/2 (tie or both bad) or 0, loss = binary "
+    f"cross-entropy + ({STYLE_REG} / 2) ||(r, gamma)||^2, solved to convergence. Features per answer: length "
+    "in characters and, outside code fences, Markdown headers, list items and bold spans; per comparison "
+    "(left - right) / (left + right + 1), standardised. A coefficient is the change in log-odds of being "
+    "preferred per standard deviation of that difference. The style-controlled rate is the candidate's "
+    "chance to beat the baseline when both answers have the same style (ties as half), from the global fit "
+    "for the overall and pairwise blocks and from a fit on their own ratings for each category and setting; "
+    "95 % percentile intervals from the prompt bootstrap (1,000 rounds, each round a Newton solve started "
+    f"from the full-data optimum). Not given with fewer than {MIN_DECISIVE} decisive votes, fewer than "
+    f"{MIN_EACH_WAY} each way, or without the answers' texts."
+)
+REFERENCE = (
+    "Li, T., Angelopoulos, A., Chiang, W.-L. et al. (2024). Does style matter? Disentangling style and substance "
+    "in Chatbot Arena. LMSYS blog; FastChat fastchat/serve/monitor/rating_systems.py."
+)
+# Length ratio bins (candidate / baseline, in characters) for the win-rate-by-length figure.
+LENGTH_BINS = (0.0, 0.5, 0.8, 1.25, 2.0, math.inf)
+
+
+class StyleInputs:
+    """The records of one fit, oriented left against right, with their answers' style counts."""
+
+    def __init__(self, records: Sequence[RatingRecord], counts_of: dict[str, tuple[int, int, int, int]]):
+        self.matchups: list[tuple[str, str]] = []
+        self.outcomes: list[float] = []
+        left_counts, right_counts = [], []
+        for r in records:
+            left, right = r.side_systems
+            left_text, right_text = (r.text_a, r.text_b) if r.system_on_left == "a" else (r.text_b, r.text_a)
+            self.matchups.append((left, right))
+            won = r.left_won
+            self.outcomes.append(0.5 if won is None else float(won))
+            left_counts.append(_counts(counts_of, left_text))
+            right_counts.append(_counts(counts_of, right_text))
+        self.counts_left = np.array(left_counts, dtype=np.float64).reshape(-1, len(FEATURES))
+        self.counts_right = np.array(right_counts, dtype=np.float64).reshape(-1, len(FEATURES))
+        self.units = [(r.campaign, r.prompt_id) for r in records]
+
+
+def _counts(cache: dict[str, tuple[int, int, int, int]], text: str | None) -> tuple[int, int, int, int]:
+    assert text is not None
+    found = cache.get(text)
+    if found is None:
+        found = cache[text] = style_counts(text)
+    return found
+
+
+def missing_texts(records: Sequence[RatingRecord]) -> bool:
+    return any(r.text_a is None or r.text_b is None for r in records)
+
+
+def _fit(
+    records: Sequence[RatingRecord], systems: Sequence[str], cache: dict[str, Any], rounds: int, seed: int
+) -> StyleFit:
+    inputs = StyleInputs(records, cache)
+    return style_fit(
+        systems=systems,
+        matchups=inputs.matchups,
+        outcomes=inputs.outcomes,
+        counts_a=inputs.counts_left,
+        counts_b=inputs.counts_right,
+        units=inputs.units,
+        rounds=rounds,
+        seed=seed,
+    )
+
+
+def _interval(draws: np.ndarray) -> tuple[float | None, float | None]:
+    if draws.size == 0:
+        return None, None
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return finite_or_none(low), finite_or_none(high)
+
+
+def rate_block(fit: StyleFit, candidate: str, baseline: str) -> dict[str, Any]:
+    point, draws = fit.rate(candidate, baseline)
+    low, high = _interval(draws)
+    return {"rate": finite_or_none(point), "ci_low": low, "ci_high": high}
+
+
+def fit_block(fit: StyleFit, rounds: int) -> dict[str, Any]:
+    """The top-level ``style_control`` block of one fit."""
+    k = len(fit.systems)
+    coefficient_ci = {}
+    for i, name in enumerate(FEATURES):
+        low, high = _interval(fit.boot[:, k + i])
+        coefficient_ci[name] = [low, high]
+    scores = []
+    for i, name in enumerate(fit.systems):
+        low, high = _interval(LN10 * fit.boot[:, i])
+        scores.append(
+            {"name": name, "score": finite_or_none(LN10 * fit.theta[i]), "ci_low": low, "ci_high": high}
+        )
+    scores.sort(key=lambda row: -float(row["score"] or 0.0))
+    return {
+        "method": METHOD,
+        "features": list(FEATURES),
+        "coefficients": {name: finite_or_none(fit.theta[k + i]) for i, name in enumerate(FEATURES)},
+        "coefficient_ci": coefficient_ci,
+        "systems": scores,
+        "n": fit.n,
+        "bootstrap_rounds": rounds,
+        "bootstrap_residual_sd": fit.bootstrap_residual,
+        "reference": REFERENCE,
+    }
+
+
+def block_refusal(block: dict[str, Any]) -> str | None:
+    """Why a preference block gets no style-controlled rate from its votes; None when it gets one."""
+    if block["decisive"] < MIN_DECISIVE:
+        return f"fewer than {MIN_DECISIVE} decisive votes"
+    if min(block["wins"], block["losses"]) < MIN_EACH_WAY:
+        return f"fewer than {MIN_EACH_WAY} decisive votes each way"
+    return None
+
+
+def _allowed(block: dict[str, Any]) -> bool:
+    reason = block_refusal(block)
+    if reason is not None:
+        block["style_controlled_refused"] = reason
+    return reason is None
+
+
+def _decisive(records: Sequence[RatingRecord]) -> int:
+    return sum(r.choice in ("a", "b") for r in records)
+
+
+def _pair_records(records: Sequence[RatingRecord], first: str, second: str) -> list[RatingRecord]:
+    return [r for r in records if r.pair == {first, second}]
+
+
+def style_control_add(
+    *,
+    report: dict[str, Any],
+    records: Sequence[RatingRecord],
+    systems: Sequence[str],
+    rounds: int,
+    seed: int,
+) -> None:
+    """Fill ``style_control`` (or ``style_control_refused``) and every block's ``style_controlled``."""
+    baseline, candidate = report["baseline"], report["candidate"]
+    blocks = [report["overall"], *report["by_category"].values(), *report["by_setting"].values()]
+    blocks += report.get("by_pair", [])
+    for block in blocks:
+        block["style_controlled"] = None
+    report["style_control"] = None
+    report["length_ratio"] = None
+    if missing_texts(records):
+        report["style_control_refused"] = "the ratings do not carry both answers' texts (text_a, text_b)"
+        return
+    report["length_ratio"] = length_ratio_block(records=records, baseline=baseline, candidate=candidate)
+    if _decisive(records) < MIN_DECISIVE:
+        report["style_control_refused"] = f"fewer than {MIN_DECISIVE} decisive votes"
+        return
+    cache: dict[str, Any] = {}
+    fit = _fit(records, systems, cache, rounds, seed)
+    report["style_control"] = fit_block(fit, rounds)
+    if _allowed(report["overall"]):
+        report["overall"]["style_controlled"] = rate_block(fit, candidate, baseline)
+    for block in report.get("by_pair", []):
+        if _allowed(block):
+            block["style_controlled"] = rate_block(fit, block["candidate"], block["baseline"])
+    for field in ("category", "setting"):
+        for group, block in report[f"by_{field}"].items():
+            if not _allowed(block):
+                continue
+            subset = [r for r in records if getattr(r, field) == group]
+            present = [name for name in systems if any(name in r.pair for r in subset)]
+            sub_fit = _fit(subset, present, cache, rounds, seed)
+            block["style_controlled"] = rate_block(sub_fit, candidate, baseline)
+
+
+def pair_style_rates(
+    *, records: Sequence[RatingRecord], estimates: Sequence[dict[str, Any]], rounds: int, seed: int = 0
+) -> None:
+    """Add ``style_controlled`` (or ``style_controlled_refused``) to each of a campaign's pair estimates.
+
+    ``estimates`` are ``analysis.report.pair_estimates`` blocks; one global fit serves them all, as
+    for the report's pairwise blocks.
+    """
+    for block in estimates:
+        block["style_controlled"] = None
+    if missing_texts(records) or _decisive(records) < MIN_DECISIVE:
+        reason = "no answer texts" if missing_texts(records) else f"fewer than {MIN_DECISIVE} decisive votes"
+        for block in estimates:
+            block["style_controlled_refused"] = reason
+        return
+    systems = list(dict.fromkeys(name for r in records for name in (r.system_a, r.system_b)))
+    fit = _fit(records, systems, {}, rounds, seed)
+    for block in estimates:
+        if _allowed(block):
+            block["style_controlled"] = rate_block(fit, block["candidate"], block["baseline"])
+
+
+def length_ratio_block(*, records: Sequence[RatingRecord], baseline: str, candidate: str) -> dict[str, Any]:
+    """The candidate's decisive win rate by its answer's length relative to the baseline's (Wilson 95 %)."""
+    bins: list[dict[str, Any]] = [
+        {"low": low, "high": high, "wins": 0, "decisive": 0, "n": 0} for low, high in _bin_edges()
+    ]
+    for r in _pair_records(records, baseline, candidate):
+        text_c, text_b = (r.text_a, r.text_b) if r.system_a == candidate else (r.text_b, r.text_a)
+        assert text_c is not None and text_b is not None
+        ratio = (len(text_c) + 1) / (len(text_b) + 1)
+        row = next(b for b in bins if b["low"] <= ratio < b["high"])
+        row["n"] += 1
+        vote = r.vote_for(candidate)
+        if vote is not None:
+            row["decisive"] += 1
+            row["wins"] += int(vote)
+    for row in bins:
+        low, high = wilson_interval(row["wins"], row["decisive"])
+        row["rate"] = finite_or_none(row["wins"] / row["decisive"]) if row["decisive"] else None
+        row["ci_low"], row["ci_high"] = low, high
+        row["high"] = None if math.isinf(row["high"]) else row["high"]
+    return {"baseline": baseline, "candidate": candidate, "bins": bins}
+
+
+def _bin_edges() -> list[tuple[float, float]]:
+    return list(itertools.pairwise(LENGTH_BINS))
+
+
+def conclusion_change(block: dict[str, Any]) -> str | None:
+    """A sentence when style control changes what the interval says about 0.5; None when it does not."""
+    controlled = block.get("style_controlled")
+    if not controlled or block.get("ci_low") is None or controlled.get("ci_low") is None:
+        return None
+
+    def side(low: float, high: float) -> int:
+        return 1 if low > 0.5 else (-1 if high < 0.5 else 0)
+
+    raw = side(block["ci_low"], block["ci_high"])
+    styled = side(controlled["ci_low"], controlled["ci_high"])
+    if raw == styled:
+        return None
+    words = {1: "the candidate is preferred", -1: "the baseline is preferred", 0: "no preference is shown"}
+    return (
+        f"Style control changes the conclusion: without it {words[raw]}; at equal length and formatting "
+        f"{words[styled]}."
+    )
