@@ -130,7 +130,9 @@ def finish_state(*, campaign: Campaign, rater: User, now: datetime | None = None
     session = session_of(campaign=campaign, rater=rater, now=now)
     ended = (session is not None and session.over) or _nothing_left(campaign=campaign, rater=rater)
     if ended and rated:
-        return Finish(COMPLETED, recruiting.completion_code, recruiting.completion_url, rated=rated)
+        return Finish(
+            COMPLETED, recruiting.completion_code, recruiting.completion_url, rated=rated, session=session
+        )
     if ended:
         return Finish(FULL, rated=0, session=session)
     left = session.items_left if session is not None else None

@@ -83,6 +83,7 @@ def test_a_crowd_session_ends_after_its_items_and_the_page_goes_to_the_code(camp
     assert Rating.objects.filter(campaign=campaign).count() == 3
     page = client.get(finish)
     assert page.context["state"].kind == sessions.COMPLETED and b"CODE-77" in page.content
+    assert b"Your session is complete" in page.content
     # Coming back through the crowd URL leads to the end page, not to more items.
     again = Client().post(_entry(campaign))
     assert Client().get(again["Location"]).status_code == 302
