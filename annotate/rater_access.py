@@ -10,10 +10,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import CharField, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from annotate.models import ORDER_PRIME, Campaign, RaterExclusion
+from annotate.recruiting_models import ExternalRater
 from core.statements import QueryStatement
 
 
@@ -39,10 +40,17 @@ def _excluded_ids_sql() -> str:
 
 
 def _build_rater_campaign(values: Mapping[str, Any]) -> QuerySet[Campaign]:
+    # Whether a crowd session bounds this rater (annotate.recruiting.sessions): read here, so that
+    # raters without one pay no query for it on the rating path.
+    sized = Q(campaign__recruiting__session_items__gt=0) | Q(campaign__recruiting__session_minutes__gt=0)
+    bound = ExternalRater.objects.filter(sized, campaign=OuterRef("pk"), user_id=values["rater"])
     return (
         rater_campaigns(rater=User(pk=values["rater"]))
         .filter(pk=values["campaign"])
-        .annotate(excluded_ids=RawSQL(_excluded_ids_sql(), [], output_field=CharField()))
+        .annotate(
+            excluded_ids=RawSQL(_excluded_ids_sql(), [], output_field=CharField()),
+            session_bound=Exists(bound),
+        )
     )
 
 

@@ -54,6 +54,26 @@ class CampaignRecruiting(models.Model):
         blank=True,
         help_text="Where a finished rater is sent (Prolific's completion URL), after seeing the code.",
     )
+    # Apart from the completion URL on purpose: that one carries the completion code (?cc=).
+    screened_out_url = models.URLField(
+        blank=True,
+        help_text="Where a screened-out rater is sent (optional; never the completion URL, which carries its code).",
+    )
+    session_items = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="A crowd participant's session ends after this many ratings (then the completion code).",
+    )
+    session_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Or after this many minutes from the start of rating (a rating begun in time still counts).",
+    )
+    platform_study_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="When set, the crowd URL's STUDY_ID must be this (ids from another study are refused).",
+    )
 
     def __str__(self) -> str:
         return f"recruiting of {self.campaign_id}"

@@ -22,6 +22,7 @@ from annotate.feasibility import campaign_feasibility
 from annotate.forms import CampaignForm, GoldUploadForm, RaterCreateForm, rater_users
 from annotate.json_bodies import SUBMIT_FIELDS, RequestError, rater_request
 from annotate.models import DEFAULT_MIN_SECONDS, Campaign, Comparison, Lease
+from annotate.recruiting import sessions
 from annotate.rendering import render_for_rater, render_markdown
 from core.roles import rater_required, researcher_required
 from core.users import user_create
@@ -69,9 +70,20 @@ def _state(comparison: Comparison | None, progress: assignment.Progress, **extra
     return JsonResponse(body)
 
 
-def _serve(campaign: Campaign, user: User) -> JsonResponse:
+def _serve(campaign: Campaign, user: User, **extra: Any) -> JsonResponse:
+    # A crowd participant's session ends the loop: nothing more is served, the page goes to the end page.
+    session = _session(campaign, user)
+    if session is not None and session.over:
+        progress = assignment.rater_progress(campaign=campaign, rater=user)
+        return _state(None, progress, finish_url=sessions.finish_url(campaign), **extra)
     item, progress = assignment.item_serve(campaign=campaign, rater=user)
-    return _state(item, progress)
+    return _state(item, sessions.in_session(progress, session), **extra)
+
+
+def _session(campaign: Campaign, user: User) -> sessions.Session | None:
+    # `session_bound` comes with the campaign's read (rater_access): no query for raters without one.
+    bound = getattr(campaign, "session_bound", True)
+    return sessions.session_of(campaign=campaign, rater=user) if bound else None
 
 
 def _rater_campaign(request: HttpRequest, campaign_id: int) -> Campaign:
@@ -154,9 +166,11 @@ def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
         "seconds": data.get("seconds"),
         "excluded": excluded,
     }
-    # The page's per-rating call (submit with next) is one transaction.
+    # The page's per-rating call (submit with next) is one transaction, except in a crowd session,
+    # whose end is known only once the rating is stored.
+    session = _session(campaign, user)
     try:
-        if data.get("next"):
+        if data.get("next") and session is None:
             rating, created, item, progress = assignment.rating_submit_and_serve(**args)
         else:
             rating, created = assignment.rating_submit(**args)
@@ -165,6 +179,8 @@ def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
     # The stored rating as the rater knows it: the side they clicked, never the system.
     stored = {"side": rating.side, "comment": rating.comment, "seconds": rating.seconds}
     if data.get("next"):
+        if session is not None:
+            return _serve(campaign, user, rating=stored, created=created)
         return _state(item, progress, rating=stored, created=created)
     progress = assignment.rater_progress(campaign=campaign, rater=user)
     return JsonResponse(

@@ -3,15 +3,22 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.password_validation import password_validators_help_text_html
 
-from annotate.recruiting.links import PARAM_NAME
+from annotate.recruiting.links import EXTERNAL_ID, PARAM_NAME
 from annotate.recruiting_models import CampaignRecruiting
+from core.users import USERNAME_HELP
 
 
 class SignupForm(forms.Form):
-    username = forms.CharField(max_length=150)
+    username = forms.CharField(max_length=150, help_text=USERNAME_HELP)
     password = forms.CharField(widget=forms.PasswordInput, strip=False)
     password2 = forms.CharField(widget=forms.PasswordInput, strip=False, label="Password again")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The rules Django's validators apply (AUTH_PASSWORD_VALIDATORS), shown before the first try.
+        self.fields["password"].help_text = password_validators_help_text_html()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -27,6 +34,13 @@ class RecruitingForm(forms.ModelForm):
         max_length=200,
         widget=forms.TextInput(attrs={"inputmode": "url"}),
     )
+    screened_out_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        max_length=200,
+        widget=forms.TextInput(attrs={"inputmode": "url"}),
+        help_text="Optional: where a screened-out rater is sent. Never the completion URL: it carries the completion code.",
+    )
 
     class Meta:
         model = CampaignRecruiting
@@ -40,6 +54,10 @@ class RecruitingForm(forms.ModelForm):
             "completion_code",
             "screened_out_code",
             "completion_url",
+            "screened_out_url",
+            "session_items",
+            "session_minutes",
+            "platform_study_id",
         ]
         widgets = {"consent_text": forms.Textarea(attrs={"rows": 6})}
 
@@ -48,6 +66,27 @@ class RecruitingForm(forms.ModelForm):
         if not PARAM_NAME.match(value):
             raise forms.ValidationError("A parameter name is letters, digits and underscores.")
         return value
+
+    def clean_platform_study_id(self) -> str:
+        value = str(self.cleaned_data.get("platform_study_id", "")).strip()
+        if value and not EXTERNAL_ID.match(value):
+            raise forms.ValidationError("A study id is letters, digits, _ and - (as the platform shows it).")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        screened, completion = data.get("screened_out_url") or "", data.get("completion_url") or ""
+        code = data.get("completion_code") or ""
+        if screened and (screened == completion or (code and code in screened)):
+            # A screened-out rater would be sent off with the completion code and paid as finished.
+            self.add_error(
+                "screened_out_url",
+                "This URL carries the completion code: use the platform's screened-out URL.",
+            )
+        for name in ("session_items", "session_minutes"):
+            if data.get(name) == 0:
+                self.add_error(name, "At least 1 (leave it empty for no limit).")
+        return data
 
     def clean_gold_accuracy_min(self) -> float:
         value = self.cleaned_data.get("gold_accuracy_min")

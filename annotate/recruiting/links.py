@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotate.models import Campaign
+from annotate.recruiting.sessions import study_full
 from annotate.recruiting_models import PROLIFIC_PARAMS, CampaignRecruiting, Enrollment, ExternalRater, Invite
-from core.users import user_create
+from core.users import UserInputError, crowd_username, user_create
 
 # Prolific ids are 24 hex characters; MTurk's are upper-case alphanumerics. Anything else is refused.
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -27,6 +29,16 @@ PARAM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 
 class LinkError(Exception):
     """The link or its parameters cannot be used; the message is shown to the person."""
+
+
+class StudyFull(LinkError):
+    """Nothing is left to serve a newcomer: the person should return the study (there is no code)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This study is full: there is nothing left to rate. Please return it on the platform you "
+            "came from (there is no completion code, as no work was done)."
+        )
 
 
 def invite_create(
@@ -136,12 +148,34 @@ def external_params(*, recruiting: CampaignRecruiting, query: Mapping[str, str])
 
 
 def external_username(*, campaign: Campaign, external_id: str) -> str:
-    return f"ext{campaign.pk}-{external_id}"
+    return crowd_username(campaign_id=campaign.pk, external_id=external_id)
 
 
-@transaction.atomic
-def external_enter(*, entry_token: str, query: Mapping[str, str]) -> ExternalRater:
-    """Create or resume the rater bound to the external id in the query; `LinkError` creates nothing."""
+@dataclass(frozen=True)
+class Entry:
+    """A checked crowd entry: the campaign's settings, the ids from the query, the rater already bound."""
+
+    recruiting: CampaignRecruiting
+    external_id: str
+    study: str
+    session: str
+    bound: ExternalRater | None
+
+
+def _bound_rater(*, campaign: Campaign, external_id: str) -> ExternalRater | None:
+    return (
+        ExternalRater.objects.select_related("user")
+        .filter(campaign=campaign, external_id=external_id)
+        .first()
+    )
+
+
+def external_check(*, entry_token: str, query: Mapping[str, str]) -> Entry:
+    """Check the crowd URL without writing anything; `LinkError` (or `StudyFull`) says why it cannot be used.
+
+    A participant already bound may always come back, even to a closed or full study, to reach their
+    end page; a newcomer is refused when the campaign is not open or has nothing left to serve.
+    """
     recruiting = (
         CampaignRecruiting.objects.select_related("campaign").filter(entry_token=entry_token).first()
         if entry_token
@@ -150,29 +184,58 @@ def external_enter(*, entry_token: str, query: Mapping[str, str]) -> ExternalRat
     if recruiting is None or not recruiting.accept_external:
         raise LinkError("This study link is not valid.")
     campaign = recruiting.campaign
-    if campaign.status != Campaign.Status.OPEN:
-        raise LinkError("This study is not open at the moment.")
     external_id, study, session = external_params(recruiting=recruiting, query=query)
-    bound = (
-        ExternalRater.objects.select_related("user")
-        .filter(campaign=campaign, external_id=external_id)
-        .first()
-    )
-    if bound is not None:
-        bound.last_seen = timezone.now()
-        # The first study and session ids are the ones payments are reconciled on; fill only blanks.
-        bound.study_id = bound.study_id or study
-        bound.session_id = bound.session_id or session
-        bound.save(update_fields=["last_seen", "study_id", "session_id"])
-        return bound
-    username = external_username(campaign=campaign, external_id=external_id)
-    if User.objects.filter(username=username).exists():
+    if recruiting.platform_study_id and study != recruiting.platform_study_id:
+        raise LinkError("This link belongs to another study (its STUDY_ID does not match).")
+    bound = _bound_rater(campaign=campaign, external_id=external_id)
+    if bound is None:
+        if campaign.status == Campaign.Status.DRAFT:
+            raise LinkError("This study is not open at the moment.")
+        if study_full(campaign=campaign):
+            raise StudyFull()
+    return Entry(recruiting, external_id, study, session, bound)
+
+
+def _resume(bound: ExternalRater, *, study: str, session: str) -> ExternalRater:
+    bound.last_seen = timezone.now()
+    # The first study and session ids are the ones payments are reconciled on; fill only blanks.
+    bound.study_id = bound.study_id or study
+    bound.session_id = bound.session_id or session
+    bound.save(update_fields=["last_seen", "study_id", "session_id"])
+    return bound
+
+
+@transaction.atomic
+def external_enter(*, entry_token: str, query: Mapping[str, str]) -> ExternalRater:
+    """Create or resume the rater bound to the external id in the query; `LinkError` creates nothing.
+
+    The same id entering twice at once (two tabs, a resent request) ends with one rater: the second
+    creation fails on the unique username, and the rater the first one made is resumed.
+    """
+    entry = external_check(entry_token=entry_token, query=query)
+    campaign = entry.recruiting.campaign
+    if entry.bound is not None:
+        return _resume(entry.bound, study=entry.study, session=entry.session)
+    username = external_username(campaign=campaign, external_id=entry.external_id)
+    try:
+        with transaction.atomic():
+            user = user_create(username=username, role="rater", password=None, crowd=True)
+            _enroll(campaign=campaign, user=user)
+            return ExternalRater.objects.create(
+                campaign=campaign,
+                user=user,
+                external_id=entry.external_id,
+                study_id=entry.study,
+                session_id=entry.session,
+            )
+    except (IntegrityError, UserInputError):
+        pass
+    # Another request for this id won the race (it committed before our insert failed), or an
+    # account of this name exists that is not this participant's.
+    bound = _bound_rater(campaign=campaign, external_id=entry.external_id)
+    if bound is None:
         raise LinkError("This participant id cannot be used here.")
-    user = user_create(username=username, role="rater", password=None)
-    _enroll(campaign=campaign, user=user)
-    return ExternalRater.objects.create(
-        campaign=campaign, user=user, external_id=external_id, study_id=study, session_id=session
-    )
+    return _resume(bound, study=entry.study, session=entry.session)
 
 
 def external_ids(*, campaign: Campaign) -> dict[int, tuple[str, str, str]]:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from annotate.models import Campaign
 from annotate.recruiting import links, steps
 from annotate.recruiting.forms import InviteForm, PracticeUploadForm, RecruitingForm
-from annotate.recruiting_models import Enrollment, ExternalRater, Invite, PracticeItem
+from annotate.recruiting_models import CampaignRecruiting, Enrollment, ExternalRater, Invite, PracticeItem
 from core.roles import researcher_required
 
 
@@ -61,6 +61,16 @@ def _post_action(request: HttpRequest, campaign: Campaign) -> HttpResponse | Non
     return redirect("recruiting:manage", pk=campaign.pk)
 
 
+def session_warning(recruiting: CampaignRecruiting) -> str:
+    """Why the crowd entry as set up would not end, or "" (crowd work is paid per session)."""
+    if recruiting.accept_external and not (recruiting.session_items or recruiting.session_minutes):
+        return (
+            "Crowd entry is on without a session size: participants get their completion code only when "
+            "nothing is left for them. Set the session's items or minutes below."
+        )
+    return ""
+
+
 def _invite_url(request: HttpRequest, invite: Invite) -> str:
     return request.build_absolute_uri(reverse("recruiting:invite", args=[invite.token]))
 
@@ -98,5 +108,6 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
         "entry_url": f"{entry}?{param}={{{{%{param}%}}}}&STUDY_ID={{{{%STUDY_ID%}}}}&SESSION_ID={{{{%SESSION_ID%}}}}",
         "practice": PracticeItem.objects.filter(campaign=campaign),
         "enrollments": [(e, external.get(e.user_id)) for e in enrolled],
+        "session_warning": session_warning(recruiting),
     }
     return render(request, "annotate/recruiting/manage.html", context)

@@ -3,6 +3,16 @@
 A rater joins the campaign's pool only when every step is done (`enrollment_advance`); a rater below
 the qualification threshold is marked screened out and never joins. Practice answers are stored as
 `PracticeAnswer`, never as ratings.
+
+Practice feedback and the qualification test (`feedback_open`): with no threshold the practice round
+only teaches, and each answer is followed by the expected one and the explanation. With a threshold
+the round is a test, and per-item feedback would be its answer key: anyone could enter once with a
+throwaway participant id, read the expected answers, and pass with their real id. So while the round
+is a test, nothing about correctness is shown until the whole round is scored: a screened-out rater
+learns only that they did not qualify (one bit per attempt, never which items were wrong), and an
+admitted rater then sees the feedback for every item, which can no longer help anyone they could be.
+A campaign may further tie crowd ids to its study (`platform_study_id`, checked at the crowd entry),
+so that ids made up outside the platform's study are refused.
 """
 
 from __future__ import annotations
@@ -11,10 +21,9 @@ import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotate import assignment
 from annotate.models import Campaign
 from annotate.pair_files import PairFileError, pair_file_read
 from annotate.recruiting_models import (
@@ -154,6 +163,10 @@ def answer_as_side(item: PracticeItem) -> str:
     return item.answer
 
 
+def _answer_of(item: PracticeItem, rater: User) -> PracticeAnswer | None:
+    return PracticeAnswer.objects.filter(item=item, rater=rater).first()
+
+
 @transaction.atomic
 def practice_answer(*, campaign: Campaign, rater: User, item_id: int, side: str) -> PracticeAnswer:
     """Record the rater's practice answer (the first one counts; a resend returns it unchanged)."""
@@ -162,13 +175,27 @@ def practice_answer(*, campaign: Campaign, rater: User, item_id: int, side: str)
     item = PracticeItem.objects.filter(campaign=campaign, pk=item_id).first()
     if item is None or item not in practice_items(campaign=campaign, recruiting=recruiting_of(campaign)):
         raise StepError("unknown practice item")
-    existing = PracticeAnswer.objects.filter(item=item, rater=rater).first()
+    existing = _answer_of(item, rater)
     if existing is not None:
         return existing
     choice = side_to_choice(item, side)
-    return PracticeAnswer.objects.create(
-        item=item, rater=rater, side=side, choice=choice, correct=choice == item.answer
-    )
+    try:
+        # Answers sent at once (a double click, several tabs) race past the check above; the unique
+        # constraint decides, and the loser returns the answer that was stored.
+        with transaction.atomic():
+            return PracticeAnswer.objects.create(
+                item=item, rater=rater, side=side, choice=choice, correct=choice == item.answer
+            )
+    except IntegrityError:
+        return PracticeAnswer.objects.get(item=item, rater=rater)
+
+
+def feedback_open(*, campaign: Campaign, rater: User) -> bool:
+    """Whether the rater may see practice correctness now (see the module's note on the answer key)."""
+    if recruiting_of(campaign).qualification_percent is None:
+        return True
+    enrollment = Enrollment.objects.filter(campaign=campaign, user=rater).only("admitted_at").first()
+    return enrollment is not None and enrollment.admitted_at is not None
 
 
 @transaction.atomic
@@ -201,27 +228,3 @@ def practice_upload(
         )
     PracticeItem.objects.bulk_create(rows)
     return len(rows)
-
-
-@dataclass(frozen=True)
-class Finish:
-    """What the end page shows: the code (may be empty), where to go next, and whether the rater is done."""
-
-    done: bool
-    screened_out: bool
-    code: str
-    redirect_url: str
-
-
-def finish_state(*, campaign: Campaign, rater: User) -> Finish:
-    """Done when screened out, or when the rating loop has nothing left for them (their quota included)."""
-    recruiting = recruiting_of(campaign)
-    if next_step(campaign=campaign, rater=rater) == SCREENED_OUT:
-        return Finish(True, True, recruiting.screened_out_code, recruiting.completion_url)
-    progress = assignment.rater_progress(campaign=campaign, rater=rater)
-    # `remaining` counts the quota and the gold checks still owed: done exactly when serving has
-    # nothing left, or the end page would tell a rater that what they are still served is checks.
-    done = progress.remaining == 0
-    return Finish(
-        done, False, recruiting.completion_code if done else "", recruiting.completion_url if done else ""
-    )

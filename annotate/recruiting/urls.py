@@ -10,6 +10,7 @@ urlpatterns = [
     path("join/<int:campaign_id>/consent", views.consent, name="consent"),
     path("join/<int:campaign_id>/practice", views.practice, name="practice"),
     path("join/<int:campaign_id>/practice/<int:item_id>", views.feedback, name="feedback"),
+    path("join/<int:campaign_id>/practice/review", views.review, name="review"),
     path("join/<int:campaign_id>/finish", views.finish, name="finish"),
     path("campaigns/<int:pk>/recruiting/", researcher_views.manage, name="manage"),
 ]

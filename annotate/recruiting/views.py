@@ -16,16 +16,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from annotate.models import Campaign
-from annotate.recruiting import links, steps
+from annotate.recruiting import links, sessions, steps
 from annotate.recruiting.forms import SignupForm
-from annotate.recruiting_models import Invite, PracticeItem
+from annotate.recruiting_models import Invite, PracticeAnswer, PracticeItem
 from annotate.rendering import render_markdown
 from core.backends import BACKEND
 from core.roles import is_rater, rater_required
 
 
 def _problem(request: HttpRequest, message: str, status: int = 410) -> HttpResponse:
-    return render(request, "annotate/recruiting/problem.html", {"message": message}, status=status)
+    context = {"message": message, "heading": "This link cannot be used", "nothing_created": True}
+    return render(request, "annotate/recruiting/problem.html", context, status=status)
 
 
 def _step_url(campaign: Campaign, step: str) -> str:
@@ -53,16 +54,19 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
         return _problem(request, problem, status=404 if found is None else 410)
     assert found is not None
     campaign = found.campaign
-    form = SignupForm(request.POST if request.method == "POST" and not user.is_authenticated else None)
+    signing_up = not user.is_authenticated
+    form = SignupForm(request.POST if request.method == "POST" and signing_up else None)
+    # A logged-in visitor has no sign-up form: their error is shown on its own (an unbound form
+    # takes no errors).
+    error = ""
     if request.method == "POST":
         try:
-            if user.is_authenticated:
+            if not signing_up:
                 if not is_rater(user):
                     raise links.LinkError(
                         "This account is not a rater account; log out to sign up as a rater."
                     )
                 links.invite_accept(token=token, user=user)  # type: ignore[arg-type]
-                joined: User = user  # type: ignore[assignment]
             elif form.is_valid():
                 joined = links.invite_signup(
                     token=token,
@@ -73,22 +77,49 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 raise links.LinkError("")
         except links.LinkError as exc:
-            if str(exc):
+            if str(exc) and signing_up:
                 form.add_error(None, str(exc))
+            error = str(exc)
         else:
             return redirect("recruiting:step", campaign_id=campaign.pk)
-    context = {"campaign": campaign, "form": form, "token": token, "is_rater": is_rater(user)}
+    context = {
+        "campaign": campaign,
+        "form": form,
+        "token": token,
+        "is_rater": is_rater(user),
+        "error": error,
+    }
     return render(request, "annotate/recruiting/invite.html", context)
 
 
+def _entry_problem(request: HttpRequest, exc: links.LinkError) -> HttpResponse:
+    if isinstance(exc, links.StudyFull):
+        context = {"message": str(exc), "heading": "This study is full", "nothing_created": False}
+        return render(request, "annotate/recruiting/problem.html", context, status=410)
+    return _problem(request, str(exc), status=400)
+
+
 @login_not_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 @never_cache
 def external_entry(request: HttpRequest, entry_token: str) -> HttpResponse:
+    """GET shows a start page and changes nothing (not even who is logged in); POST enters and logs in.
+
+    A link opened by a preview, a prefetch or a logged-in researcher's click must neither create a
+    rater nor end someone's session without asking.
+    """
+    query = request.GET.dict()
     try:
-        bound = links.external_enter(entry_token=entry_token, query=request.GET.dict())
+        if request.method == "GET":
+            entry = links.external_check(entry_token=entry_token, query=query)
+            current = request.user if request.user.is_authenticated else None
+            if current is not None and entry.bound is not None and current.pk == entry.bound.user_id:
+                current = None  # the participant themself, coming back
+            context = {"campaign": entry.recruiting.campaign, "entry": entry, "current": current}
+            return render(request, "annotate/recruiting/start.html", context)
+        bound = links.external_enter(entry_token=entry_token, query=query)
     except links.LinkError as exc:
-        return _problem(request, str(exc), status=400)
+        return _entry_problem(request, exc)
     if request.user.is_authenticated and request.user.pk != bound.user_id:
         request.session.flush()
     # The session is the credential: the same external id always logs in the same rater.
@@ -100,7 +131,12 @@ def external_entry(request: HttpRequest, entry_token: str) -> HttpResponse:
 @never_cache
 def step(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _enrolled_campaign(request, campaign_id)
-    now = steps.enrollment_advance(campaign=campaign, rater=request.user)  # type: ignore[arg-type]
+    user: User = request.user  # type: ignore[assignment]
+    # A full or closed study, an ended session or nothing left: the end page (checked before
+    # consent and practice too, so a latecomer does no work that can earn nothing).
+    if sessions.finish_state(campaign=campaign, rater=user).done:
+        return redirect("recruiting:finish", campaign_id=campaign.pk)
+    now = steps.enrollment_advance(campaign=campaign, rater=user)
     return redirect(_step_url(campaign, now))
 
 
@@ -142,7 +178,12 @@ def practice(request: HttpRequest, campaign_id: int) -> HttpResponse:
             )
         except (ValueError, steps.StepError) as exc:
             return _problem(request, f"That answer was not taken: {exc}", status=400)
-        return redirect("recruiting:feedback", campaign_id=campaign.pk, item_id=answer.item_id)
+        if steps.feedback_open(campaign=campaign, rater=user):
+            return redirect("recruiting:feedback", campaign_id=campaign.pk, item_id=answer.item_id)
+        # A qualification round: no feedback until the whole round is scored (steps' note).
+        if steps.practice_next(campaign=campaign, rater=user) is None:
+            return redirect("recruiting:review", campaign_id=campaign.pk)
+        return redirect("recruiting:practice", campaign_id=campaign.pk)
     item = steps.practice_next(campaign=campaign, rater=user)
     if item is None:
         return redirect("recruiting:step", campaign_id=campaign.pk)
@@ -151,6 +192,7 @@ def practice(request: HttpRequest, campaign_id: int) -> HttpResponse:
     context = {
         "campaign": campaign,
         "item": item,
+        "graded": not steps.feedback_open(campaign=campaign, rater=user),
         "number": score.answered + 1,
         "total": score.total,
         "prompt_html": render_markdown(item.prompt_text),
@@ -158,7 +200,7 @@ def practice(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "instructions_html": render_markdown(campaign.instructions),
         "left_html": left_html,
         "right_html": right_html,
-        "sides": [(s, label) for s, label in SIDE_LABELS.items()],
+        "sides": [(s, label, key) for (s, label), key in zip(SIDE_LABELS.items(), "1234", strict=True)],
     }
     return render(request, "annotate/recruiting/practice.html", context)
 
@@ -172,6 +214,8 @@ SIDE_LABELS = {"left": "Left is better", "right": "Right is better", "tie": "Tie
 def feedback(request: HttpRequest, campaign_id: int, item_id: int) -> HttpResponse:
     campaign = _enrolled_campaign(request, campaign_id)
     user: User = request.user  # type: ignore[assignment]
+    if not steps.feedback_open(campaign=campaign, rater=user):
+        return redirect("recruiting:step", campaign_id=campaign.pk)
     item = get_object_or_404(PracticeItem, campaign=campaign, pk=item_id, answers__rater=user)
     answer = item.answers.get(rater=user)
     score = steps.practice_score(campaign=campaign, rater=user)
@@ -195,9 +239,38 @@ def feedback(request: HttpRequest, campaign_id: int, item_id: int) -> HttpRespon
 @rater_required
 @require_GET
 @never_cache
-def finish(request: HttpRequest, campaign_id: int) -> HttpResponse:
+def review(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """After a qualification round: score it, then show an admitted rater the feedback on every item."""
     campaign = _enrolled_campaign(request, campaign_id)
-    state = steps.finish_state(campaign=campaign, rater=request.user)  # type: ignore[arg-type]
-    if not state.done:
-        return redirect("recruiting:step", campaign_id=campaign.pk)
+    user: User = request.user  # type: ignore[assignment]
+    now = steps.enrollment_advance(campaign=campaign, rater=user)
+    if now != steps.RATE:
+        return redirect(_step_url(campaign, now))
+    recruiting = steps.recruiting_of(campaign)
+    answers = {a.item_id: a for a in PracticeAnswer.objects.filter(rater=user, item__campaign=campaign)}
+    rows = []
+    for item in steps.practice_items(campaign=campaign, recruiting=recruiting):
+        answer = answers.get(item.pk)
+        rows.append(
+            {
+                "item": item,
+                "correct": answer is not None and answer.correct,
+                "yours": SIDE_LABELS[answer.side] if answer else "no answer",
+                "expected": SIDE_LABELS[steps.answer_as_side(item)],
+                "explanation_html": render_markdown(item.explanation) if item.explanation else "",
+                "prompt_html": render_markdown(item.prompt_text),
+            }
+        )
+    score = steps.practice_score(campaign=campaign, rater=user)
+    context = {"campaign": campaign, "rows": rows, "score": score}
+    return render(request, "annotate/recruiting/review.html", context)
+
+
+@rater_required
+@require_GET
+@never_cache
+def finish(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The end page: the code, screened out, study full, or (still going) how to return the study."""
+    campaign = _enrolled_campaign(request, campaign_id)
+    state = sessions.finish_state(campaign=campaign, rater=request.user)  # type: ignore[arg-type]
     return render(request, "annotate/recruiting/finish.html", {"campaign": campaign, "state": state})

@@ -40,7 +40,11 @@
     });
     let data = {};
     try { data = await response.json(); } catch (e) { data = {}; }
-    if (!response.ok) throw new Error(data.error || ("the server answered " + response.status));
+    if (!response.ok) {
+      const error = new Error(data.error || ("the server answered " + response.status));
+      error.status = response.status;
+      throw error;
+    }
     return data;
   }
 
@@ -51,6 +55,8 @@
   }
 
   function show(state) {
+    // A recruited participant's session is over: their end page has the code.
+    if (state.finish_url) window.location.assign(state.finish_url);
     const p = state.progress;
     if (p) {
       els.bar.value = p.percent;
@@ -104,6 +110,8 @@
       if (state.item && onlySkipped) text += (text ? " " : "") + "Only items you skipped are left: this is the one you skipped longest ago.";
       els.status.textContent = text;
     } catch (e) {
+      // The task is gone (the campaign closed mid-session): a recruited participant goes to their end page.
+      if (e.status === 404 && root.dataset.finishUrl) { window.location.assign(root.dataset.finishUrl); return; }
       els.status.textContent = "Could not do that: " + e.message;
       if (/ran out|not served|unknown item/.test(e.message)) {
         token = null;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import User
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotate.models import Campaign, Rating
-from annotate.recruiting import links, steps
+from annotate.recruiting import links, sessions, steps
 from annotate.recruiting_models import ConsentRecord, Enrollment, ExternalRater, Invite, PracticeAnswer
 
 GOOD_PASSWORD = "a-long-enough-passphrase-42"
@@ -139,7 +140,7 @@ def test_external_entry_creates_resumes_and_rejects_malformed(campaign_factory) 
     recruiting.save()
     url = reverse("recruiting:external", args=[recruiting.entry_token])
     query = {"PROLIFIC_PID": "5f1a2b3c4d5e6f7a8b9c0d1e", "STUDY_ID": "study1", "SESSION_ID": "sess1"}
-    first = Client().get(url, query)
+    first = Client().post(f"{url}?{urlencode(query)}")
     assert first.status_code == 302
     bound = ExternalRater.objects.get()
     assert (bound.external_id, bound.study_id, bound.session_id) == (
@@ -148,7 +149,7 @@ def test_external_entry_creates_resumes_and_rejects_malformed(campaign_factory) 
         "sess1",
     )
     assert not bound.user.has_usable_password()
-    again = Client().get(url, query)
+    again = Client().post(f"{url}?{urlencode(query)}")
     assert (
         again.status_code == 302
         and ExternalRater.objects.count() == 1
@@ -162,7 +163,10 @@ def test_external_entry_creates_resumes_and_rejects_malformed(campaign_factory) 
         {"PROLIFIC_PID": "ok", "STUDY_ID": "a b"},
     ):
         assert Client().get(url, bad).status_code == 400
-    assert Client().get(reverse("recruiting:external", args=["forged-token"]), query).status_code == 400
+        assert Client().post(f"{url}?{urlencode(bad)}").status_code == 400
+    forged = reverse("recruiting:external", args=["forged-token"])
+    assert Client().get(forged, query).status_code == 400
+    assert Client().post(f"{forged}?{urlencode(query)}").status_code == 400
     assert _counts() == before
 
 
@@ -241,7 +245,7 @@ def test_the_finish_page_says_done_only_when_the_rating_page_has_nothing_left(ca
         assert item is not None and item.gold_answer is None
         rating_submit(campaign=campaign, rater=rater, token=item.token, side="left", seconds=4.0)
     served = 2
-    while not steps.finish_state(campaign=campaign, rater=rater).done:
+    while not sessions.finish_state(campaign=campaign, rater=rater).done:
         item = item_next(campaign=campaign, rater=rater)
         assert item is not None, "the finish page says not done, yet nothing is served"
         rating_submit(campaign=campaign, rater=rater, token=item.token, side="left", seconds=4.0)
