@@ -33,6 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,7 +42,7 @@ import torch  # noqa: E402
 
 from generation.engine import Engine  # noqa: E402
 from generation.sampling import PromptRequest, SamplingParams  # noqa: E402
-from generation.served import ServedClient, ServedEndpoint  # noqa: E402
+from generation.served import HostAllowList, ServedClient, ServedEndpoint  # noqa: E402
 from generation.tiny import BYTE_VOCAB, byte_tokenizer, save_tiny, tiny_causal  # noqa: E402
 from generation.vllm_local import VLLM_PYTHON, LocalVllm, vllm_start  # noqa: E402
 
@@ -204,7 +205,9 @@ def main() -> None:
             folder / "model", served_model="bench", log=folder / "server.log", max_model_len=2048
         )
         endpoint = ServedEndpoint(base_url=server.base_url, served_model="bench")
-        client = ServedClient(endpoint, concurrency=args.vllm_concurrency)
+        # The bench's own server, on loopback: allowed explicitly, as an operator would.
+        allowed = HostAllowList.parse([urlsplit(server.base_url).hostname or "127.0.0.1"])
+        client = ServedClient(endpoint, allowed=allowed, concurrency=args.vllm_concurrency)
     try:
         _run(args, device, count, label, source, prompts, engine, client)
     finally:

@@ -16,7 +16,19 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+# Every variable the settings read, in the order they read it: the platform's own configuration,
+# which no served model may take as its API key (settings.PLATFORM_ENV_VARS).
+_READ: dict[str, None] = {}
+
+
+def env_names_read() -> frozenset[str]:
+    """The names every reader here has been asked for from the process environment so far."""
+    return frozenset(_READ)
+
+
 def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
+    if environ is None:
+        _READ[name] = None
     value = (os.environ if environ is None else environ).get(name)
     if value is None:
         return None

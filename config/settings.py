@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_path, env_str, env_url
+from config.env import env_bool, env_int, env_list, env_names_read, env_path, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
@@ -251,6 +251,12 @@ CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 # and how long one request may take before the chunk fails (and is resumed by a retry).
 GENERATION_SERVED_CONCURRENCY = env_int("GENERATION_SERVED_CONCURRENCY", 8, minimum=1)
 GENERATION_SERVED_TIMEOUT = env_int("GENERATION_SERVED_TIMEOUT", 600, minimum=1)
+# What a served model may reach and send (issue 25; rules in generation/served_policy.py). Hosts:
+# names, *.domain (public addresses only), IP addresses, CIDR networks; none by default, and a
+# loopback or private address only when listed exactly. Key variables: names or fnmatch patterns
+# (*_API_KEY); none by default, and never one of PLATFORM_ENV_VARS (set at the end of this file).
+SERVED_ALLOWED_HOSTS = env_list("SERVED_ALLOWED_HOSTS", [])
+SERVED_API_KEY_VARS = env_list("SERVED_API_KEY_VARS", [])
 
 # ---- Login throttling (issue 14, finding 2): django-axes ----
 # A handful of wrong passwords locks the account, and separately the address they came from, for
@@ -330,3 +336,15 @@ if _cache_url is None:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# ---- The platform's own variables (issue 25, item 2) ----
+# Last, so that it holds every variable read above (config/env.py records each name its readers are
+# asked for), and those the processes read outside these settings: no served model may send one
+# of them as its API key, whatever SERVED_API_KEY_VARS says.
+PLATFORM_ENV_VARS = env_names_read() | {
+    "DJANGO_SETTINGS_MODULE",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_USER",
+    "POSTGRES_DB",
+    "WEB_WORKERS",
+}

@@ -13,15 +13,16 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from core.models import ChunkStatus, Job, JobStatus
+from core.models import JOB_STALE_SECONDS, ChunkStatus, Job, JobStatus
 
 JobT = TypeVar("JobT", bound=Job)
 
-# A chunk whose worker has not been heard from for this long is handed to another worker (and its
-# job may be retried). Heartbeats come with every committed item and between batches, so keep it
-# well above the time one batch takes.
+# A chunk whose worker has not been heard from for this long is handed to another worker without
+# anyone asking. Heartbeats come with every committed item and between batches, so keep it well
+# above the time one batch takes. A researcher may cancel or retry sooner (JOB_STALE_SECONDS).
 STALE_SECONDS = 1800
 
 
@@ -31,25 +32,34 @@ def job_chunks(job: Job) -> Any:
 
 
 def job_stalled(*, job: Job) -> bool:
-    """No heartbeat for STALE_SECONDS (or none at all): its worker is presumed dead."""
-    return job.heartbeat is None or job.heartbeat < timezone.now() - timedelta(seconds=STALE_SECONDS)
+    """Running with no heartbeat for JOB_STALE_SECONDS (or none at all): its worker is presumed dead."""
+    return job.is_stalled
 
 
 def job_cancel(*, job: JobT) -> JobT:
-    """Ask running workers to stop between batches; a job that never started is cancelled at once."""
+    """Ask running workers to stop between batches; a job that never started, or whose worker has
+    gone quiet (killed: nobody is left to honour the request), is cancelled at once."""
     jobs = type(job)._default_manager.filter(pk=job.pk)
+    quiet = timezone.now() - timedelta(seconds=JOB_STALE_SECONDS)
     with transaction.atomic():
         jobs.update(cancel_requested=True)
         jobs.filter(status=JobStatus.QUEUED).update(status=JobStatus.CANCELLED, finished=timezone.now())
+        dead = jobs.filter(status=JobStatus.RUNNING).filter(
+            Q(heartbeat__isnull=True) | Q(heartbeat__lt=quiet)
+        )
+        if dead.update(status=JobStatus.CANCELLED, finished=timezone.now()):
+            chunks = getattr(job, "chunks", None)
+            if chunks is not None:  # the dead worker's chunks are free again for a retry
+                chunks.filter(status=ChunkStatus.RUNNING).update(
+                    status=ChunkStatus.PENDING, worker="", heartbeat=None
+                )
     job.refresh_from_db()
     return job
 
 
 def chunked_job_retryable(*, job: Job) -> bool:
     """Failed, cancelled, or running with a worker gone quiet: what a retry may queue again."""
-    return job.status in (JobStatus.FAILED, JobStatus.CANCELLED) or (
-        job.status == JobStatus.RUNNING and job_stalled(job=job)
-    )
+    return job.status in (JobStatus.FAILED, JobStatus.CANCELLED) or job_stalled(job=job)
 
 
 def job_requeue(*, job: JobT, enqueue: Callable[[], None] | None = None) -> JobT:

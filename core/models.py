@@ -16,6 +16,14 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# A running job whose worker has not been heard from for this long may be cancelled or retried by a
+# researcher (issue 25, item 9): workers beat with every committed item and between batches, so a
+# live one is heard from every few seconds; a worker killed with kill -9 is not, and Redis would
+# hand its task to another worker only after its visibility timeout (24 h). Chunks are taken over
+# by other workers after core.jobs.STALE_SECONDS, a longer wait, since nobody asked.
+JOB_STALE_SECONDS = 120
+
+
 class Job(models.Model):
     """Abstract base: a job's life lives in our tables, not in Celery's result backend."""
 
@@ -43,9 +51,16 @@ class Job(models.Model):
         return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
 
     @property
+    def is_stalled(self) -> bool:
+        """Running, with no heartbeat for JOB_STALE_SECONDS (or none at all): its worker is presumed dead."""
+        if self.status != JobStatus.RUNNING:
+            return False
+        return self.heartbeat is None or (timezone.now() - self.heartbeat).total_seconds() > JOB_STALE_SECONDS
+
+    @property
     def offers_retry(self) -> bool:
-        """Whether its page shows a retry button (a stalled running job shows cancel instead)."""
-        return self.status in (JobStatus.FAILED, JobStatus.CANCELLED)
+        """Whether its page shows a retry button: failed, cancelled, or running with its worker gone quiet."""
+        return self.status in (JobStatus.FAILED, JobStatus.CANCELLED) or self.is_stalled
 
     @property
     def duration_seconds(self) -> float | None:

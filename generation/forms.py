@@ -10,7 +10,7 @@ from django.conf import settings
 from eval_sets.models import EvalSet
 from generation.models import ModelSpec, SelectionPolicy
 from generation.params import DEFAULTS, GenerationParams
-from generation.services import env_name_valid
+from generation.services import GenerationError, env_name_valid, served_api_key_env_check
 
 
 class EnvNameInput(forms.TextInput):
@@ -59,6 +59,13 @@ class ModelRegisterForm(forms.Form):
         help_text="The NAME of the variable that holds the key on the worker (e.g. VLLM_API_KEY), "
         "never the key itself: keys are not stored or shown.",
     )
+
+    def clean_api_key_env(self) -> str:
+        """Refused on its field by the service's rule (SERVED_API_KEY_VARS), before anything is stored."""
+        try:
+            return served_api_key_env_check(self.cleaned_data.get("api_key_env") or "")
+        except GenerationError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

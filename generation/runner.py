@@ -53,25 +53,42 @@ def engine_for(spec: ModelSpec) -> Engine:
 
 
 def backend_for(spec: ModelSpec, *, require_logprobs: bool = True) -> Engine | ServedClient:
-    """The engine for a model this worker loads, or a client for a model served elsewhere."""
+    """The engine for a model this worker loads, or a client for a model served elsewhere.
+
+    The operator's rules are applied again here, on the worker, whatever was accepted at
+    registration: settings may have changed since, and a row may have been written by other means.
+    """
     if not spec.is_served:
         return engine_for(spec)
     from generation.served import ServedClient, ServedEndpoint
+    from generation.served_policy import HostAllowList, ServedPolicyError, api_key_env_check
 
-    api_key = None
-    if spec.api_key_env:
-        api_key = os.environ.get(spec.api_key_env)
-        if not api_key:
-            raise GenerationError(
-                f"model {spec.name!r} reads its API key from ${spec.api_key_env}, which is not set on this worker"
+    try:
+        allowed = HostAllowList.parse(settings.SERVED_ALLOWED_HOSTS)
+        api_key = None
+        if spec.api_key_env:
+            api_key_env_check(
+                name=spec.api_key_env,
+                patterns=settings.SERVED_API_KEY_VARS,
+                platform=settings.PLATFORM_ENV_VARS,
             )
+            api_key = os.environ.get(spec.api_key_env)
+            if not api_key:  # said only of a variable the operator allows
+                raise GenerationError(
+                    f"model {spec.name!r} reads its API key from ${spec.api_key_env}, "
+                    "which is not set on this worker"
+                )
+    except ServedPolicyError as exc:
+        raise GenerationError(f"model {spec.name!r}: {exc}") from None
     endpoint = ServedEndpoint(
         base_url=spec.base_url, served_model=spec.served_model, chat=spec.chat, api_key=api_key
     )
     return ServedClient(
         endpoint,
+        allowed=allowed,
         concurrency=settings.GENERATION_SERVED_CONCURRENCY,
         timeout=float(settings.GENERATION_SERVED_TIMEOUT),
+        max_response_chars=settings.MAX_RESPONSE_CHARS,
         require_logprobs=require_logprobs,
     )
 

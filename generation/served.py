@@ -18,14 +18,17 @@ Up to `concurrency` requests are in flight at once (threads; results are handed 
 the calling thread, so database writes stay on it). Any failed request stops the run with
 ServedModelError once the requests in flight have ended (the answered ones are handed over);
 requests not yet sent are not sent, so a retry resumes at the first prompt without samples.
+
+Every request goes through generation/served_http.py: only addresses the operator allows
+(`allowed`, from SERVED_ALLOWED_HOSTS) are reached, no redirect is followed, `timeout` bounds the
+whole request, the bytes read are bounded, and an answer text longer than `max_response_chars`
+(MAX_RESPONSE_CHARS) fails the request instead of being stored.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -38,16 +41,16 @@ from generation.sample_types import (
     SamplingParams,
     batch_seed,
 )
+from generation.served_http import ServedModelError, post
+from generation.served_policy import HostAllowList
+
+__all__ = ["NO_LOGPROBS", "HostAllowList", "ServedClient", "ServedEndpoint", "ServedModelError"]
 
 NO_LOGPROBS = (
     "the server returned no log-probabilities, so the paper's selection (which ranks samples by them) "
     "cannot run: generate with --selection none, or serve the model with vLLM"
 )
 _TOKEN_ID = re.compile(r"^token_id:(-?\d+)$")
-
-
-class ServedModelError(RuntimeError):
-    """The server could not be reached, refused a request or answered something unusable."""
 
 
 @dataclass(frozen=True)
@@ -69,15 +72,19 @@ class ServedClient:
         self,
         endpoint: ServedEndpoint,
         *,
+        allowed: HostAllowList,
         concurrency: int = 8,
         timeout: float = 600.0,
+        max_response_chars: int = 100_000,
         require_logprobs: bool = True,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.endpoint = endpoint
+        self.allowed = allowed  # the operator's SERVED_ALLOWED_HOSTS, checked at every connection
         self.concurrency = concurrency
-        self.timeout = timeout
+        self.timeout = timeout  # one whole request, not one read
+        self.max_response_chars = max_response_chars  # longest answer text stored
         self.require_logprobs = require_logprobs
         self.last_path = ""
         self._tokenize_ok: bool | None = None  # None: not tried yet
@@ -146,13 +153,13 @@ class ServedClient:
             body["messages"] = [{"role": "user", "content": request.text}]
             body["logprobs"] = True
             body["top_logprobs"] = 0
-            answer = self._post("/chat/completions", body)
+            answer = self._post("/chat/completions", body, max_bytes=self._answer_bytes(params))
         else:
             ids = self.prompt_encode(request.text)
             body["prompt"] = ids if ids else request.text
             body["logprobs"] = 0
             prompt_ids = ids or []
-            answer = self._post("/completions", body)
+            answer = self._post("/completions", body, max_bytes=self._answer_bytes(params, len(ids or [])))
         prompt_ids = _int_list(answer.get("prompt_token_ids")) or prompt_ids
         choices = answer.get("choices")
         if not isinstance(choices, list) or len(choices) != params.samples:
@@ -171,7 +178,7 @@ class ServedClient:
             full = self._tokenize(text, special=True)
             plain = self._tokenize(text, special=False)
         except ServedModelError as exc:
-            if "HTTP 404" not in str(exc):
+            if exc.status != 404:
                 raise
             self._tokenize_ok = False  # not vLLM: send text
             return None
@@ -185,7 +192,8 @@ class ServedClient:
 
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
         body = {"model": self.endpoint.served_model, "prompt": text, "add_special_tokens": special}
-        answer = self._post("/tokenize", body, root=True)
+        # Token ids of a prompt: a few bytes each in JSON, at most one per byte of the text.
+        answer = self._post("/tokenize", body, root=True, max_bytes=65536 + 24 * len(text.encode()))
         tokens = _int_list(answer.get("tokens"))
         if tokens is None:
             raise ServedModelError("the server's /tokenize answer has no token list")
@@ -203,6 +211,11 @@ class ServedClient:
             block = choice.get("logprobs") or {}
             tokens = block.get("tokens")
             logprobs = block.get("token_logprobs")
+        if len(text) > self.max_response_chars:
+            raise ServedModelError(
+                f"the server returned an answer of {len(text):,} characters; the limit is "
+                f"{self.max_response_chars:,} (MAX_RESPONSE_CHARS)"
+            )
         token_ids = _int_list(choice.get("token_ids"))
         if token_ids is None and isinstance(tokens, list):
             parsed = [_TOKEN_ID.match(str(t)) for t in tokens]
@@ -224,24 +237,28 @@ class ServedClient:
         )
 
     # ---- HTTP ------------------------------------------------------------------------------
-    def _post(self, path: str, body: dict[str, Any], *, root: bool = False) -> dict[str, Any]:
+    def _answer_bytes(self, params: SamplingParams, prompt_tokens: int = 0) -> int:
+        """The most bytes an honest answer can take: each sample's text (JSON-escaped, up to six
+        bytes a character) and a log-probability entry per token, with room to spare."""
+        per_sample = 6 * self.max_response_chars + 160 * params.max_new_tokens
+        return 1024 * 1024 + params.samples * per_sample + 24 * prompt_tokens
+
+    def _post(self, path: str, body: dict[str, Any], *, max_bytes: int, root: bool = False) -> dict[str, Any]:
         url = (self.endpoint.root if root else self.endpoint.base_url.rstrip("/")) + path
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.endpoint.api_key:
             headers["Authorization"] = f"Bearer {self.endpoint.api_key}"
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode("utf-8", "replace")
-            raise ServedModelError(f"{url}: HTTP {exc.code}: {detail}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise ServedModelError(f"the server at {url} could not be reached: {reason}") from None
+        raw = post(
+            url=url,
+            body=json.dumps(body).encode(),
+            headers=headers,
+            allowed=self.allowed,
+            timeout=self.timeout,
+            max_bytes=max_bytes,
+        )
         try:
             answer = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ServedModelError(f"{url} answered something that is not JSON") from None
         if not isinstance(answer, dict):
             raise ServedModelError(f"{url} answered JSON that is not an object")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 
 from core.jobs import chunked_job_retryable, chunks_create, job_cancel, job_requeue
@@ -21,6 +21,7 @@ from generation.model_kind import ModelKindError, model_kind_detect
 from generation.models import GenerationJob, ModelSpec
 from generation.params import DEFAULTS, GenerationParams
 from generation.selectors import generation_eval_set_resolve, model_spec_resolve
+from generation.served_policy import HostAllowList, ServedPolicyError, api_key_env_check, base_url_allowed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -96,6 +97,28 @@ def env_name_valid(name: str) -> bool:
     return bool(_ENV_NAME.match(name.strip()))
 
 
+def served_api_key_env_check(name: str) -> str:
+    """The variable's name, stripped, if a served model may read its key from it; GenerationError if not.
+
+    One rule for the form, the command and the service (the worker applies it again at run time).
+    """
+    name = name.strip()
+    if not name:
+        return ""
+    if not env_name_valid(name):
+        # Not echoed: what was typed may be the key itself.
+        raise GenerationError(
+            "that is not an environment variable name: give the variable's NAME, not the key"
+        )
+    try:
+        api_key_env_check(
+            name=name, patterns=settings.SERVED_API_KEY_VARS, platform=settings.PLATFORM_ENV_VARS
+        )
+    except ServedPolicyError as exc:
+        raise GenerationError(str(exc)) from None
+    return name
+
+
 def model_spec_register_served(
     *,
     name: str,
@@ -115,20 +138,17 @@ def model_spec_register_served(
         raise GenerationError("the model name is empty")
     if ModelSpec.objects.filter(name=name).exists():
         raise GenerationError(f"a model named {name!r} is already registered")
-    base_url = base_url.strip().rstrip("/")
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise GenerationError(f"base URL {base_url!r} is not an http(s) URL (e.g. http://gpu-host:8000/v1)")
-    if parts.username or parts.password or parts.query:
-        raise GenerationError("put no credentials or query in the base URL: name a key with --api-key-env")
     served_model = served_model.strip()
     if not served_model:
         raise GenerationError("the served model name is empty (vLLM: --served-model-name, or the model path)")
-    api_key_env = api_key_env.strip()
-    if api_key_env and not env_name_valid(api_key_env):
-        raise GenerationError(
-            f"{api_key_env!r} is not an environment variable name: give the variable's NAME, not the key"
+    api_key_env = served_api_key_env_check(api_key_env)
+    try:
+        # Resolved now, every address checked; the worker checks again at each connection.
+        base_url = base_url_allowed(
+            base_url=base_url, allowed=HostAllowList.parse(settings.SERVED_ALLOWED_HOSTS)
         )
+    except ServedPolicyError as exc:
+        raise GenerationError(str(exc)) from None
     return ModelSpec.objects.create(
         name=name,
         source=ModelSpec.Source.PATH,

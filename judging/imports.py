@@ -5,22 +5,27 @@ Formats: ``alpacaeval`` (its ``annotations.json``: `instruction`, `generator_1`,
 output_2, a value between is read as the probability p(output_2) = preference - 1, and 0 as a tie)
 and ``jsonl`` (`prompt_id`, `system_a`, `system_b`, `p_a`, `p_tie`, `p_b`, the probabilities summing
 to 1; the two systems may come in either order). The file is read by the evaluation-set importers'
-reader (UTF-8, valid JSON, no NaN, no duplicate keys). All or nothing: every problem is named with
-its line (or record) and nothing is stored unless every record matches one comparison.
+streaming reader (UTF-8, valid JSON, no NaN, no duplicate keys) one record at a time. All or
+nothing: each problem is named with the file's own name (an upload's original name, never a
+temporary path) and its line (or record), nothing is stored unless every record matches one
+comparison, and the reading stops at the MAX_PROBLEMS-th problem whatever the lines are, so a file
+of a million bad lines costs no more than twenty (issue 25, items 7 and 14).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from annotate.models import Campaign, Comparison
 from core.models import JobStatus
-from eval_sets.importers import EvalSetImportError, read_records
+from eval_sets.importers.reading import BadRecord, iter_json_records
 from judging.errors import JudgingError
 from judging.models import JudgeRun, Verdict
 from judging.selectors import campaign_resolve, judgeable_comparisons
@@ -30,8 +35,7 @@ MAX_PROBLEMS = 20
 SUM_TOLERANCE = 1e-3
 
 
-def _detect(records: list[tuple[str, Any]]) -> str:
-    first = records[0][1] if records else {}
+def _detect(first: Any) -> str:
     if isinstance(first, dict) and "preference" in first and "generator_1" in first:
         return "alpacaeval"
     if isinstance(first, dict) and "p_a" in first:
@@ -79,24 +83,45 @@ def _jsonl_probs(record: dict[str, Any]) -> tuple[str, str, float, float, float]
 
 
 def judgments_import(
-    *, campaign: Campaign | str, path: Path | str, fmt: str = "auto", name: str | None = None
+    *,
+    campaign: Campaign | str,
+    path: Path | str | None = None,
+    stream: IO[bytes] | None = None,
+    filename: str | None = None,
+    fmt: str = "auto",
+    name: str | None = None,
 ) -> JudgeRun:
-    """Store the file's verdicts as a finished run of the campaign; JudgingError naming every problem."""
+    """Store the file's verdicts as a finished run of the campaign; JudgingError naming the problems.
+
+    The file is `path`, or `stream` (an upload) called `filename` in messages.
+    """
     if fmt not in FORMATS:
         raise JudgingError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
     target = campaign_resolve(campaign=campaign)
+    if stream is not None:
+        return _import(target, stream, filename or "upload", fmt, name)
+    if path is None:
+        raise JudgingError("give a file of verdicts")
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            return _import(target, file, filename or path.name, fmt, name)
     except OSError as exc:
         raise JudgingError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        records = read_records(data=data, filename=str(path), max_bytes=None)
-    except EvalSetImportError as exc:
-        raise JudgingError(str(exc)) from None
-    if not records:
-        raise JudgingError(f"{path}: no verdicts in the file")
-    fmt = _detect(records) if fmt == "auto" else fmt
+
+
+def _import(target: Campaign, lines: Iterable[bytes], filename: str, fmt: str, name: str | None) -> JudgeRun:
+    records: Iterator[tuple[str, Any]] = iter_json_records(lines)
+    first = next(records, None)
+    if first is None:
+        raise JudgingError(f"{filename}: no verdicts in the file")
+    if fmt == "auto" and isinstance(first[1], BadRecord):
+        raise JudgingError(f"{filename}, {first[0]}: {first[1].problem}")
+    if fmt == "auto":
+        try:
+            fmt = _detect(first[1])
+        except JudgingError as exc:
+            raise JudgingError(f"{filename}: {exc}") from None
     comparisons: dict[tuple[str, frozenset[str]], Comparison] = {}
     by_text: dict[str, str] = {}
     for c in judgeable_comparisons(campaign=target):
@@ -108,46 +133,59 @@ def judgments_import(
     systems = set(target.system_names())
     problems: list[str] = []
     rows: dict[int, Verdict] = {}
-    for location, record in records:
-        where = f"{path.name}, {location}"
-        if not isinstance(record, dict):
-            problems.append(f"{where}: not a JSON object")
-            continue
-        parsed = _alpacaeval_probs(record) if fmt == "alpacaeval" else _jsonl_probs(record)
-        if isinstance(parsed, str):
-            problems.append(f"{where}: {parsed}")
-            continue
-        first, second, p_first, p_tie, p_second = parsed
-        if fmt == "alpacaeval":
-            uid = by_text.get(str(record["instruction"]).strip())
-            if uid is None:
-                problems.append(f"{where}: no prompt of the campaign has this instruction")
-                continue
-        else:
-            uid = str(record["prompt_id"])
-        unknown = [s for s in (first, second) if s not in systems]
-        if unknown:
-            problems.append(
-                f"{where}: system {unknown[0]!r} is not in the campaign (systems: {', '.join(sorted(systems))})"
-            )
-            continue
-        comparison = comparisons.get((uid, frozenset((first, second))))
-        if comparison is None:
-            problems.append(f"{where}: the campaign has no comparison of {first} and {second} on {uid!r}")
-            continue
-        if comparison.pk in rows:
-            problems.append(f"{where}: a second verdict for {first} vs {second} on {uid!r}")
-            continue
-        assert comparison.system_a is not None
-        flip = comparison.system_a.name != first
-        p_a, p_b = (p_second, p_first) if flip else (p_first, p_second)
-        rows[comparison.pk] = Verdict(comparison=comparison, p_a=p_a, p_tie=p_tie, p_b=p_b)
-        if len(problems) >= MAX_PROBLEMS:
-            break
+    for location, record in itertools.chain([first], records):
+        problem = _record_add(record, fmt, comparisons, by_text, systems, rows)
+        if problem is not None:
+            problems.append(f"{filename}, {location}: {problem}")
+            if len(problems) >= MAX_PROBLEMS:  # whatever the rest holds: it is not read
+                break
     if problems:
-        more = " (and possibly more)" if len(problems) >= MAX_PROBLEMS else ""
+        more = f" (stopped at the first {MAX_PROBLEMS})" if len(problems) >= MAX_PROBLEMS else ""
         raise JudgingError(f"{len(problems)} problem(s){more}, nothing imported:\n" + "\n".join(problems))
-    judge_name = (name or "").strip() or str(records[0][1].get("annotator") or path.stem)
+    annotator = first[1].get("annotator") if isinstance(first[1], dict) else None
+    judge_name = (name or "").strip() or str(annotator or Path(filename).stem)
+    return _run_store(target, fmt, judge_name, rows)
+
+
+def _record_add(
+    record: Any,
+    fmt: str,
+    comparisons: dict[tuple[str, frozenset[str]], Comparison],
+    by_text: dict[str, str],
+    systems: set[str],
+    rows: dict[int, Verdict],
+) -> str | None:
+    """Add the record's verdict to `rows`; the problem with it instead, if it has one."""
+    if isinstance(record, BadRecord):
+        return record.problem
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    parsed = _alpacaeval_probs(record) if fmt == "alpacaeval" else _jsonl_probs(record)
+    if isinstance(parsed, str):
+        return parsed
+    first, second, p_first, p_tie, p_second = parsed
+    if fmt == "alpacaeval":
+        uid = by_text.get(str(record["instruction"]).strip())
+        if uid is None:
+            return "no prompt of the campaign has this instruction"
+    else:
+        uid = str(record["prompt_id"])
+    unknown = [s for s in (first, second) if s not in systems]
+    if unknown:
+        return f"system {unknown[0]!r} is not in the campaign (systems: {', '.join(sorted(systems))})"
+    comparison = comparisons.get((uid, frozenset((first, second))))
+    if comparison is None:
+        return f"the campaign has no comparison of {first} and {second} on {uid!r}"
+    if comparison.pk in rows:
+        return f"a second verdict for {first} vs {second} on {uid!r}"
+    assert comparison.system_a is not None
+    flip = comparison.system_a.name != first
+    p_a, p_b = (p_second, p_first) if flip else (p_first, p_second)
+    rows[comparison.pk] = Verdict(comparison=comparison, p_a=p_a, p_tie=p_tie, p_b=p_b)
+    return None
+
+
+def _run_store(target: Campaign, fmt: str, judge_name: str, rows: dict[int, Verdict]) -> JudgeRun:
     now = timezone.now()
     with transaction.atomic():
         run = JudgeRun.objects.create(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -72,18 +69,15 @@ def _import_upload(request: HttpRequest, campaign: Campaign) -> JudgeRun:
         eval_set_check_size(size=upload.size or 0, filename=upload.name or "upload")  # before reading it
     except EvalSetImportError as exc:
         raise JudgingError(str(exc)) from None
-    suffix = Path(upload.name or "verdicts.jsonl").suffix[:10]
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{Path(upload.name or 'verdicts').stem[:80]}{suffix}"
-        with path.open("wb") as out:
-            for part in upload.chunks():
-                out.write(part)
-        return judgments_import(
-            campaign=campaign,
-            path=path,
-            fmt=request.POST.get("format", "auto"),
-            name=request.POST.get("name") or None,
-        )
+    upload.seek(0)
+    # Streamed from the upload itself, named by the name it was uploaded under (never a temporary path).
+    return judgments_import(
+        campaign=campaign,
+        stream=upload.file,
+        filename=upload.name or "upload",
+        fmt=request.POST.get("format", "auto"),
+        name=request.POST.get("name") or None,
+    )
 
 
 @researcher_required

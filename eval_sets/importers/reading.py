@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from eval_sets.importers.records import Problems
@@ -65,6 +69,87 @@ def _json_error(exc: Exception) -> str:
     if isinstance(exc, RecursionError):
         return "not valid JSON (nested too deeply)"
     return f"not valid JSON ({exc})"
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A record `iter_json_records` could not read, with why; the caller counts and caps them."""
+
+    problem: str
+
+
+_STRICT = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_object_without_duplicates
+)
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def iter_json_records(lines: Iterable[bytes]) -> Iterator[tuple[str, Any]]:
+    """(location, value) for each record of a JSONL file or JSON array, read as it is consumed.
+
+    The same rules as `read_records` (UTF-8, no NaN, no duplicate keys), but nothing is held
+    beyond the record being read: a bad record comes as (location, BadRecord) and the reading goes
+    on, so a caller that stops at its cap of problems never reads (or keeps) the rest. `lines` are
+    the file's lines as a binary file yields them (split at \n only). A JSON array is parsed one
+    element at a time from its text; a syntax error in it ends the reading.
+    """
+    lines = iter(lines)  # an array's rest is read from where the loop stopped
+    started = False
+    for number, raw in enumerate(lines, start=1):
+        if not started:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+            if not raw.strip():
+                continue
+            started = True
+            if raw.lstrip().startswith(b"["):
+                rest = b"".join(lines)  # only an array's text is read whole (it is bounded by the upload)
+                yield from _array_records(raw + rest, first_line=number)
+                return
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield (
+                f"line {number}",
+                BadRecord(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"),
+            )
+            continue
+        if not text.strip():
+            continue
+        try:
+            yield f"line {number}", _loads(text)
+        except (ValueError, RecursionError) as exc:
+            yield f"line {number}", BadRecord(_json_error(exc))
+
+
+def _array_records(data: bytes, *, first_line: int) -> Iterator[tuple[str, Any]]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = first_line + data[: exc.start].count(b"\n")
+        yield (
+            f"line {line}",
+            BadRecord(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"),
+        )
+        return
+    index = _SPACE.match(text, text.index("[") + 1).end()  # type: ignore[union-attr]
+    if text.startswith("]", index):
+        return
+    for number in range(1, len(text) + 1):
+        try:
+            value, index = _STRICT.raw_decode(text, index)
+        except (ValueError, RecursionError) as exc:
+            line = first_line - 1 + exc.lineno if isinstance(exc, json.JSONDecodeError) else 0
+            yield (f"line {line}" if line else f"record {number}"), BadRecord(_json_error(exc))
+            return
+        yield f"record {number}", value
+        index = _SPACE.match(text, index).end()  # type: ignore[union-attr]
+        if text.startswith(",", index):
+            index = _SPACE.match(text, index + 1).end()  # type: ignore[union-attr]
+        elif text.startswith("]", index) and not text[index + 1 :].strip():
+            return
+        else:
+            yield f"record {number}", BadRecord("not valid JSON (expected ',' or the closing ']' after it)")
+            return
 
 
 def json_items(text: str, problems: Problems) -> list[tuple[str, Any]]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
 from annotate.models import Campaign
-from core.jobs import STALE_SECONDS, chunked_job_retryable, chunks_create, job_requeue
-from core.models import ChunkStatus, JobStatus
+from core.jobs import STALE_SECONDS, chunked_job_retryable, chunks_create, job_cancel, job_requeue
+from core.models import JOB_STALE_SECONDS, ChunkStatus, JobStatus
 from eval_sets.models import EvalSet
 from generation.models import GenerationJob, ModelSpec
 from judging.models import JudgeRun
@@ -131,3 +133,49 @@ def test_raters_reach_none_of_the_job_actions(rater_client, job, run):
         for action in ("cancel", "retry"):
             assert rater_client.post(reverse(f"{name}_{action}", args=[pk])).status_code == 403
     assert GenerationJob.objects.get(pk=job.pk).status == JobStatus.QUEUED
+
+
+def _killed(item, seconds_ago: float) -> None:
+    """What kill -9 leaves: the job and a chunk 'running', heartbeats gone quiet `seconds_ago`."""
+    then = timezone.now() - timedelta(seconds=seconds_ago)
+    type(item).objects.filter(pk=item.pk).update(status=JobStatus.RUNNING, heartbeat=then)
+    item.chunks.filter(index=0).update(status=ChunkStatus.RUNNING, worker="dead:1", heartbeat=then)
+    item.refresh_from_db()
+
+
+@pytest.mark.parametrize(("kind", "name"), [("job", "generation:job"), ("run", "judging:run")])
+def test_a_job_whose_worker_was_killed_minutes_ago_can_be_cancelled_and_retried_from_its_page(
+    researcher_client, request, kind, name
+):
+    item = request.getfixturevalue(kind)
+    _killed(item, JOB_STALE_SECONDS + 30)  # two and a half minutes, not half an hour
+    page = researcher_client.get(reverse(f"{name}_detail", args=[item.pk])).content.decode()
+    assert "Retry (keeps" in page and ">Cancel<" in page and "probably died" in page
+    researcher_client.post(reverse(f"{name}_cancel", args=[item.pk]))
+    item.refresh_from_db()
+    assert item.status == JobStatus.CANCELLED
+    assert not item.chunks.filter(status=ChunkStatus.RUNNING).exists()
+    researcher_client.post(reverse(f"{name}_retry", args=[item.pk]))
+    item.refresh_from_db()
+    assert item.status == JobStatus.QUEUED
+
+
+def test_a_job_heard_from_within_two_minutes_is_only_asked_to_stop_and_cannot_be_retried(job):
+    _killed(job, 30)
+    assert not chunked_job_retryable(job=job)
+    job = job_cancel(job=job)
+    assert job.status == JobStatus.RUNNING and job.cancel_requested
+
+
+def test_the_commands_cancel_and_retry_a_job_whose_worker_went_quiet(job, capsys):
+    _killed(job, JOB_STALE_SECONDS + 30)
+    call_command("retry_job", str(job.pk))
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED and "queued again" in capsys.readouterr().out
+    _killed(job, JOB_STALE_SECONDS + 30)
+    call_command("cancel_job", str(job.pk))
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    with pytest.raises(CommandError, match="only failed, cancelled or stalled"):
+        _killed(job, 5)
+        call_command("retry_job", str(job.pk))

@@ -76,6 +76,16 @@ def rescore(model, kind: str, prompt_ids: Sequence[int], token_ids: Sequence[int
         return float(logp[torch.arange(len(token_ids)), torch.tensor(list(token_ids))].sum())
 
 
+# ---- served models: what the operator allows ---------------------------------------------------
+@pytest.fixture
+def served_loopback(settings) -> None:
+    """The test servers run on 127.0.0.1: allowed explicitly, as an operator running a local vLLM would.
+
+    Nothing else is allowed by default (SERVED_ALLOWED_HOSTS is empty), loopback included.
+    """
+    settings.SERVED_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
 # ---- a real vLLM server (CPU build, its own venv), once per session ---------------------------
 VLLM_SERVED_NAME = "tiny-served"
 

@@ -30,7 +30,7 @@ from generation.services import (
     model_spec_register_served,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("served_loopback")]
 FAST = GenerationParams(samples_per_prompt=3, max_new_tokens=4)
 
 
@@ -165,8 +165,9 @@ def test_without_logprobs_the_papers_selection_refuses_and_selection_none_genera
 
 
 def test_the_api_key_comes_from_the_named_variable_on_the_worker_and_is_never_stored(
-    fake_server, eval_set_factory, monkeypatch
+    fake_server, eval_set_factory, monkeypatch, settings
 ):
+    settings.SERVED_API_KEY_VARS = ["FAKE_SERVED_*"]
     spec = model_spec_register_served(
         name="keyed", base_url=fake_server.url, served_model="m", api_key_env="FAKE_SERVED_KEY"
     )
@@ -213,7 +214,7 @@ def test_served_jobs_go_to_the_default_queue_and_in_process_ones_to_gpu(
                 "--backend",
                 "openai",
                 "--base-url",
-                "http://x/v1",
+                "http://10.0.0.7/v1",
                 "--served-model",
                 "m",
                 "--api-key-env",
@@ -222,28 +223,30 @@ def test_served_jobs_go_to_the_default_queue_and_in_process_ones_to_gpu(
             "not an environment variable name",
         ),
         (
-            ["--backend", "openai", "--base-url", "http://x/v1", "--served-model", "m", "--path", "d"],
+            ["--backend", "openai", "--base-url", "http://10.0.0.7/v1", "--served-model", "m", "--path", "d"],
             "in-process",
         ),
-        (["--base-url", "http://x/v1"], "need --backend openai"),
+        (["--base-url", "http://10.0.0.7/v1"], "need --backend openai"),
         ([], "give --path"),
     ],
 )
-def test_register_model_refuses_bad_served_arguments_and_stores_nothing(argv, message):
+def test_register_model_refuses_bad_served_arguments_and_stores_nothing(argv, message, settings):
+    settings.SERVED_ALLOWED_HOSTS = ["10.0.0.7"]
     with pytest.raises(CommandError, match=message):
         call_command("register_model", "bad", *argv)
     assert not ModelSpec.objects.exists()
 
 
-def test_register_model_stores_a_served_model_with_chat(capsys):
+def test_register_model_stores_a_served_model_with_chat(capsys, settings):
+    settings.SERVED_ALLOWED_HOSTS, settings.SERVED_API_KEY_VARS = ["10.0.0.0/24"], ["VLLM_KEY"]
     call_command(
-        "register_model", "big", "--backend", "openai", "--base-url", "http://gpu:8000/v1/",
+        "register_model", "big", "--backend", "openai", "--base-url", "http://10.0.0.7:8000/v1/",
         "--served-model", "meta-llama/Llama-3.1-70B-Instruct", "--chat", "--api-key-env", "VLLM_KEY",
     )  # fmt: skip
     spec = ModelSpec.objects.get(name="big")
     assert (spec.backend, spec.base_url, spec.chat, spec.api_key_env, spec.path) == (
-        "openai", "http://gpu:8000/v1", True, "VLLM_KEY", ""
+        "openai", "http://10.0.0.7:8000/v1", True, "VLLM_KEY", ""
     )  # fmt: skip
     assert "registered served model big" in capsys.readouterr().out
     with pytest.raises(GenerationError, match="already registered"):
-        model_spec_register_served(name="big", base_url="http://gpu:8000/v1", served_model="x")
+        model_spec_register_served(name="big", base_url="http://10.0.0.7:8000/v1", served_model="x")

@@ -12,9 +12,16 @@ pytestmark = pytest.mark.django_db
 URL = reverse("generation:model_list")
 
 
+@pytest.fixture(autouse=True)
+def _operator_allows(settings) -> None:
+    """The operator's lists these registrations are made under (both are empty by default)."""
+    settings.SERVED_ALLOWED_HOSTS = ["10.1.2.3"]
+    settings.SERVED_API_KEY_VARS = ["*_SERVER_KEY"]
+
+
 def _served(**extra: str) -> dict[str, str]:
     data = {
-        "name": "llama-served", "backend": "openai", "base_url": "http://gpu-host:8000/v1/",
+        "name": "llama-served", "backend": "openai", "base_url": "http://10.1.2.3:8000/v1/",
         "served_model": "meta-llama/Llama-3.1-8B-Instruct", "chat": "on", "api_key_env": "LLAMA_SERVER_KEY",
         "dtype": "auto",
     }  # fmt: skip
@@ -26,7 +33,7 @@ def test_a_researcher_registers_a_served_model(researcher_client):
     response = researcher_client.post(URL, _served())
     assert response.status_code == 302
     spec = ModelSpec.objects.get(name="llama-served")
-    assert spec.is_served and spec.base_url == "http://gpu-host:8000/v1"
+    assert spec.is_served and spec.base_url == "http://10.1.2.3:8000/v1"
     assert spec.served_model == "meta-llama/Llama-3.1-8B-Instruct" and spec.chat
     assert spec.api_key_env == "LLAMA_SERVER_KEY" and spec.path == ""
     page = researcher_client.get(URL).content.decode()
@@ -41,9 +48,9 @@ def test_a_rater_is_refused(rater_client):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"base_url": "gpu-host:8000"}, "is not an http(s) URL"),
-        ({"base_url": "ftp://gpu-host/v1"}, "is not an http(s) URL"),
-        ({"base_url": "http://user:pw@gpu-host/v1"}, "put no credentials"),
+        ({"base_url": "10.1.2.3:8000"}, "is not an http(s) URL"),
+        ({"base_url": "ftp://10.1.2.3/v1"}, "is not an http(s) URL"),
+        ({"base_url": "http://user:pw@10.1.2.3/v1"}, "put no credentials"),
         ({"base_url": ""}, "A served model needs this."),
         ({"served_model": ""}, "A served model needs this."),
         ({"api_key_env": "sk-live-abc123"}, "not an environment variable name"),

@@ -22,7 +22,7 @@ from generation.selection import select_response
 from generation.services import generation_job_create, model_spec_register_served
 from tests.generation.conftest import rescore
 
-pytestmark = [pytest.mark.django_db, pytest.mark.vllm]
+pytestmark = [pytest.mark.django_db, pytest.mark.vllm, pytest.mark.usefixtures("served_loopback")]
 
 # Six prompts x five samples of at most 32 tokens: the tiny served model ends some samples by EOS,
 # some by the stop string and some by length (tiny_served_causal).

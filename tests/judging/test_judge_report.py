@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -245,3 +247,69 @@ def test_pages(fixed_case, researcher_client, tmp_path, settings) -> None:
     )
     assert response.status_code == 302
     assert JudgeRun.objects.filter(name="judge-x", status="queued").exists()
+
+
+def test_a_file_of_empty_objects_stops_at_twenty_problems_and_is_not_read_to_its_end(
+    campaign_factory, tmp_path
+) -> None:
+    campaign = campaign_factory(n_prompts=3)
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"{}\n" * 200_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(JudgingError) as info:
+            judgments_import(campaign=campaign, path=path, fmt="jsonl")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    lines = str(info.value).splitlines()
+    assert lines[0] == "20 problem(s) (stopped at the first 20), nothing imported:"
+    assert len(lines) == 21 and lines[-1] == "empty.jsonl, line 20: missing field 'prompt_id'"
+    assert peak < 4 * 1024 * 1024, f"{peak:,} bytes at the peak: the file was held whole"
+    assert not JudgeRun.objects.exists()
+
+
+def test_bad_json_lines_count_toward_the_cap_too(campaign_factory, tmp_path) -> None:
+    campaign = campaign_factory(n_prompts=3)
+    path = tmp_path / "junk.jsonl"
+    path.write_bytes(b"{not json\n" * 50 + b"\xff\xfe\n" * 50)
+    with pytest.raises(JudgingError) as info:
+        judgments_import(campaign=campaign, path=path, fmt="jsonl")
+    assert str(info.value).count("\n") == 20 and "junk.jsonl, line 20: not valid JSON" in str(info.value)
+
+
+def test_an_uploaded_files_problems_name_it_by_its_own_name_never_a_temporary_path(
+    campaign_factory, researcher_client
+) -> None:
+    campaign = campaign_factory(n_prompts=3)
+    for body, fmt in ((b'{"prompt_id": "zzz"}\n', "jsonl"), (b"\n\n", "auto"), (b"[1, 2", "auto")):
+        upload = SimpleUploadedFile("my verdicts.jsonl", body)
+        page = researcher_client.post(
+            f"/judging/campaigns/{campaign.pk}/",
+            {"action": "import", "file": upload, "format": fmt},
+            follow=True,
+        ).content.decode()
+        assert "my verdicts.jsonl" in page, page
+        assert "/tmp" not in page and tempfile.gettempdir() not in page
+    assert not JudgeRun.objects.exists()
+
+
+def test_a_json_array_of_verdicts_is_read_element_by_element(campaign_factory, tmp_path) -> None:
+    campaign = campaign_factory(n_prompts=2)
+    rows = [
+        {
+            "prompt_id": f"p00{i}",
+            "system_a": "sys-alpha",
+            "system_b": "sys-beta",
+            "p_a": 0.5,
+            "p_tie": 0,
+            "p_b": 0.5,
+        }
+        for i in range(2)
+    ]
+    path = tmp_path / "v.json"
+    path.write_text("\n" + json.dumps(rows, indent=2))
+    assert judgments_import(campaign=campaign, path=path).items_done == 2
+    path.write_text(json.dumps(rows)[:-1] + ", {}]")
+    with pytest.raises(JudgingError, match=r"v.json, record 3: missing field 'prompt_id'"):
+        judgments_import(campaign=campaign, path=path)
