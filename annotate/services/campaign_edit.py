@@ -70,7 +70,7 @@ def _check(campaign: Campaign, changes: dict[str, Any], served: _Served) -> None
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise CampaignEditError(unknown[0], f"{', '.join(unknown)} cannot be changed after creation")
-    since = f"raters have been served its items ({served.ratings} rating(s) given)"
+    since = f"raters have been served its items ({served.leases} served, {served.ratings} rated)"
     if "title" in changes and len(changes["title"]) > 200:
         raise CampaignEditError("title", "the title is at most 200 characters")
     if "instructions" in changes and not changes["instructions"].strip():
@@ -129,6 +129,10 @@ def campaign_edit(*, campaign: Campaign, changed_by: User | None, **changes: Any
     """Apply the changed fields (keyword per field of `EDITABLE`); returns the log rows written."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     served = _served(campaign)
+    if "instructions" in changes:
+        # A browser sends a textarea with CRLF line ends and the form strips it: the same text is no change.
+        text = changes["instructions"].replace("\r\n", "\n").strip()
+        changes["instructions"] = campaign.instructions if text == campaign.instructions.strip() else text
     changes = {f: v for f, v in changes.items() if f not in EDITABLE or getattr(campaign, f) != v}
     _check(campaign, changes, served)
     if not changes:
