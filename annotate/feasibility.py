@@ -18,15 +18,29 @@ from annotate.models import Campaign, Rating
 from annotate.selectors import excluded_rater_ids
 
 
-def feasibility_problems(*, needed: Sequence[int], raters: int, quota: int | None) -> list[str]:
-    """Why `raters` raters (each with `quota` regular items at most) cannot give `needed` ratings."""
+def feasibility_problems(
+    *, needed: Sequence[int], raters: int, quota: int | None, per_item: int | None = None
+) -> list[str]:
+    """Why `raters` raters (each with `quota` regular items at most) cannot give `needed` ratings.
+
+    With `per_item` (the campaign's ratings per comparison) a shortfall on items needing more than
+    that is put down to the overlap, whose items need 3 different raters: the fix is then more raters
+    or a lower overlap, not a lower number of ratings per comparison.
+    """
     problems = []
     short = [k for k in needed if k > raters]
     if short:
         missing = sum(k - raters for k in short)
+        if per_item is not None and all(k > per_item for k in short):
+            remedy = (
+                f"these are the overlap comparisons, each rated by {max(short)} different raters to measure "
+                f"agreement: add raters to the pool ({max(short)} or more) or lower the overlap (0 turns it off)"
+            )
+        else:
+            remedy = "add raters or lower the overlap / ratings per comparison"
         problems.append(
             f"{len(short)} comparison(s) need up to {max(short)} raters each but the pool has {raters}: "
-            f"{missing} rating(s) can never be given (add raters or lower the overlap / ratings per comparison)"
+            f"{missing} rating(s) can never be given ({remedy})"
         )
     total = sum(needed)
     if quota is not None and quota * raters < total:
@@ -48,16 +62,26 @@ def campaign_feasibility(*, campaign: Campaign) -> list[str]:
     if not needed:
         return []
     return feasibility_problems(
-        needed=needed, raters=len(_active_raters(campaign)), quota=campaign.quota_per_rater
+        needed=needed,
+        raters=len(_active_raters(campaign)),
+        quota=campaign.quota_per_rater,
+        per_item=campaign.ratings_per_comparison,
     )
 
 
 @dataclass(frozen=True)
 class Stall:
-    """Ratings still needed that no rater of the pool can give: none has room and has not rated them."""
+    """Ratings still needed that no rater of the pool can give: none has room and has not rated them.
+
+    `ratings` and `comparisons` count what the pool's raters used up (they rated the item or their
+    quota); `short` counts the ratings that a pool this small could never give (an item needing more
+    different raters than the pool has, as an overlap item with a one- or two-rater pool), which is a
+    feasibility problem from the start, not a stall, and is reported as one.
+    """
 
     ratings: int
     comparisons: int
+    short: int = 0
 
     @property
     def stalled(self) -> bool:
@@ -81,16 +105,19 @@ def campaign_stall(*, campaign: Campaign) -> Stall:
             counted[comparison_id] += 1
     quota = campaign.quota_per_rater
     able = {r for r in active if quota is None or done_by[r] < quota}
-    ratings = comparisons = 0
+    ratings = comparisons = short = 0
     for pk, need in regular.items():
         missing = need - counted[pk]
         if missing <= 0:
             continue
         reachable = len(able - raters_of[pk])
         if missing > reachable:
-            ratings += missing - reachable
-            comparisons += 1
-    return Stall(ratings=ratings, comparisons=comparisons)
+            never = min(missing - reachable, max(0, need - len(active)))
+            short += never
+            if missing - reachable > never:
+                ratings += missing - reachable - never
+                comparisons += 1
+    return Stall(ratings=ratings, comparisons=comparisons, short=short)
 
 
 @dataclass(frozen=True)

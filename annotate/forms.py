@@ -15,6 +15,10 @@ from generation.answered import Coverage, systems_coverage
 from generation.models import ModelSpec
 
 
+def _sentence(exc: Exception) -> str:
+    return f"{str(exc)[0].upper()}{str(exc)[1:]}."
+
+
 def rater_users() -> Any:
     return User.objects.filter(groups__name=RATERS, is_active=True).order_by("username")
 
@@ -34,7 +38,25 @@ class CampaignForm(forms.Form):
     pairing = forms.ChoiceField(choices=Campaign.Pairing.choices, initial=Campaign.Pairing.ALL_PAIRS)
     ratings_per_comparison = forms.IntegerField(min_value=1, max_value=50, initial=1)
     overlap = forms.FloatField(
-        min_value=0, max_value=1, initial=0.1, help_text="Fraction of comparisons rated by at least 3 raters."
+        min_value=0,
+        max_value=1,
+        initial=0.1,
+        help_text="Fraction of comparisons rated by at least 3 different raters, to measure agreement: "
+        "with fewer than 3 raters in the pool these can never be finished (set 0 for none).",
+    )
+    sample = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="Sample of prompts",
+        help_text="Rate only this many prompts, drawn at random and stratified by category and setting "
+        "(a chain-of-thought variant comes with its base prompt). Empty: every prompt.",
+    )
+    sample_seed = forms.IntegerField(
+        required=False,
+        help_text="Draws the same sample again; empty: drawn, then shown on the campaign page.",
+    )
+    categories = forms.CharField(
+        required=False, help_text="Comma-separated categories to rate (e.g. writing,coding); empty: all."
     )
     gold_fraction = forms.FloatField(min_value=0, max_value=0.9, initial=0.0)
     quota_per_rater = forms.IntegerField(
@@ -96,7 +118,9 @@ class CampaignForm(forms.Form):
                 stop_when_settled=bool(data.get("stop_when_settled")), precision=data.get("precision")
             )
         except CampaignError as exc:
-            self.add_error("precision", f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+            self.add_error("precision", _sentence(exc))
+        if data.get("sample_seed") is not None and data.get("sample") is None:
+            self.add_error("sample_seed", "A seed only applies with a sample size.")
         eval_set = data.get("eval_set")
         if eval_set is not None and systems is not None and len(systems) >= 2:
             self.coverage = systems_coverage(eval_set=eval_set, models=systems)
@@ -141,3 +165,36 @@ class GoldUploadForm(forms.Form):
             '{"prompt_id", "text_a", "text_b", "answer": "a"|"b"|"tie"|"both_bad"}'
         )
     )
+
+
+class CampaignEditForm(forms.Form):
+    """What may change on a campaign after creation (annotate.services.campaign_edit has the rules)."""
+
+    title = forms.CharField(max_length=200, required=False, help_text="What raters see (optional).")
+    ratings_per_comparison = forms.IntegerField(
+        min_value=1,
+        max_value=50,
+        help_text="Once raters have been served items it can only go up: every item then needs at least "
+        "this many ratings (overlap items at least 3).",
+    )
+    overlap = forms.FloatField(
+        min_value=0, max_value=1, help_text="Changes only while no rater has been served an item."
+    )
+    quota_per_rater = forms.IntegerField(
+        min_value=1, required=False, help_text="Most regular items one rater may rate; empty for no limit."
+    )
+    min_seconds = forms.FloatField(min_value=0, max_value=600, label="Minimum reading time (s)")
+    precision = forms.FloatField(
+        required=False,
+        label="Precision (interval width)",
+        help_text="Stop-when-settled campaigns only: an interval narrower than this counts as settled.",
+    )
+    instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}))
+
+    @classmethod
+    def for_campaign(cls, campaign: Campaign, data: Any = None) -> CampaignEditForm:
+        initial = {name: getattr(campaign, name) for name in cls.base_fields}
+        form = cls(data, initial=initial)
+        if not campaign.stop_when_settled:
+            del form.fields["precision"]
+        return form

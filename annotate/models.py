@@ -98,6 +98,12 @@ class Campaign(models.Model):
     settled_rule = models.CharField(max_length=32, blank=True, default="")
     settled_at = models.DateTimeField(null=True, blank=True)
     settled_after = models.PositiveIntegerField(null=True, blank=True, help_text="Ratings when it settled.")
+    # Part of the set (analysis.prompt_sample): N units drawn with the seed from these categories.
+    sample_size = models.PositiveIntegerField(null=True, blank=True, help_text="Prompts drawn (empty: all).")
+    sample_seed = models.BigIntegerField(null=True, blank=True)
+    sample_categories = models.JSONField(default=list, blank=True, help_text="Only these (empty: all).")
+    # Stop when settled with open cells out of items (annotate.settle_stall); null while not stalled.
+    stalled_at = models.DateTimeField(null=True, blank=True)
     instructions = models.TextField(default=DEFAULT_INSTRUCTIONS)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
     raters = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="rating_campaigns")
@@ -366,7 +372,8 @@ class SequentialCell(models.Model):
         return self.ci_high - self.ci_low
 
 
-# Recruiting's models belong to this app; importing them here registers them with it.
+# Recruiting's and the change log's models belong to this app; importing them here registers them.
+from annotate.change_models import CampaignChange  # noqa: E402, F401
 from annotate.recruiting_models import (  # noqa: E402, F401
     CampaignRecruiting,
     ConsentRecord,

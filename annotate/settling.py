@@ -30,6 +30,7 @@ from analysis.stats.pair_uncertainty import pair_uncertainty
 from annotate.campaign_status import campaign_status_set
 from annotate.models import Campaign, CampaignSettling, Rating, SequentialCell
 from annotate.selectors import campaign_cell_shares, campaign_pairs, excluded_rater_ids
+from annotate.settle_stall import campaign_stall_mark
 from annotate.settle_state import settle_pass_begin, settle_pass_end, settle_release
 from generation.models import ModelSpec
 
@@ -171,6 +172,7 @@ def campaign_settle_refresh(
             campaign.save(update_fields=["settled_rule", "settled_at", "settled_after"])
             if campaign.status == Campaign.Status.CLOSED:
                 campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
+        campaign_stall_mark(campaign=campaign, now=now)
     return campaign
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotate import views
+from annotate import edit_views, views
 from annotate.results import views as results_views
 
 app_name = "annotate"
@@ -16,6 +16,7 @@ urlpatterns = [
     path("campaigns/", views.campaign_list, name="campaign_list"),
     path("campaigns/new/", views.campaign_new, name="campaign_new"),
     # campaigns/<pk>/ itself (the page with statistics) is hub:campaign_detail.
+    path("campaigns/<int:pk>/edit/", edit_views.campaign_edit_page, name="campaign_edit"),
     path("campaigns/<int:pk>/status", views.campaign_status, name="campaign_status"),
     path("campaigns/<int:pk>/raters", views.campaign_raters, name="campaign_raters"),
     path("campaigns/<int:pk>/gold/", views.campaign_gold, name="campaign_gold"),

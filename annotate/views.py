@@ -22,6 +22,7 @@ from annotate.feasibility import campaign_feasibility
 from annotate.forms import CampaignForm, GoldUploadForm, RaterCreateForm, rater_users
 from annotate.json_bodies import SUBMIT_FIELDS, RequestError, rater_request
 from annotate.models import DEFAULT_MIN_SECONDS, Campaign, Comparison, Lease
+from annotate.rater_tokens import comparison_token, rater_token
 from annotate.recruiting import sessions
 from annotate.rendering import render_for_rater, render_markdown
 from core.roles import rater_required, researcher_required
@@ -35,7 +36,7 @@ from generation.answered import coverage_table
 # the same function in the same order whichever system wrote them.
 
 
-def _item_payload(comparison: Comparison | None) -> dict[str, Any] | None:
+def _item_payload(comparison: Comparison | None, rater: User) -> dict[str, Any] | None:
     if comparison is None:
         return None
     texts = comparison.texts
@@ -43,7 +44,8 @@ def _item_payload(comparison: Comparison | None) -> dict[str, Any] | None:
         (texts.text_a, texts.text_b) if comparison.system_on_left == "a" else (texts.text_b, texts.text_a)
     )
     return {
-        "token": comparison.token,
+        # Each rater's own name for the item (annotate.rater_tokens): shared items share no token.
+        "token": rater_token(token=comparison.token, rater_id=rater.pk),
         "prompt_html": render_for_rater(comparison.prompt.text),
         "left_html": render_for_rater(left),
         "right_html": render_for_rater(right),
@@ -60,9 +62,11 @@ def _progress_payload(progress: assignment.Progress) -> dict[str, Any]:
     }
 
 
-def _state(comparison: Comparison | None, progress: assignment.Progress, **extra: Any) -> JsonResponse:
+def _state(
+    comparison: Comparison | None, progress: assignment.Progress, rater: User, **extra: Any
+) -> JsonResponse:
     body = {
-        "item": _item_payload(comparison),
+        "item": _item_payload(comparison, rater),
         "progress": _progress_payload(progress),
         "undo": progress.undo,
         **extra,
@@ -75,9 +79,9 @@ def _serve(campaign: Campaign, user: User, **extra: Any) -> JsonResponse:
     session = _session(campaign, user)
     if session is not None and session.over:
         progress = assignment.rater_progress(campaign=campaign, rater=user)
-        return _state(None, progress, finish_url=sessions.finish_url(campaign), **extra)
+        return _state(None, progress, user, finish_url=sessions.finish_url(campaign), **extra)
     item, progress = assignment.item_serve(campaign=campaign, rater=user)
-    return _state(item, sessions.in_session(progress, session), **extra)
+    return _state(item, sessions.in_session(progress, session), user, **extra)
 
 
 def _session(campaign: Campaign, user: User) -> sessions.Session | None:
@@ -160,7 +164,7 @@ def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
     args: dict[str, Any] = {
         "campaign": campaign,
         "rater": user,
-        "token": data.get("token", ""),
+        "token": comparison_token(shown=data.get("token", ""), rater_id=user.pk),
         "side": data.get("side", ""),
         "comment": data.get("comment", ""),
         "seconds": data.get("seconds"),
@@ -181,7 +185,7 @@ def api_submit(request: HttpRequest, campaign_id: int) -> JsonResponse:
     if data.get("next"):
         if session is not None:
             return _serve(campaign, user, rating=stored, created=created)
-        return _state(item, progress, rating=stored, created=created)
+        return _state(item, progress, user, rating=stored, created=created)
     progress = assignment.rater_progress(campaign=campaign, rater=user)
     return JsonResponse(
         {
@@ -206,7 +210,7 @@ def api_undo(request: HttpRequest, campaign_id: int) -> JsonResponse:
         return _bad(str(exc))
     except assignment.RatingError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
-    return _state(comparison, assignment.rater_progress(campaign=campaign, rater=user))
+    return _state(comparison, assignment.rater_progress(campaign=campaign, rater=user), user)
 
 
 @rater_required
@@ -219,7 +223,8 @@ def api_skip(request: HttpRequest, campaign_id: int) -> JsonResponse:
         data = rater_request(request, {"token": str})
     except RequestError as exc:
         return _bad(str(exc))
-    assignment.item_skip(campaign=campaign, rater=user, token=data.get("token", ""))
+    token = comparison_token(shown=data.get("token", ""), rater_id=user.pk)
+    assignment.item_skip(campaign=campaign, rater=user, token=token)
     return _serve(campaign, user)
 
 
@@ -267,6 +272,9 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
                 stop_when_settled=data["stop_when_settled"],
                 precision=data["precision"],
                 open_now=data["open_now"],
+                sample=data["sample"],
+                sample_seed=data["sample_seed"],
+                categories=(data["categories"] or "").split(","),
             )
         except services.CampaignError as exc:
             form.add_error(None, str(exc))

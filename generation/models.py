@@ -62,6 +62,10 @@ class ModelSpec(models.Model):
         return self.backend == self.Backend.OPENAI
 
 
+# The `engine` of a job that holds answers imported from a file (generation.outputs_import).
+IMPORTED_ENGINE = "import_outputs"
+
+
 class SelectionPolicy(models.TextChoices):
     PAPER = "paper", "Paper: drop scores better than half the median, keep the best"
     NONE = "none", "None: keep the best score"
@@ -92,6 +96,8 @@ class GenerationJob(Job):
     tokens_generated = models.BigIntegerField(default=0)
     tokens_per_second = models.FloatField(null=True, blank=True)
     engine = models.CharField(max_length=64, blank=True, help_text="Which generation path ran, and why.")
+    # Answers made elsewhere (generation.outputs_import): the uploaded file's name; empty for a generation.
+    source_file = models.CharField(max_length=255, blank=True, default="")
     prompt_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Only the first N prompts of the set (demos, tests)."
     )
@@ -105,6 +111,11 @@ class GenerationJob(Job):
 
     def __str__(self) -> str:
         return f"generation #{self.pk} {self.model} on {self.eval_set}"
+
+    @property
+    def is_imported(self) -> bool:
+        """Answers uploaded from a file (import_outputs), not generated here: no sampling parameters."""
+        return self.engine == IMPORTED_ENGINE
 
 
 class GenerationChunk(Chunk):

@@ -17,7 +17,14 @@ from core.models import JobStatus
 from eval_sets.importers import EvalSetImportError, read_records
 from eval_sets.models import EvalSet, Prompt
 from generation.errors import GenerationError
-from generation.models import GenerationJob, ModelSpec, Sample, SelectionPolicy, storable_text
+from generation.models import (
+    IMPORTED_ENGINE,
+    GenerationJob,
+    ModelSpec,
+    Sample,
+    SelectionPolicy,
+    storable_text,
+)
 from generation.selectors import generation_eval_set_resolve
 
 
@@ -139,7 +146,8 @@ def outputs_import(
             prompts_done=len(pairs),
             started=now,
             finished=now,
-            engine="import_outputs",
+            engine=IMPORTED_ENGINE,
+            source_file=Path(filename).name[:255],
         )
         Sample.objects.bulk_create(
             Sample(

@@ -15,6 +15,7 @@ from annotate.comments import LATEST_COMMENTS, campaign_latest_comments
 from annotate.feasibility import campaign_serving_state
 from annotate.forms import rater_users
 from annotate.models import Campaign
+from annotate.sampling import campaign_setup_view
 from annotate.selectors import campaign_flag_thresholds, campaign_progress
 from annotate.settling import campaign_settling_view
 from core.roles import is_rater, is_researcher, researcher_required
@@ -56,5 +57,6 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "reason_max_chars": REASON_MAX_CHARS,
         "comments": campaign_latest_comments(campaign=campaign),
         "comments_limit": LATEST_COMMENTS,
+        "setup": campaign_setup_view(campaign=campaign),
     }
     return render(request, "hub/campaign_detail.html", context)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from analysis.records import RatingRecord
 from annotate.assignment import item_next, rating_submit
 from annotate.models import Campaign, CampaignSystem, Comparison
+from annotate.rater_tokens import comparison_token, rater_token
 from annotate.services import campaign_create, campaign_status_set
 from core.models import JobStatus
 from eval_sets.models import EvalSet, Prompt
@@ -242,13 +243,26 @@ def post(client: Client, name: str, campaign: Campaign, body: dict | None = None
     return response.json() if response.status_code != 404 else {"closed": True}
 
 
+def served_item(client: Client, shown: str) -> Comparison:
+    """The comparison behind a token the page showed the client's rater (annotate.rater_tokens)."""
+    rater_id = int(client.session["_auth_user_id"])
+    return Comparison.objects.select_related("prompt", "system_a", "system_b").get(
+        token=comparison_token(shown=shown, rater_id=rater_id)
+    )
+
+
+def shown_token(comparison: Comparison, rater: User) -> str:
+    """The token the rating page shows this rater for the comparison."""
+    return rater_token(token=comparison.token, rater_id=rater.pk)
+
+
 def run_rater(client: Client, campaign: Campaign, choose, limit: int = 1000) -> int:
     """Rate through the endpoints until nothing is served or the campaign closes; returns ratings stored."""
     state = post(client, "api_next", campaign)
     made = 0
     while made < limit and state.get("item"):
-        comparison = Comparison.objects.select_related("prompt").get(token=state["item"]["token"])
-        body = {"token": comparison.token, "side": choose(comparison), "seconds": 5, "next": True}
+        comparison = served_item(client, state["item"]["token"])
+        body = {"token": state["item"]["token"], "side": choose(comparison), "seconds": 5, "next": True}
         state = post(client, "api_submit", campaign, body)
         if state.get("closed"):
             break  # the campaign settled while this item was held: the rating is refused, not stored

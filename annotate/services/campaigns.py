@@ -19,11 +19,12 @@ from annotate.models import (
     CampaignSystem,
     Comparison,
 )
+from annotate.sampling import campaign_pool, campaign_sample, sampling_check
 from annotate.selectors import campaign_pairs
 from annotate.services.comparisons import comparisons_create
 from annotate.services.raters import campaign_rater_add
 from core.seeding import secret_rng
-from eval_sets.models import EvalSet, Prompt
+from eval_sets.models import EvalSet
 from generation.answered import newest_done_job
 from generation.models import ModelSpec, Sample
 
@@ -65,11 +66,16 @@ def campaign_create(
     stop_when_settled: bool = False,
     precision: float | None = None,
     open_now: bool = False,
+    sample: int | None = None,
+    sample_seed: int | None = None,
+    categories: Sequence[str] = (),
 ) -> Campaign:
     """Create a campaign in draft and (by default) build its comparisons; `open_now` opens it too.
 
     With a baseline the pairing is each system against it and the baseline is stored first, so
-    that `system_names()[0]` is the baseline the reports default to. One transaction: when the
+    that `system_names()[0]` is the baseline the reports default to. `sample` draws that many prompts
+    (annotate.sampling; `sample_seed` drawn and recorded when not given) from the set, or from its
+    `categories` when given. One transaction: when the
     build or the opening is refused, no campaign, system or rater row is left behind.
     """
     name = name.strip()
@@ -106,6 +112,7 @@ def campaign_create(
     pairing = pairing or Campaign.Pairing.ALL_PAIRS
     if pairing not in Campaign.Pairing.values:
         raise CampaignError(f"unknown pairing {pairing!r}")
+    sampling = sampling_check(eval_set=eval_set, sample=sample, seed=sample_seed, categories=categories)
     campaign = Campaign.objects.create(
         name=name,
         title=title,
@@ -120,6 +127,7 @@ def campaign_create(
         min_seconds=float(min_seconds),
         instructions=instructions.strip() or DEFAULT_INSTRUCTIONS,
         created_by=created_by,
+        **sampling,
     )
     CampaignSystem.objects.bulk_create(
         CampaignSystem(campaign=campaign, model=models_by_name[n], position=i) for i, n in enumerate(names)
@@ -169,22 +177,24 @@ def campaign_build(*, campaign: Campaign, seed: int | None = None, answered_only
     if campaign.comparisons.filter(gold_uploaded=False).exists():
         raise CampaignError(f"campaign {campaign.name!r} is already built")
     rng = secret_rng(seed=seed, purpose="campaign-sides")
-    prompts = list(Prompt.objects.filter(eval_set=campaign.eval_set).order_by("position"))
-    if not prompts:
-        raise CampaignError(f"evaluation set {campaign.eval_set} has no prompts")
+    prompts = campaign_pool(campaign=campaign)
     pairs = campaign_pairs(campaign=campaign)
-    samples: dict[int, dict[int, Sample]] = {}
+    samples: dict[int, dict[int, Sample]] = {
+        model.pk: selected_samples(model=model, eval_set=campaign.eval_set)
+        for model in {m.pk: m for pair in pairs for m in pair}.values()
+    }
+    if answered_only:
+        # Sampled from the answered prompts, so that a sample of N gives N prompts.
+        prompts = [p for p in prompts if all(p.pk in by_prompt for by_prompt in samples.values())]
+        if not prompts:
+            raise CampaignError("no prompt was answered by every system")
+    prompts = campaign_sample(campaign=campaign, prompts=prompts)
     for model in {m.pk: m for pair in pairs for m in pair}.values():
-        by_prompt = selected_samples(model=model, eval_set=campaign.eval_set)
-        if answered_only:
-            prompts = [p for p in prompts if p.pk in by_prompt]
-            if not prompts:
-                raise CampaignError("no prompt was answered by every system")
+        by_prompt = samples[model.pk]
         lacking = [p.uid for p in prompts if p.pk not in by_prompt]
         if lacking:
             shown = ", ".join(lacking[:10]) + (f" and {len(lacking) - 10} more" if len(lacking) > 10 else "")
             raise CampaignError(f"system {model.name!r} has no selected sample for prompt(s) {shown}")
-        samples[model.pk] = by_prompt
     sides = balanced_sides(group_sizes=[len(prompts)] * len(pairs), rng=rng)
     k = campaign.ratings_per_comparison
     total = len(prompts) * len(pairs)

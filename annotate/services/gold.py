@@ -30,6 +30,8 @@ def gold_upload(
     """Add gold pairs from JSONL: `{"prompt_id", "text_a", "text_b", "answer"}` per line.
 
     `answer` names a text (a/b) or is tie/both_bad; left/right is drawn at random as for any item.
+    A prompt the campaign serves as a regular item is refused (with its line), and a campaign built
+    after the upload leaves the gold prompts out (annotate.sampling.campaign_pool): the two never meet.
     """
     try:
         pairs = pair_file_read(
@@ -39,11 +41,20 @@ def gold_upload(
         raise CampaignError(str(exc)) from None
     rng = secret_rng(seed=seed, purpose="gold-sides")
     prompts = {p.uid: p for p in Prompt.objects.filter(eval_set=campaign.eval_set)}
+    served = set(
+        campaign.comparisons.filter(gold_uploaded=False).values_list("prompt_id", flat=True).distinct()
+    )
     rows: list[tuple[Comparison, str, str]] = []
     for where, pair in pairs:
         prompt = prompts.get(str(pair["prompt_id"]))
         if prompt is None:
             raise CampaignError(f"{where}: prompt {pair['prompt_id']!r} is not in {campaign.eval_set}")
+        if prompt.pk in served:
+            # A rater who met the prompt as a regular item would know the check when it came.
+            raise CampaignError(
+                f"{where}: prompt {prompt.uid!r} is one this campaign serves as a regular item; a gold pair "
+                "needs a prompt the campaign does not rate (sample part of the set, and use the rest)"
+            )
         comparison = Comparison(
             campaign=campaign,
             prompt=prompt,

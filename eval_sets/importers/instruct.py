@@ -57,6 +57,12 @@ def parse_selfinstruct(record: dict[str, Any], index: int, options: Options) -> 
     return records
 
 
+# What an AlpacaEval outputs file (model_outputs.json) says about one model's run, not about the
+# prompt: kept, the "set" would carry that model's answers, and the same instructions taken from another
+# model's file would hash as a new version.
+ANSWER_FIELDS = ("output", "generator", "raw_completion", "price_per_example", "time_per_example")
+
+
 def parse_alpacaeval(record: dict[str, Any], index: int, options: Options) -> list[PromptRecord]:
     text = text_field(record, "instruction")
     category = category_field(record, "dataset", required=False)
@@ -66,6 +72,6 @@ def parse_alpacaeval(record: dict[str, Any], index: int, options: Options) -> li
             category=category,
             setting="zero_shot",
             text=text,
-            metadata=metadata_of(record, ("instruction", "dataset")),
+            metadata=metadata_of(record, ("instruction", "dataset", *ANSWER_FIELDS)),
         )
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eval_sets.importers.chat import parse_koala, parse_mtbench, parse_vicuna
 from eval_sets.importers.detect import detect_format
-from eval_sets.importers.instruct import parse_alpacaeval, parse_selfinstruct
+from eval_sets.importers.instruct import ANSWER_FIELDS, parse_alpacaeval, parse_selfinstruct
 from eval_sets.importers.mapped import parse_mapped
 from eval_sets.importers.reading import csv_items, decode, json_items, looks_like_csv
 from eval_sets.importers.records import (
@@ -133,6 +133,14 @@ def parse_eval_set(
     problems.raise_if_any()
 
     notes: list[str] = []
+    dropped = sorted(
+        {key for _, value in items if isinstance(value, dict) for key in value} & set(ANSWER_FIELDS)
+    )
+    if format == "alpacaeval" and dropped:
+        notes.append(
+            f"an outputs file: only the prompts were kept, not the model's {', '.join(dropped)} "
+            "(import the answers with import_outputs)"
+        )
     if format == "mtbench":
         later = sum(1 for record in records if "later_turns" in record.metadata)
         notes.append(

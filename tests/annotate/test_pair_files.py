@@ -12,6 +12,7 @@ from annotate.recruiting_models import PracticeItem
 
 pytestmark = pytest.mark.django_db
 
+# Gold pairs need prompts the campaign does not rate: it rates the coding prompts (odd ids).
 GOOD_GOLD = {"prompt_id": "p000", "text_a": "good", "text_b": "bad", "answer": "a"}
 GOOD_PRACTICE = {
     "prompt": "2 + 2?",
@@ -40,28 +41,28 @@ def uploaded_gold(campaign) -> int:
     ("second_line", "message"),
     [
         (
-            '{"prompt_id": "p001", "text_a": "x", ',
+            '{"prompt_id": "p002", "text_a": "x", ',
             "gold.jsonl, line 2: not valid JSON (Expecting property name",
         ),
         (
-            '{"prompt_id": "p001", "text_a": "x',
+            '{"prompt_id": "p002", "text_a": "x',
             "line 2: not valid JSON (Unterminated string starting at column 33)",
         ),
         (
-            '{"prompt_id": "p001", "text_a": NaN, "text_b": "y", "answer": "a"}',
+            '{"prompt_id": "p002", "text_a": NaN, "text_b": "y", "answer": "a"}',
             "gold.jsonl, line 2: not valid JSON",
         ),
         (
-            '{"prompt_id": "p001", "answer": "a", "answer": "b", "text_a": "x", "text_b": "y"}',
+            '{"prompt_id": "p002", "answer": "a", "answer": "b", "text_a": "x", "text_b": "y"}',
             "duplicate key",
         ),
         (
-            '{"prompt_id": "p001", "text_a": 3, "text_b": "y", "answer": "a"}',
+            '{"prompt_id": "p002", "text_a": 3, "text_b": "y", "answer": "a"}',
             "line 2: missing or not text: text_a",
         ),
         ('{"text_a": "x", "text_b": "y", "answer": "a"}', "line 2: missing or not text: prompt_id"),
         (
-            '{"prompt_id": "p001", "text_a": "x", "text_b": "y", "answer": "left"}',
+            '{"prompt_id": "p002", "text_a": "x", "text_b": "y", "answer": "left"}',
             "line 2: answer must be one of",
         ),
         (
@@ -74,7 +75,7 @@ def uploaded_gold(campaign) -> int:
 def test_a_bad_gold_line_is_named_and_nothing_of_the_file_is_added(
     researcher_client, campaign_factory, second_line, message
 ):
-    campaign = campaign_factory(name="gold-bad")
+    campaign = campaign_factory(name="gold-bad", categories=["coding"])
     data = (json.dumps(GOOD_GOLD) + "\n" + second_line + "\n").encode()
     page = post_gold(researcher_client, campaign, data).content.decode()
     assert "Gold file not added" in page and message in page.replace("&#x27;", "'")
@@ -84,9 +85,9 @@ def test_a_bad_gold_line_is_named_and_nothing_of_the_file_is_added(
 def test_a_gold_file_with_a_byte_order_mark_and_a_line_separator_inside_an_answer_is_added_whole(
     researcher_client, campaign_factory
 ):
-    campaign = campaign_factory(name="gold-good")
+    campaign = campaign_factory(name="gold-good", categories=["coding"])
     answer = "First paragraph.\u2028Second, after a line separator.\u0085Third."
-    lines = [json.dumps(GOOD_GOLD), json.dumps({**GOOD_GOLD, "prompt_id": "p001", "text_a": answer})]
+    lines = [json.dumps(GOOD_GOLD), json.dumps({**GOOD_GOLD, "prompt_id": "p002", "text_a": answer})]
     data = b"\xef\xbb\xbf" + "\n".join(lines).encode()  # ensure_ascii=False is what writes U+2028 raw
     data = data.replace(json.dumps(answer).encode(), json.dumps(answer, ensure_ascii=False).encode())
     assert "\u2028".encode() in data

@@ -136,10 +136,12 @@ def test_an_excluded_rater_keeps_their_flags_on_the_page(crafted, researcher_cli
 @pytest.mark.django_db
 def test_uploaded_gold_counts_with_marked_gold_as_the_roster_scores_it(campaign_factory, make_rater):
     rater = make_rater("q-upload")
-    campaign = campaign_factory(name="uploaded", n_prompts=6, gold_fraction=0.5, raters=[rater])
+    campaign = campaign_factory(
+        name="uploaded", n_prompts=6, gold_fraction=0.5, raters=[rater], categories=["coding"]
+    )
     lines = [
         json.dumps({"prompt_id": f"p{i:03d}", "text_a": "good", "text_b": "bad", "answer": "a"})
-        for i in range(3)
+        for i in (0, 2, 4)  # the writing prompts, which the campaign does not rate
     ]
     gold_upload(campaign=campaign, data="\n".join(lines).encode())
 
@@ -158,7 +160,9 @@ def test_uploaded_gold_counts_with_marked_gold_as_the_roster_scores_it(campaign_
 @pytest.mark.django_db
 def test_a_rater_who_answered_only_uploaded_gold_is_still_flagged(campaign_factory, make_rater):
     rater = make_rater("q-only-gold")
-    campaign = campaign_factory(name="only-gold", n_prompts=2, gold_fraction=0.5, raters=[rater])
+    campaign = campaign_factory(
+        name="only-gold", n_prompts=2, gold_fraction=0.5, raters=[rater], categories=["coding"]
+    )
     gold_upload(
         campaign=campaign,
         data=json.dumps({"prompt_id": "p000", "text_a": "good", "text_b": "bad", "answer": "a"}).encode(),

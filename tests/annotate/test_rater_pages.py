@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 from django.test import Client
 
-from annotate.models import Campaign, Comparison, Rating
+from annotate.models import Campaign, Rating
 from annotate.services import campaign_create, campaign_rater_exclude, campaign_status_set
-from tests.factories import login, make_eval_set, make_system
+from tests.factories import login, make_eval_set, make_system, served_item
 
 pytestmark = pytest.mark.django_db
 
@@ -103,11 +103,12 @@ def test_no_page_or_json_a_rater_reaches_names_a_system_and_sides_stay_balanced(
 
 def test_the_item_json_has_only_the_token_and_rendered_texts(blind_campaign):
     campaign, rater = blind_campaign
-    state = post(login(rater), urls(campaign)["next"]).json()
+    client = login(rater)
+    state = post(client, urls(campaign)["next"]).json()
     assert set(state) == {"item", "progress", "undo"}
     assert set(state["item"]) == {"token", "prompt_html", "left_html", "right_html"}
-    comparison = Comparison.objects.get(token=state["item"]["token"])
-    assert str(comparison.pk) != state["item"]["token"]
+    comparison = served_item(client, state["item"]["token"])
+    assert state["item"]["token"] not in (str(comparison.pk), comparison.token)
 
 
 def test_a_response_with_script_raw_html_and_a_javascript_link_is_shown_as_text(db, make_rater):

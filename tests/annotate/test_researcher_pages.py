@@ -69,7 +69,12 @@ def test_progress_counts_ratings_against_what_is_needed_with_gold_apart(campaign
 def test_the_roster_counts_uploaded_gold_checks_the_reports_never_see(campaign_factory, make_rater):
     r1, r2 = make_rater("u1"), make_rater("u2")
     campaign = campaign_factory(
-        name="roster", n_prompts=2, ratings_per_comparison=2, gold_fraction=0.5, raters=[r1, r2]
+        name="roster",
+        n_prompts=2,
+        ratings_per_comparison=2,
+        gold_fraction=0.5,
+        raters=[r1, r2],
+        categories=["coding"],  # p000 stays free for the gold pair
     )
     gold_upload(campaign=campaign, data=b'{"prompt_id": "p000", "text_a": "a", "text_b": "b", "answer": "a"}')
     rate(campaign, r1, "left", rng=AlwaysGold())
@@ -114,14 +119,14 @@ def test_a_researcher_cannot_add_a_non_rater(researcher_client, researcher, camp
 
 
 def test_gold_marking_and_upload_pages(researcher_client, campaign_factory):
-    campaign = campaign_factory(name="goldpage", n_prompts=3)
+    campaign = campaign_factory(name="goldpage", n_prompts=3, categories=["coding"])
     comparison = campaign.comparisons.first()
     url = f"/campaigns/{campaign.pk}/gold/"
     assert researcher_client.get(url).status_code == 200
     researcher_client.post(url, {"comparison": comparison.pk, "answer": "both_bad"})
     comparison.refresh_from_db()
     assert comparison.gold_answer == "both_bad"
-    upload = io.BytesIO(b'{"prompt_id": "p001", "text_a": "right", "text_b": "wrong", "answer": "a"}\n')
+    upload = io.BytesIO(b'{"prompt_id": "p002", "text_a": "right", "text_b": "wrong", "answer": "a"}\n')
     upload.name = "gold.jsonl"
     researcher_client.post(url, {"file": upload})
     assert campaign.comparisons.filter(gold_uploaded=True, gold_answer="a").count() == 1

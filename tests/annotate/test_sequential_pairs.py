@@ -13,7 +13,7 @@ from annotate.adaptive import draw_cell
 from annotate.models import Campaign, Comparison, RaterExclusion, Rating, SequentialCell
 from annotate.settling import campaign_settle_refresh, settling_records
 from reports.campaign_records import campaign_rating_records
-from tests.factories import login, post
+from tests.factories import login, post, served_item
 
 SYSTEMS = ("sys-a", "sys-b", "sys-c")
 
@@ -94,12 +94,10 @@ def test_served_items_come_mostly_from_the_uncertain_pairs(
     state = post(client, "api_next", campaign)
     for _ in range(100):
         assert state.get("item"), state
-        comparison = Comparison.objects.select_related("system_a", "system_b").get(
-            token=state["item"]["token"]
-        )
+        comparison = served_item(client, state["item"]["token"])
         served[pair_of(comparison)] += 1
         body = {
-            "token": comparison.token,
+            "token": state["item"]["token"],
             "side": choices.choice(["left", "right"]),
             "seconds": 5,
             "next": True,

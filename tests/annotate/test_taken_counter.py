@@ -22,7 +22,7 @@ from annotate.leases import taken_exact
 from annotate.models import Comparison, Rating
 from annotate.selectors import excluded_rater_ids
 from annotate.services import campaign_rater_exclude, campaign_rater_include
-from tests.factories import login
+from tests.factories import login, served_item
 
 count_taken = __import__(
     "annotate.migrations.0004_comparison_taken_counter", fromlist=["count_taken"]
@@ -175,4 +175,4 @@ def test_a_double_submit_through_the_page_stores_one_rating_and_counts_it_once(c
     ]
     assert [a["created"] for a in answers] == [True, False]
     assert Rating.objects.filter(rater=rater).count() == 1
-    assert Comparison.objects.get(token=item).taken == 1
+    assert served_item(client, item).taken == 1

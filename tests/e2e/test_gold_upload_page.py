@@ -34,16 +34,18 @@ def test_a_broken_gold_file_names_its_line_and_real_answers_then_go_in(
     user_create(username="gold-researcher", role="researcher", password="e2e-password-1")
     strong = json.loads((REAL / "gpt4_1106_preview.json").read_text())
     weak = json.loads((REAL / "alpaca-7b.json").read_text())
-    eval_set = make_eval_set(
-        name="gold-real", n_prompts=len(ROWS), texts=[strong[i]["instruction"] for i in ROWS]
-    )
+    # The gold pairs' prompts (writing, even ids) are not rated by the campaign (coding, odd ids).
+    texts = [text for i in ROWS for text in (strong[i]["instruction"], f"Rated prompt beside row {i}.")]
+    eval_set = make_eval_set(name="gold-real", n_prompts=len(texts), texts=texts)
     make_system("sys-alpha", eval_set)
     make_system("sys-beta", eval_set)
-    campaign = campaign_create(name="gold-e2e", eval_set=eval_set, systems=["sys-alpha", "sys-beta"])
+    campaign = campaign_create(
+        name="gold-e2e", eval_set=eval_set, systems=["sys-alpha", "sys-beta"], categories=["coding"]
+    )
     campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     pairs = [
         {
-            "prompt_id": f"p{n:03d}",
+            "prompt_id": f"p{2 * n:03d}",
             "text_a": strong[row]["output"],
             "text_b": weak[row]["output"],
             "answer": "a",

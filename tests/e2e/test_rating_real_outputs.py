@@ -143,3 +143,66 @@ def test_a_choice_before_the_minimum_reading_time_is_not_taken(logged_in_page, r
     expect(page.locator("#left")).not_to_be_empty()
     expect(page.locator("#guidelines")).not_to_have_attribute("open", "")  # later visits: one key away
     page.screenshot(path=str(ARTIFACTS / "rating-real-guidelines.png"), full_page=False)
+
+
+def test_a_sampled_campaign_page_and_its_edit_page_on_real_answers(
+    logged_in_page, transactional_db, settings
+):
+    """Issue 26.2 in Chromium: 30 of the 805 real instructions sampled, the setup card, an edit and its log."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    user_create(username="setup-researcher", role="researcher", password="e2e-password-1")
+    rater = user_create(username="setup-rater", role="rater", password="e2e-password-1")
+    outputs = {
+        name: json.loads((REAL / f"{name}.json").read_text()) for name in ("gpt4_1106_preview", "alpaca-7b")
+    }
+    first = outputs["gpt4_1106_preview"]
+    eval_set = make_eval_set(
+        name="alpaca-805", n_prompts=len(first), texts=[row["instruction"] for row in first],
+        categories=sorted({row["dataset"] for row in first}), settings=("zero_shot",),
+    )  # fmt: skip
+    for name, rows in outputs.items():
+
+        def text(p: Prompt, rows: list[dict[str, str]] = rows) -> str:
+            return rows[p.position]["output"]
+
+        make_system(name, eval_set, text=text)
+    campaign = campaign_create(
+        name="sampled-e2e",
+        eval_set=eval_set,
+        systems=list(outputs),
+        raters=[rater],
+        sample=30,
+        sample_seed=26,
+    )
+    campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
+    assert campaign.comparisons.count() == 30
+
+    page = logged_in_page(f"/campaigns/{campaign.pk}/", "setup-researcher", "e2e-password-1")
+    page.wait_for_load_state()
+    assert "a sample of 30 (seed 26" in page.inner_text("#sampling")
+    page.screenshot(path=str(ARTIFACTS / "campaign-setup-card.png"), full_page=True)
+
+    page.get_by_role("link", name="Edit settings").click()
+    page.wait_for_load_state()
+    page.fill("#id_quota_per_rater", "12")
+    page.fill("#id_overlap", "0.2")
+    page.get_by_role("button", name="Save changes").click()
+    page.wait_for_load_state()
+    page.get_by_text("Changed:").wait_for()
+    logged = page.inner_text("#changes")
+    assert "quota_per_rater" in logged and "overlap" in logged
+    assert "instructions" not in logged, "the unchanged instructions (sent back with CRLF) are no change"
+
+    # Once an item is served, lowering the ratings per comparison is refused, naming the field.
+    from annotate.assignment import item_next
+
+    item_next(campaign=campaign, rater=rater)
+    page.goto(page.url.replace(f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/edit/"))
+    page.fill("#id_overlap", "0.5")
+    page.get_by_role("button", name="Save changes").click()
+    page.wait_for_load_state()
+    error = page.inner_text("#field-overlap .error")
+    assert "The overlap cannot change once raters have been served its items" in error
+    page.screenshot(path=str(ARTIFACTS / "campaign-edit-refused.png"), full_page=True)
+    campaign.refresh_from_db()
+    assert campaign.overlap == 0.2 and campaign.quota_per_rater == 12

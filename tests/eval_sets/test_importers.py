@@ -83,7 +83,9 @@ def test_alpacaeval_reads_a_json_list_with_dataset_as_category():
         ("alpacaeval_0", "helpful_base", "Name a prime number."),
         ("alpacaeval_1", "koala", "Describe the sea."),
     ]
-    assert result.records[0].metadata == {"output": "7", "generator": "text_davinci_003"}
+    # An outputs file: the model's answer and name are not the prompt's, so they are not kept.
+    assert result.records[0].metadata == {}
+    assert any("only the prompts were kept, not the model's generator, output" in n for n in result.notes)
 
 
 def test_generic_jsonl_uses_the_field_mapping_and_keeps_other_fields():

@@ -16,7 +16,10 @@ pytestmark = pytest.mark.django_db
 
 def test_rating_records_unblind_systems_and_leave_out_excluded_raters(campaign_factory, make_rater):
     r1, r2 = make_rater("e1"), make_rater("e2")
-    campaign = campaign_factory(name="export", n_prompts=3, ratings_per_comparison=2, raters=[r1, r2])
+    # Three coding prompts rated; a writing one (p000) left for the gold pair.
+    campaign = campaign_factory(
+        name="export", n_prompts=6, ratings_per_comparison=2, raters=[r1, r2], categories=["coding"]
+    )
     rate(campaign, r1, "left")
     rate(campaign, r2, "right")
     gold_upload(campaign=campaign, data=b'{"prompt_id": "p000", "text_a": "a", "text_b": "b", "answer": "a"}')

@@ -1,5 +1,5 @@
 """create_campaign NAME --eval-set NAME --systems A B [C ...] [--ratings-per-item K] [--overlap F] [--raters u1,u2]
-[--stop-when-settled [--precision W]]"""
+[--stop-when-settled [--precision W]] [--sample N [--sample-seed S]] [--categories a,b]"""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotate.feasibility import campaign_feasibility
+from annotate.sampling import campaign_sampling_text
 from annotate.services import CampaignError, campaign_create
 from eval_sets.selectors import eval_set_resolve
 
@@ -38,6 +40,18 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--precision", type=float, help="with --stop-when-settled: an interval this narrow is settled too"
+        )
+        parser.add_argument(
+            "--sample",
+            type=int,
+            help="rate N prompts drawn from the set, stratified by category and setting (a CoT variant "
+            "comes with its base prompt)",
+        )
+        parser.add_argument(
+            "--sample-seed", type=int, help="seed of the sample (drawn and recorded if not given)"
+        )
+        parser.add_argument(
+            "--categories", default="", help="comma-separated categories to rate (default: all)"
         )
         parser.add_argument(
             "--answered-only",
@@ -71,6 +85,9 @@ class Command(BaseCommand):
                 stop_when_settled=options["stop_when_settled"],
                 precision=options["precision"],
                 open_now=options["open"],
+                sample=options["sample"],
+                sample_seed=options["sample_seed"],
+                categories=[c for c in options["categories"].split(",") if c.strip()],
             )
         except CampaignError as exc:
             raise CommandError(str(exc)) from None
@@ -79,3 +96,7 @@ class Command(BaseCommand):
             f"campaign {campaign.name} (id {campaign.pk}): {n} comparisons of {', '.join(campaign.system_names())} "
             f"on {eval_set}, status {campaign.status}"
         )
+        if campaign.sample_size is not None:
+            self.stdout.write(f"prompts: {campaign_sampling_text(campaign=campaign)}")
+        for problem in campaign_feasibility(campaign=campaign):
+            self.stderr.write(f"warning: this campaign cannot be finished as it stands: {problem}")
