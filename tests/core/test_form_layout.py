@@ -29,7 +29,7 @@ def test_as_p_as_div_and_the_bare_form_give_the_same_one_field_layout():
     assert html.count("Something about the whole form.") == 1
 
 
-@pytest.mark.parametrize("name", ["generation:job_create", "finetune:job_create"])
+@pytest.mark.parametrize("name", ["generation:job_create", "finetune:job_create", "annotate:rater_list"])
 def test_the_pages_that_print_a_whole_form_show_each_field_in_the_one_layout(researcher_client, name):
     page = researcher_client.get(reverse(name)).content.decode()
     assert 'class="field"' in page and "<p><label" not in page and 'class="helptext"' not in page
