@@ -12,6 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 COLORS = {"win": "#1d4ed8", "tie": "#a8a29e", "both_bad": "#f59e0b", "loss": "#b91c1c"}
+LABEL_HEADROOM = 110  # the preference axis runs to 110 so that a label above a 100 % whisker fits
 SETTING_LABELS = {
     "zero_shot": "zero-shot",
     "zero_shot_cot": "zero-shot + CoT trigger",
@@ -41,10 +42,19 @@ def _group_axis(fig: go.Figure) -> go.Figure:
     return fig
 
 
-def _groups(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    rows = [("Overall", report["overall"])]
-    rows += [(f"{name}", block) for name, block in report["by_category"].items()]
-    rows += [(SETTING_LABELS.get(name, name), block) for name, block in report["by_setting"].items()]
+def _groups(report: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    """(label, block, colour) per bar: Overall, then categories, then settings.
+
+    A lone category or setting holds exactly the ratings Overall holds: its bar would repeat
+    Overall's, so it is left out.
+    """
+    rows = [("Overall", report["overall"], "#1c1917")]
+    if len(report["by_category"]) > 1:
+        rows += [(f"{name}", block, "#1d4ed8") for name, block in report["by_category"].items()]
+    if len(report["by_setting"]) > 1:
+        rows += [
+            (SETTING_LABELS.get(name, name), block, "#15803d") for name, block in report["by_setting"].items()
+        ]
     return rows
 
 
@@ -52,42 +62,55 @@ def preference_figure(report: dict[str, Any]) -> go.Figure:
     """Preference for the candidate per category and setting, with 95 % interval bars.
 
     In the spirit of the Flan-PaLM usability figure: one bar per group, the 50 % line marks no preference.
+    Each bar's percentage sits just above its upper whisker, where no whisker can cross it.
     """
-    groups = [(label, block) for label, block in _groups(report) if block["preference_rate"] is not None]
-    labels = [label for label, _ in groups]
-    rates = [100 * block["preference_rate"] for _, block in groups]
+    groups = [
+        (label, block, color)
+        for label, block, color in _groups(report)
+        if block["preference_rate"] is not None
+    ]
+    labels = [label for label, _, _ in groups]
+    rates = [100 * block["preference_rate"] for _, block, _ in groups]
     # `is None`, not `or`: a bound of exactly 0 is a bound, not a missing one.
-    upper = [
-        100
-        * (
-            (block["preference_rate"] if block["ci_high"] is None else block["ci_high"])
-            - block["preference_rate"]
-        )
-        for _, block in groups
+    highs = [
+        100 * (block["preference_rate"] if block["ci_high"] is None else block["ci_high"])
+        for _, block, _ in groups
     ]
-    lower = [
-        100
-        * (
-            block["preference_rate"]
-            - (block["preference_rate"] if block["ci_low"] is None else block["ci_low"])
-        )
-        for _, block in groups
+    lows = [
+        100 * (block["preference_rate"] if block["ci_low"] is None else block["ci_low"])
+        for _, block, _ in groups
     ]
-    colors = ["#1c1917"] + ["#1d4ed8"] * len(report["by_category"]) + ["#15803d"] * len(report["by_setting"])
     fig = go.Figure(
         go.Bar(
             x=labels,
             y=rates,
-            marker_color=colors[: len(labels)] if len(labels) == len(colors) else "#1d4ed8",
-            error_y={"type": "data", "array": upper, "arrayminus": lower, "visible": True},
-            text=[f"{r:.0f}%" for r in rates],
-            textposition="inside",
-            customdata=[[block["n"], block["decisive"]] for _, block in groups],
+            marker_color=[color for _, _, color in groups],
+            error_y={
+                "type": "data",
+                "array": [high - rate for high, rate in zip(highs, rates, strict=True)],
+                "arrayminus": [rate - low for rate, low in zip(rates, lows, strict=True)],
+                "visible": True,
+            },
+            customdata=[[block["n"], block["decisive"]] for _, block, _ in groups],
             hovertemplate="%{x}: %{y:.1f}%<br>n=%{customdata[0]}, decisive=%{customdata[1]}<extra></extra>",
         )
     )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=highs,
+            mode="text",
+            text=[f"{rate:.0f}%" for rate in rates],
+            textposition="top center",
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
     fig.add_hline(y=50, line_dash="dash", line_color="#57534e")
-    fig.update_yaxes(title="% preferring " + report["candidate"], range=[0, 100])
+    # Room above 100 for the label of a bar whose interval reaches it; the axis still reads 0-100.
+    fig.update_yaxes(
+        title="% preferring " + report["candidate"], range=[0, LABEL_HEADROOM], tickvals=[0, 25, 50, 75, 100]
+    )
     return _group_axis(
         _layout(fig, f"{report['candidate']} vs {report['baseline']}: preference (decisive votes, 95% CI)")
     )
@@ -95,7 +118,7 @@ def preference_figure(report: dict[str, Any]) -> go.Figure:
 
 def outcomes_figure(report: dict[str, Any]) -> go.Figure:
     """Win / tie / both-bad / loss shares per group, stacked to 100 %."""
-    groups = [(label, block) for label, block in _groups(report) if block["n"]]
+    groups = [(label, block) for label, block, _ in _groups(report) if block["n"]]
     labels = [label for label, _ in groups]
     fig = go.Figure()
     for key, name in (("wins", "win"), ("ties", "tie"), ("both_bad", "both_bad"), ("losses", "loss")):

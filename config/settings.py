@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # its widget templates, for the site's form renderer (core/form_rendering.py)
     "axes",  # login throttling; see the block at the end
     "core",
     "eval_sets",
@@ -89,6 +90,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
+
+FORM_RENDERER = "core.form_rendering.SiteFormRenderer"
 
 TEMPLATES = [
     {

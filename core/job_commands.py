@@ -61,4 +61,5 @@ class JobCommand(BaseCommand):
         if job.status != JobStatus.DONE:
             page = job.noun.split()[-1]  # a judge run's page is its run page
             raise CommandError(f"{name} {job.status}: {job.error or f'see the {page} page'}")
-        self.stderr.write(f"{name} done: {self.done_summary(job)}")
+        # On stderr, so that stdout holds only the id; in the success style, not stderr's error one.
+        self.stderr.write(f"{name} done: {self.done_summary(job)}", style_func=self.style.SUCCESS)

@@ -68,7 +68,6 @@ class PromptSamples:
     prompt: Prompt
     samples: list[Sample] = field(default_factory=list)
     threshold: float | None = None
-    figure: str = ""  # filled in by the page for the prompts it shows
 
 
 def generation_job_prompt_rows(*, job: GenerationJob) -> QuerySet[Prompt]:

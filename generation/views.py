@@ -20,6 +20,7 @@ from generation.forms import JobCreateForm, ModelRegisterForm, OutputsUploadForm
 from generation.models import GenerationJob, ModelSpec
 from generation.outputs_import import outputs_import
 from generation.selectors import (
+    PromptSamples,
     generation_export_lines,
     generation_job_categories,
     generation_job_prompt_rows,
@@ -36,7 +37,7 @@ from generation.services import (
     model_spec_register_served,
 )
 
-PROMPTS_PER_PAGE = 20
+PROMPTS_PER_PAGE = 10  # with two summary figures above, a page stays a few screens long
 
 # The status JSON, cancel and retry routes of a job (core's job kit; generation/urls.py routes them).
 JOB_ACTIONS = JobActions(
@@ -172,6 +173,49 @@ def _histogram(scores: list[float], kept: list[bool], thresholds: list[float], h
     return figure_html(fig, config={"displayModeBar": False})
 
 
+def _page_scores(groups: list[PromptSamples]) -> str | None:
+    """One figure for a page's prompts (not one each): every sample's score, its decision, the threshold."""
+    import plotly.graph_objects as go
+
+    points: dict[str, tuple[list[str], list[float]]] = {
+        "chosen": ([], []),
+        "kept": ([], []),
+        "filtered": ([], []),
+    }
+    thresholds: tuple[list[str], list[float]] = ([], [])
+    for group in groups:
+        uid = group.prompt.uid
+        for sample in group.samples:
+            if sample.logprob_sum is None:
+                continue
+            decision = "chosen" if sample.selected else "kept" if sample.kept else "filtered"
+            points[decision][0].append(uid)
+            points[decision][1].append(sample.logprob_sum)
+        if group.threshold is not None:
+            thresholds[0].append(uid)
+            thresholds[1].append(group.threshold)
+    if not any(xs for xs, _ in points.values()):
+        return None
+    fig = go.Figure()
+    colors = {"chosen": "#1d4ed8", "kept": "#15803d", "filtered": "#b91c1c"}
+    for decision, (xs, ys) in points.items():
+        fig.add_scatter(
+            x=xs, y=ys, mode="markers", name=decision, marker={"color": colors[decision], "size": 8}
+        )
+    fig.add_scatter(
+        x=thresholds[0], y=thresholds[1], mode="markers", name="threshold (median / 2)",
+        marker={"symbol": "line-ew-open", "size": 18, "color": "#57534e"},
+    )  # fmt: skip
+    fig.update_layout(
+        height=300,
+        margin={"l": 50, "r": 10, "t": 10, "b": 80},
+        yaxis_title="log probability (sum)",
+        legend={"orientation": "h", "y": -0.45},
+    )
+    fig.update_xaxes(type="category", tickangle=-45, automargin=True)
+    return figure_html(fig, config={"displayModeBar": False})
+
+
 @researcher_required
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -182,16 +226,6 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     matching = filters.qs if filters.is_valid() else prompts.none()
     page = Paginator(matching, PROMPTS_PER_PAGE).get_page(request.GET.get("page"))
     groups = generation_samples_by_prompt(job=job, prompts=list(page.object_list))
-    for group in groups:
-        scored = [s for s in group.samples if s.logprob_sum is not None]
-        if scored:
-            thresholds = [group.threshold] if group.threshold is not None else []
-            group.figure = _histogram(
-                [s.logprob_sum for s in scored],  # type: ignore[misc]
-                [s.kept for s in scored],
-                thresholds,
-                height=180,
-            )
     scores = generation_job_scores(job=job)
     scored_pairs = [(score, kept) for score, kept in scores if score is not None]
     overview = None
@@ -204,6 +238,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "filter": filters,
         "filtering": any(request.GET.get(name) for name in filters.filters),
         "overview": overview,
+        "page_scores": _page_scores(groups),
         "filtered": sum(1 for _, kept in scores if not kept),
         "sample_count": len(scores),
         "status": generation_job_status(job=job),

@@ -42,7 +42,8 @@ def _detect(first: Any) -> str:
         return "jsonl"
     raise JudgingError(
         "cannot tell the format: expected AlpacaEval annotations (preference, generator_1, ...) or "
-        "JSONL of {prompt_id, system_a, system_b, p_a, p_tie, p_b}; pass --format"
+        "JSONL of {prompt_id, system_a, system_b, p_a, p_tie, p_b}; choose the format yourself "
+        "(Format beside the file on the judge page, --format on the command line)"
     )
 
 

@@ -81,14 +81,16 @@ def comparison_result(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     comparison = _comparison(campaign, request.GET.get("id"))
     excluded = excluded_rater_ids(campaign=campaign)
+    # Drawn as the raters saw them: the answer shown on the left comes first, whichever letter it is.
+    left = comparison.system_on_left
     answers = [
         {
             "letter": letter.upper(),
             "system": system_label(comparison, letter),
-            "side": "left" if letter == comparison.system_on_left else "right",
+            "side": "left" if letter == left else "right",
             "html": render_markdown(comparison.texts.text_a if letter == "a" else comparison.texts.text_b),
         }
-        for letter in ("a", "b")
+        for letter in (left, "b" if left == "a" else "a")
     ]
     context = {
         "campaign": campaign,

@@ -32,6 +32,8 @@ PARSERS: dict[str, Parser] = {
 }
 
 # Where each format keeps the prompt's text, to name the field of a prompt that is too long.
+# One message for the upload page and the command: each reader finds its own way to choose.
+CHOOSE_FORMAT = "choose the format yourself (Format on the upload page, --format on the command line)"
 _PROMPT_FIELDS = {
     "usability": "prompt",
     "vicuna": "text",
@@ -83,7 +85,7 @@ def parse_eval_set(
                 raise problems.fail(
                     items[0][0] if items else "",
                     "",
-                    f"cannot tell the format (fields: {fields}); name it with --format",
+                    f"cannot tell the format (fields: {fields}); {CHOOSE_FORMAT}",
                 )
             format = detected
     if not items:

@@ -2,6 +2,7 @@
 // choices by button or key, and measures the time the item was visible and not paused.
 // Only the documented keys act (1-4, arrows, S, U, P, G): Enter and Space never press a focused
 // button, Space scrolls, and a choice made before the campaign's minimum reading time is refused.
+// In the comment box every key is text; Esc leaves the box.
 (function () {
   "use strict";
   const root = document.getElementById("rater");
@@ -193,7 +194,12 @@
   document.addEventListener("keydown", (event) => {
     const target = event.target;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
-    if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT")) return;
+    if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT")) {
+      // Keys typed into the comment are text ("1" never chooses); Esc leaves it, so that the
+      // keys choose again without reaching for the mouse.
+      if (event.key === "Escape") { event.preventDefault(); target.blur(); }
+      return;
+    }
     if (target && target.tagName === "BUTTON" && root.contains(target) && (event.key === "Enter" || event.key === " ")) {
       // A focused button would take these as a press: Enter does nothing, Space still scrolls.
       event.preventDefault();

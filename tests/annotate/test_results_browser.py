@@ -309,3 +309,21 @@ def test_a_page_of_10000_comparisons_takes_a_bounded_number_of_queries(
     items = page.context["items"]
     assert items and all(it["c"].disagreed and it["c"].majority == "none" for it in items)
     assert page.context["page"].number == 3
+
+
+@pytest.mark.parametrize("left", ["a", "b"])
+def test_the_detail_page_draws_the_answers_where_the_raters_saw_them_and_says_which_side(
+    researcher_client, known, left
+):
+    campaign, comparisons, _ = known
+    c = comparisons[0]
+    Comparison.objects.filter(pk=c.pk).update(system_on_left=left)
+    c.texts.text_a, c.texts.text_b = "The answer of system A.", "The answer of system B."
+    c.texts.save()
+    url = reverse("annotate:comparison_result", kwargs={"pk": campaign.pk}) + f"?id={c.pk}"
+    page = researcher_client.get(url).content.decode()
+    side_by_side = page[page.index('class="side-by-side"') :]
+    first, second = ("A", "B") if left == "a" else ("B", "A")
+    assert side_by_side.index(f"Left · {first}:") < side_by_side.index(f"Right · {second}:")
+    text = {"A": c.texts.text_a, "B": c.texts.text_b}
+    assert side_by_side.index(text[first]) < side_by_side.index(text[second])

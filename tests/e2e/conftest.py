@@ -28,15 +28,18 @@ def _allow_orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def logged_in_page(live_server: Any) -> Iterator[Callable[..., Any]]:
-    """`open(path, username, password, height=900)`: a page that logged in on the way to `path`."""
+    """`open(path, username, password, height=900, **options)`: a page that logged in on the way to `path`.
+
+    `options` go to Playwright's `new_page` (a phone: `viewport=..., has_touch=True, is_mobile=True`).
+    """
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
 
-        def open_page(path: str, username: str, password: str, height: int = 900) -> Any:
-            page = browser.new_page(viewport={"width": 1280, "height": height})
+        def open_page(path: str, username: str, password: str, height: int = 900, **options: Any) -> Any:
+            page = browser.new_page(**{"viewport": {"width": 1280, "height": height}, **options})
             page.set_default_timeout(15_000)
             page.goto(f"{live_server.url}{path}")
             page.fill("#id_username", username)

@@ -18,6 +18,7 @@ from django.urls import reverse
 from eval_sets.models import EvalSet, Prompt, Setting
 from generation.models import GenerationJob, ModelSpec, Sample
 from generation.selection import select_response
+from generation.views import PROMPTS_PER_PAGE
 from tests.e2e.conftest import ARTIFACTS, needs_chromium
 from tests.factories import PASSWORD
 
@@ -79,7 +80,7 @@ def test_filtering_a_real_job_in_chromium(logged_in_page, researcher):
     page.click("#prompts button[type=submit]")
     page.wait_for_load_state()
     shown = [t.split()[0] for t in page.locator("h2.prompt-title").all_inner_texts()]
-    assert shown == want[:20]
+    assert shown == want[:PROMPTS_PER_PAGE]
     assert f"{len(want)} prompt" in page.inner_text("#prompts")
     page.locator("#prompts").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "generation-job-filters.png"))
@@ -93,3 +94,20 @@ def test_filtering_a_real_job_in_chromium(logged_in_page, researcher):
     page.wait_for_load_state()
     assert "No prompt of this job matches these filters" in page.inner_text("main")
     page.screenshot(path=str(ARTIFACTS / "generation-job-filters-empty.png"))
+
+
+def test_a_real_jobs_page_summarises_its_scores_and_pages_the_prompts_in_a_few_screens(
+    logged_in_page, researcher
+):
+    job = real_job()
+    page = logged_in_page(
+        reverse("generation:job_detail", args=[job.pk]), researcher.username, PASSWORD, 1000
+    )
+    page.wait_for_load_state("load")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    plots = page.locator("[data-plot]").count()
+    page.screenshot(path=str(ARTIFACTS / "generation-job-page.png"), full_page=True)
+    # The scores summarised in two figures (all samples; this page's prompts), not one per prompt.
+    assert plots == 2, f"{plots} figures"
+    assert height < 10_000, f"the page is {height} px tall"  # 34,088 px with one figure per prompt
+    assert "page 1 of" in page.inner_text("#prompts")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -68,3 +69,57 @@ def test_a_rater_rates_three_items_with_the_keyboard_and_undoes_one(logged_in_pa
     page.screenshot(path=str(ARTIFACTS / "rating-page.png"), full_page=True)
     choices = sorted(Rating.objects.filter(rater=rater).values_list("side", flat=True))
     assert choices == ["left", "right", "tie"]
+
+
+# Screenshots for the before/after note: E2E_SHOTS=before names them as taken on the unchanged page.
+SHOTS = os.environ.get("E2E_SHOTS", "after")
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "has_touch": True,
+    "is_mobile": True,
+    "device_scale_factor": 2,
+}
+
+
+def test_on_a_390px_touch_phone_the_choices_are_one_short_row_with_no_key_hints(logged_in_page, rating_setup):
+    from playwright.sync_api import expect
+
+    campaign, rater = rating_setup
+    page = logged_in_page(f"/rate/task/{campaign.pk}/", "e2e-rater", "e2e-password-1", **PHONE)
+    expect(page.locator("#left")).not_to_be_empty()
+    page.screenshot(path=str(ARTIFACTS / f"{SHOTS}-rating-phone.png"))
+    assert page.evaluate("matchMedia('(pointer: coarse)').matches")
+    choices = [b.bounding_box() for b in page.locator("button.choice").all()]
+    assert len({round(box["y"]) for box in choices}) == 1, "the four choices wrap onto several rows"
+    # What stays on screen while reading: the choices' row, not three rows of controls.
+    pinned = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#decision, #decision *')).filter((el) => {
+             const style = getComputedStyle(el);
+             return style.position === 'fixed' || style.position === 'sticky';
+           }).map((el) => el.getBoundingClientRect().height)"""
+    )
+    assert pinned and max(pinned) <= 64, f"the pinned bar is {pinned} px tall"
+    # No keyboard on a touch screen: no key hints anywhere on the page.
+    assert page.locator("#rater kbd:visible").count() == 0
+    expect(page.locator("#keys")).to_be_hidden()
+    # A tap on a choice rates.
+    page.locator("button.choice[data-side=tie]").tap()
+    expect(page.locator("#progress-text")).to_have_text(re.compile(r"^1 rated"))
+    assert Rating.objects.filter(rater=rater).count() == 1
+
+
+def test_typing_in_the_comment_never_chooses_and_escape_leaves_it_for_the_keys(logged_in_page, rating_setup):
+    from playwright.sync_api import expect
+
+    campaign, rater = rating_setup
+    page = logged_in_page(f"/rate/task/{campaign.pk}/", "e2e-rater", "e2e-password-1")
+    progress = page.locator("#progress-text")
+    expect(progress).to_have_text(re.compile(r"^0 rated"))
+    page.locator("#comment").click()
+    page.keyboard.type("1 is clearer, 2 rambles")
+    expect(page.locator("#comment")).to_have_value("1 is clearer, 2 rambles")
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.activeElement.id") != "comment"
+    page.keyboard.press("1")
+    expect(progress).to_have_text(re.compile(r"^1 rated"))
+    assert Rating.objects.get(rater=rater).comment == "1 is clearer, 2 rambles"

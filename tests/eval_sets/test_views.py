@@ -176,3 +176,12 @@ def test_the_download_header_of_a_set_named_with_a_quote_and_slash_stays_well_fo
     response = researcher_client.get(reverse("eval_sets:export", args=[eval_set.pk]))
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="bad/name\\"x-v1.jsonl"'
+
+
+def test_a_file_of_unknown_shape_is_told_to_choose_in_the_pages_own_format_menu(researcher_client):
+    upload = SimpleUploadedFile("odd.jsonl", jsonl({"foo": 1, "bar": 2}))
+    page = researcher_client.post(
+        reverse("eval_sets:upload"), {"file": upload, "format": "auto"}
+    ).content.decode()
+    assert "cannot tell the format" in page
+    assert "Format on the upload page" in page  # the menu beside it, not only the command's flag

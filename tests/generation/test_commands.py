@@ -186,3 +186,31 @@ def test_import_outputs_names_the_line_of_a_broken_record_and_imports_nothing(ev
     with pytest.raises(CommandError, match="empty"):
         run("import_outputs", "api", "demo", str(path))
     assert not Sample.objects.exists()
+
+
+class _Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_done_line_of_generate_wait_is_not_printed_in_the_error_style(
+    causal_dir, eval_set_factory, monkeypatch
+):
+    # `make demo` runs `generate --wait` on a terminal: its success line must not look like an error.
+    from django.core.management.color import color_style
+
+    eval_set_factory(count=1)
+    run("register_model", "tiny", "--path", str(causal_dir))
+    terminal = _Terminal()
+    # Both streams a terminal, as under `make demo`: Django picks its colours when the command is made.
+    monkeypatch.setattr("sys.stdout", _Terminal())
+    monkeypatch.setattr("sys.stderr", terminal)
+    job_id = StringIO()
+    call_command(
+        "generate", "--model", "tiny", "--eval-set", "demo", "--samples", "1", "--max-new-tokens", "2",
+        "--wait", stdout=job_id,
+    )  # fmt: skip
+    done = next(line for line in terminal.getvalue().splitlines() if " done: " in line)
+    error = color_style(force_color=True).ERROR("x").split("x")[0]
+    assert error not in done
+    assert job_id.getvalue().strip().isdigit()  # stdout still holds the bare id that scripts read

@@ -77,3 +77,26 @@ def test_each_raters_figures_on_the_page_are_the_reports(
             # The page rounds as Django's floatformat does (0.125 -> "0.13"), not as Python's format.
             shown = floatformat(row["agreement_with_majority"], 2)
             assert f"{shown} ({row['majority_items']})" in html
+
+
+def test_the_anytime_valid_card_shows_only_on_a_campaign_that_stops_when_settled(
+    researcher_client, campaign_factory
+):
+    plain = campaign_factory(name="plain", n_prompts=2)
+    page = researcher_client.get(f"/campaigns/{plain.pk}/").content.decode()
+    assert 'id="sequential"' not in page and "Anytime-valid" not in page and "{#" not in page
+    settling = campaign_factory(name="settling", n_prompts=2, stop_when_settled=True)
+    page = researcher_client.get(f"/campaigns/{settling.pk}/").content.decode()
+    assert 'id="sequential"' in page
+    # One line says why it is wider than the report's interval.
+    assert "fixed-n Wilson interval" in page
+
+
+def test_mark_closed_and_remove_from_pool_carry_a_question_for_the_static_confirm_script(
+    researcher_client, campaign_factory, make_rater
+):
+    campaign = campaign_factory(name="asks", n_prompts=2, raters=[make_rater("pooled")])
+    page = researcher_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert 'data-confirm="Close asks?' in page
+    assert 'data-confirm="Remove pooled from the pool?' in page
+    assert "core/confirm.js" in page and "onclick" not in page

@@ -36,3 +36,18 @@ def test_the_dashboard_shows_models_jobs_campaigns_and_the_way_to_each_step(rese
         "/reports/",
     ):
         assert f'href="{url}"' in page, url
+
+
+def test_the_models_card_shows_each_models_description_not_where_it_comes_from(researcher_client):
+    from generation.models import ModelSpec
+
+    ModelSpec.objects.create(
+        name="described", path="/models/described", description="Tiny Llama pretrained on the demo prose."
+    )
+    ModelSpec.objects.create(name="bare", path="org/bare-7b")
+    page = researcher_client.get("/dashboard/").content.decode()
+    card = page[page.index('id="h-models"') :]
+    card = card[: card.index("</section>")]
+    assert "Tiny Llama pretrained on the demo prose." in card
+    assert "org/bare-7b" in card  # no description: what it is loaded from
+    assert "Hugging Face id or local directory" not in card and "In-process" not in card

@@ -67,3 +67,32 @@ def test_category_labels_are_slanted_with_room_below_and_a_zero_lower_bound_is_d
     # The candidate lost every decisive vote: rate 0, and its interval bar reaches up from 0, not nowhere.
     bar = fig.data[0]
     assert bar.y[0] == 0.0 and bar.error_y.array[0] > 0
+
+
+def test_each_percentage_label_sits_above_its_upper_whisker_not_on_it():
+    # 11 of 11 decisive votes for the candidate: a 100 % bar whose interval reaches 100 %.
+    records = [record(prompt_id=f"p{i}", choice="b", category="ab"[i % 2]) for i in range(11)]
+    fig = preference_figure(report_build(records=records, rounds=50))
+    bar = fig.data[0]
+    assert not bar.text  # nothing written inside the bar, where the whisker runs
+    labels = next(trace for trace in fig.data if trace.type == "scatter")
+    assert labels.text[0] == "100%" and labels.textposition == "top center"
+    for x, rate, up, label_x, label_y in zip(
+        bar.x, bar.y, bar.error_y.array, labels.x, labels.y, strict=True
+    ):
+        assert label_x == x and label_y >= rate + up - 1e-9
+    assert fig.layout.yaxis.range[1] > 100  # room above the plot's top for the label of a 100 % whisker
+
+
+def test_a_lone_setting_or_category_draws_no_bar_that_repeats_overall():
+    one_setting = [
+        record(prompt_id=f"p{i}", choice="ab"[i % 3 == 0], category="xy"[i % 2]) for i in range(12)
+    ]
+    labels = list(preference_figure(report_build(records=one_setting, rounds=50)).data[0].x)
+    assert labels == ["Overall", "x", "y"]
+    two_settings = [
+        record(prompt_id=f"p{i}", choice="ab"[i % 3 == 0], setting=("zero_shot", "few_shot")[i % 2])
+        for i in range(12)
+    ]
+    labels = list(preference_figure(report_build(records=two_settings, rounds=50)).data[0].x)
+    assert sorted(labels) == ["Overall", "few-shot", "zero-shot"]

@@ -1,0 +1,60 @@
+"""The campaign page in headless Chromium: what it shows a researcher and the steps it asks to confirm."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from annotate.models import Campaign
+from core.users import user_create
+from tests.e2e.conftest import ARTIFACTS, needs_chromium
+from tests.factories import make_campaign, rate
+
+pytestmark = [pytest.mark.e2e, needs_chromium]
+
+# Screenshots for the before/after note: E2E_SHOTS=before names them as taken on the unchanged page.
+SHOTS = os.environ.get("E2E_SHOTS", "after")
+
+
+@pytest.fixture
+def campaign_page(transactional_db, logged_in_page):
+    user_create(username="e2e-researcher", role="researcher", password="e2e-password-1")
+    raters = [user_create(username=f"e2e-rater-{i}", role="rater") for i in range(2)]
+    campaign = make_campaign(name="e2e-campaign", n_prompts=6, raters=raters, min_seconds=0)
+    rate(campaign, raters[0], "left", n=4)
+    page = logged_in_page(f"/campaigns/{campaign.pk}/", "e2e-researcher", "e2e-password-1")
+    return campaign, page
+
+
+def test_a_campaign_without_stop_when_settled_shows_no_anytime_valid_card(campaign_page):
+    campaign, page = campaign_page
+    page.screenshot(path=str(ARTIFACTS / f"{SHOTS}-campaign-page.png"), full_page=True)
+    assert not campaign.stop_when_settled
+    assert page.locator("#sequential").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("button", "changed"),
+    [
+        ("Mark closed", lambda c: Campaign.objects.get(pk=c.pk).status == Campaign.Status.CLOSED),
+        ("Remove from pool", lambda c: Campaign.objects.get(pk=c.pk).raters.count() < 2),
+    ],
+)
+def test_mark_closed_and_remove_from_pool_ask_first_and_a_no_changes_nothing(campaign_page, button, changed):
+    campaign, page = campaign_page
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=False))
+    page.get_by_role("button", name=button).first.click()
+    page.wait_for_timeout(500)
+    assert asked, f"{button} did not ask for confirmation"
+    assert not changed(campaign)
+    page.once("dialog", lambda dialog: answer(dialog, accept=True))
+    with page.expect_navigation():
+        page.get_by_role("button", name=button).first.click()
+    assert changed(campaign)
