@@ -1,15 +1,17 @@
-"""A whole study run from the site alone, as issue 13 asks: no shell after `make demo`.
+"""A real study run from the site alone, as issues 13 and 26 ask: no shell after `make demo`.
 
-A researcher imports a set and two systems' real answers, builds and opens a campaign, sets up
-recruiting (consent, a practice round with a qualification threshold, completion codes, crowd entry)
-and makes an invite link. Then, each in a fresh browser: a person joins through the invite, passes the
-practice round and rates with a comment; a crowd rater enters with Prolific's parameters, passes and
-rates everything "left"; another crowd rater fails the practice round and is screened out. The
-researcher sees the one-sided flag, excludes that rater with one click, browses the results, asks for
-one more rating of a comparison, and reads the report, which names who was excluded and why.
+A researcher imports AlpacaEval's 805 instructions (from one model's outputs file: only the prompts are
+kept) and two systems' real answers, builds a campaign over a seeded, stratified sample of 30 prompts,
+sets up recruiting (consent, a qualification round, completion codes, crowd entry with 5-item sessions)
+and makes an invite link. Then, each in a fresh browser: two people join through the invite, pass the
+practice round by keys and rate everything (one with a comment, the other always "left"); a crowd
+participant enters with Prolific's parameters, passes by keys, rates the 5 items of a session and gets
+the code from the rating loop itself; another fails the round and is screened out. The researcher sees
+the one-sided flag, excludes that rater with one click, browses the results, asks for one more rating
+of a comparison, and reads the report, which names who was excluded and why.
 
-Real answers: the first 22 AlpacaEval instructions from ../shared/real-outputs (GPT-4 Turbo and
-Alpaca 7B). Screenshots: var/artifacts/study-*.png, in the order of the walk.
+Real answers: ../shared/real-outputs (GPT-4 Turbo and Alpaca 7B). Screenshots: var/artifacts/study-*.png,
+in the order of the walk.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.urls import reverse
 
 from annotate.models import Campaign, Comparison, RaterExclusion, Rating
@@ -29,7 +32,8 @@ from tests.factories import PASSWORD
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-outputs"
 SYSTEMS = {"gpt4-turbo": "gpt4_1106_preview.json", "alpaca-7b": "alpaca-7b.json"}
-N = 22  # at least 20 decisive votes, so the one-sided rule can speak
+SAMPLE = 30  # prompts drawn from the 805
+SESSION = 5  # items a crowd participant rates before the code
 SIGNUP_PASSWORD = "a-long-enough-passphrase-42"
 PRACTICE = [
     {"prompt": "What is 2 + 2?", "text_a": "4", "text_b": "5", "answer": "a",
@@ -64,6 +68,8 @@ def _right_practice_side(page) -> str:
 
 
 def _do_practice(page, expect, *, right: bool) -> None:
+    """Answer the qualification round by the rating page's keys (1 left, 2 right): nothing is scored
+    until the round is done, so no item shows its expected answer on the way."""
     for number in (1, 2):
         expect(page.locator("#practice-number")).to_have_text(str(number))
         # The guidelines are the rating page's Markdown, open: the bullets are a list, not "- " text.
@@ -71,11 +77,14 @@ def _do_practice(page, expect, *, right: bool) -> None:
         side = _right_practice_side(page)
         if not right:
             side = "right" if side == "left" else "left"
-        page.click(f"button[data-side={side}]")
-        expect(page.locator("#expected")).to_be_visible()
+        page.keyboard.press("1" if side == "left" else "2")
         if number == 1:
-            _shot(page, "4-practice-feedback")
-        page.click("#continue")
+            expect(page.locator("#practice-number")).to_have_text("2")
+            expect(page.locator(".expected")).to_have_count(0)
+    if right:
+        expect(page.locator("#review .expected, .practice-review .expected").first).to_be_visible()
+        _shot(page, "4-practice-review")
+        page.click("#start-rating")
 
 
 def _rate(page, expect, *, keys: list[str], comment_first: str = "") -> None:
@@ -85,43 +94,44 @@ def _rate(page, expect, *, keys: list[str], comment_first: str = "") -> None:
         expect(page.locator("#left")).not_to_be_empty()
         if n == 1 and comment_first:
             page.fill("#comment", comment_first)
-            page.locator("#comment").blur()
+            page.locator("#comment").press("Escape")  # Esc leaves the box; the keys choose again
         page.keyboard.press(key)
         expect(progress).to_have_text(re.compile(rf"^{n} rated"))
     expect(page.locator("#done")).to_be_visible()
 
 
 def _build_campaign_from_the_site(page, base: str, tmp_path: Path) -> Campaign:
-    records = {name: json.loads((REAL / f).read_text(encoding="utf-8"))[:N] for name, f in SYSTEMS.items()}
-    instructions = tmp_path / "alpaca-22.json"
-    instructions.write_text(json.dumps(records["gpt4-turbo"]), encoding="utf-8")
+    records = {name: json.loads((REAL / f).read_text(encoding="utf-8")) for name, f in SYSTEMS.items()}
+    # The set comes from one model's outputs file: only the instructions are kept, not its answers.
     page.goto(base + reverse("eval_sets:upload"))
-    page.fill("#id_name", "alpaca-22")
-    page.set_input_files("#id_file", str(instructions))
+    page.fill("#id_name", "alpaca-eval")
+    page.set_input_files("#id_file", str(REAL / SYSTEMS["gpt4-turbo"]))
     page.click("form.card button.primary")
-    assert f"{N} prompts" in page.content()
-    for name, rows in records.items():
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps(rows), encoding="utf-8")
+    assert "805 prompts" in page.content()
+    for name in SYSTEMS:
         page.goto(base + reverse("generation:outputs_upload"))
         page.fill("#id_model_name", name)
-        page.select_option("#id_eval_set", label="alpaca-22 v1")
-        page.set_input_files("#id_file", str(path))
+        page.select_option("#id_eval_set", label="alpaca-eval v1")
+        page.set_input_files("#id_file", str(REAL / SYSTEMS[name]))
         page.click("form.card button.primary")
         assert f"answers of {name}" in page.content()
+    assert len(records["alpaca-7b"]) == 805
     page.goto(base + reverse("annotate:campaign_new"))
     page.fill("#id_name", "walkthrough")
-    page.select_option("#id_eval_set", label="alpaca-22 v1")
+    page.select_option("#id_eval_set", label="alpaca-eval v1")
     for name in SYSTEMS:
         page.check(f"input[name=systems][value='{ModelSpec.objects.get(name=name).pk}']")
+    page.fill("#id_sample", str(SAMPLE))
+    page.fill("#id_sample_seed", "26")
     page.fill("#id_ratings_per_comparison", "3")
-    page.fill("#id_overlap", "0")
+    page.fill("#id_overlap", "1")
     page.fill("#id_min_seconds", "0")
     page.check("#id_open_now")
     _shot(page, "1-campaign-form")
     page.click("form.card button.primary")
     campaign = Campaign.objects.get(name="walkthrough")
-    assert campaign.status == Campaign.Status.OPEN and campaign.comparisons.count() == N
+    assert campaign.status == Campaign.Status.OPEN and campaign.comparisons.count() == SAMPLE
+    assert f"a sample of {SAMPLE} (seed 26" in page.inner_text("#sampling")
     return campaign
 
 
@@ -132,6 +142,7 @@ def _set_up_recruiting(page, campaign: Campaign, base: str) -> tuple[str, str]:
     page.fill("#id_practice_items", "2")
     page.fill("#id_qualification_percent", "100")
     page.check("#id_accept_external")
+    page.fill("#id_session_items", str(SESSION))
     page.fill("#id_completion_code", "CMPL-7731")
     page.fill("#id_screened_out_code", "SCRN-0042")
     page.click("#save-settings")
@@ -151,97 +162,134 @@ def _prolific(entry: str, pid: str, session: str) -> str:
             .replace("{{%SESSION_ID%}}", session))  # fmt: skip
 
 
+def _join_by_invite(browser, invite: str, username: str, expect):  # type: ignore[no-untyped-def]
+    person = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    person.set_default_timeout(15_000)
+    person.goto(invite)
+    person.fill("#id_username", username)
+    person.fill("#id_password", SIGNUP_PASSWORD)
+    person.fill("#id_password2", SIGNUP_PASSWORD)
+    person.click("#signup button[type=submit]")
+    expect(person.locator("#consent-text")).to_contain_text("pseudonymous")
+    return person
+
+
+def _crowd(browser, entry: str, pid: str, session: str, expect):  # type: ignore[no-untyped-def]
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(15_000)
+    page.goto(_prolific(entry, pid, session))
+    # The link asks first: nobody is created or logged in by a plain GET.
+    expect(page.locator("#session-size")).to_contain_text(f"{SESSION} items")
+    page.click("#start-study")
+    page.click("#accept")
+    return page
+
+
 def test_a_study_runs_from_the_site_alone(live_server, researcher, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     base = live_server.url
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        try:
-            lab = browser.new_page(viewport={"width": 1280, "height": 900})
-            lab.set_default_timeout(15_000)
-            lab.goto(base + reverse("login"))
-            lab.fill("#id_username", researcher.username)
-            lab.fill("#id_password", PASSWORD)
-            lab.click("button[type=submit]")
-            campaign = _build_campaign_from_the_site(lab, base, tmp_path)
-            invite, entry = _set_up_recruiting(lab, campaign, base)
+    with sync_playwright_browser() as browser:
+        lab = browser.new_page(viewport={"width": 1280, "height": 900})
+        lab.set_default_timeout(15_000)
+        lab.goto(base + reverse("login"))
+        lab.fill("#id_username", researcher.username)
+        lab.fill("#id_password", PASSWORD)
+        lab.click("button[type=submit]")
+        campaign = _build_campaign_from_the_site(lab, base, tmp_path)
+        invite, entry = _set_up_recruiting(lab, campaign, base)
 
-            # 1. A person with the invite link: signup, consent, practice, rating with a comment, code.
-            person = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            person.set_default_timeout(15_000)
-            person.goto(invite)
-            person.fill("#id_username", "invited-person")
-            person.fill("#id_password", SIGNUP_PASSWORD)
-            person.fill("#id_password2", SIGNUP_PASSWORD)
-            person.click("#signup button[type=submit]")
-            expect(person.locator("#consent-text")).to_contain_text("pseudonymous")
-            _shot(person, "3-consent")
-            person.click("#accept")
-            _do_practice(person, expect, right=True)
-            expect(person).to_have_url(re.compile(rf"/rate/task/{campaign.pk}/$"))
-            _rate(person, expect, keys=["1", "2"] * (N // 2), comment_first="Both fine; the left is clearer.")
-            _shot(person, "5-rated")
-            person.click("#finish-link")
-            expect(person.locator("#completion-code")).to_have_text("CMPL-7731")
+        # 1. A person with the invite link: signup, consent, practice by keys, every item, a comment, the code.
+        person = _join_by_invite(browser, invite, "invited-person", expect)
+        _shot(person, "3-consent")
+        person.click("#accept")
+        _do_practice(person, expect, right=True)
+        expect(person).to_have_url(re.compile(rf"/rate/task/{campaign.pk}/$"))
+        _rate(
+            person, expect, keys=["1", "2"] * (SAMPLE // 2), comment_first="Both fine; the left is clearer."
+        )
+        _shot(person, "5-rated")
+        person.click("#finish-link")
+        expect(person.locator("#completion-code")).to_have_text("CMPL-7731")
 
-            # 2. A crowd rater who answers "left" every time, from the Prolific entry URL, no password.
-            crowd = browser.new_context().new_page()
-            crowd.set_default_timeout(15_000)
-            crowd.goto(_prolific(entry, "60aa11bb22cc33dd44ee55ff", "s-1"))
-            crowd.click("#accept")
-            _do_practice(crowd, expect, right=True)
-            _rate(crowd, expect, keys=["1"] * N)
-            crowd.click("#finish-link")
-            expect(crowd.locator("#completion-code")).to_have_text("CMPL-7731")
+        # 2. A second invited person who answers "left" every time.
+        lazy = _join_by_invite(browser, invite, "left-clicker", expect)
+        lazy.click("#accept")
+        _do_practice(lazy, expect, right=True)
+        _rate(lazy, expect, keys=["1"] * SAMPLE)
 
-            # 3. A crowd rater who fails the practice round is screened out with its own code.
-            failing = browser.new_context().new_page()
-            failing.set_default_timeout(15_000)
-            failing.goto(_prolific(entry, "70bb22cc33dd44ee55ff66aa", "s-2"))
-            failing.click("#accept")
-            _do_practice(failing, expect, right=False)
-            expect(failing.locator("#completion-code")).to_have_text("SCRN-0042")
-            _shot(failing, "6-screened-out")
+        # 3. A crowd participant: a 5-item session that ends on the code, from the rating loop itself.
+        crowd = _crowd(browser, entry, "60aa11bb22cc33dd44ee55ff", "s-1", expect)
+        _do_practice(crowd, expect, right=True)
+        progress = crowd.locator("#progress-text")
+        for n in range(1, SESSION + 1):
+            expect(crowd.locator("#left")).not_to_be_empty()
+            crowd.keyboard.press("2" if n % 2 else "3")
+            if n < SESSION:
+                expect(progress).to_have_text(re.compile(rf"^{n} rated"))
+        expect(crowd.locator("#completion-code")).to_have_text("CMPL-7731")
+        _shot(crowd, "6-session-code")
 
-            # 4. The researcher: the flag, one click to exclude, with the flag's reason.
-            crowd_user = ExternalRater.objects.get(external_id="60aa11bb22cc33dd44ee55ff").user
-            lab.goto(base + reverse("hub:campaign_detail", kwargs={"pk": campaign.pk}))
-            row = lab.locator("#raters tr", has_text=crowd_user.username)
-            expect(row.locator("[data-flag=one_sided]")).to_be_visible()
-            expect(lab.locator("#raters tr", has_text="invited-person").locator("[data-flag]")).to_have_count(
-                0
-            )
-            lab.locator("#raters").scroll_into_view_if_needed()
-            _shot(lab, "7-flags")
-            row.locator("button[value=exclude]").click()
-            exclusion = RaterExclusion.objects.get(campaign=campaign, rater=crowd_user)
-            assert exclusion.reason.startswith("One-sided: left in 22 of 22")
+        # 4. A crowd participant who fails the round is screened out with its own code, never the other.
+        failing = _crowd(browser, entry, "70bb22cc33dd44ee55ff66aa", "s-2", expect)
+        _do_practice(failing, expect, right=False)
+        expect(failing.locator("#screened-out-code")).to_have_text("SCRN-0042")
+        expect(failing.locator("body")).not_to_contain_text("CMPL-7731")
+        _shot(failing, "7-screened-out")
 
-            # 5. The results browser: the comment, the votes, and one more rating asked for.
-            lab.goto(base + reverse("annotate:campaign_results", kwargs={"pk": campaign.pk}))
-            lab.select_option("#id_has_comment", "yes")
-            lab.click("form.result-filters button[type=submit]")
-            expect(lab.locator("#match-count")).to_have_text(re.compile(r"^1 comparison"))
-            _shot(lab, "8-results")
-            lab.locator("table.results a").first.click()
-            expect(lab.locator("#votes")).to_contain_text("the left is clearer")
-            commented = Comparison.objects.get(ratings__comment__startswith="Both fine")
-            lab.click("#more button[type=submit]")
-            _shot(lab, "9-detail")
-            commented.refresh_from_db()
-            assert commented.needed == 4
+        # 5. The researcher: the flag, one click to exclude, with the flag's reason.
+        lazy_user = User.objects.get(username="left-clicker")
+        lab.goto(base + reverse("hub:campaign_detail", kwargs={"pk": campaign.pk}))
+        row = lab.locator("#raters tr", has_text=lazy_user.username)
+        expect(row.locator("[data-flag=one_sided]")).to_be_visible()
+        expect(lab.locator("#raters tr", has_text="invited-person").locator("[data-flag]")).to_have_count(0)
+        lab.locator("#raters").scroll_into_view_if_needed()
+        _shot(lab, "8-flags")
+        lab.once("dialog", lambda dialog: dialog.accept())
+        row.locator("button[value=exclude]").click()
+        expect(lab.locator("#raters tr", has_text=lazy_user.username)).to_contain_text("xcluded")
+        exclusion = RaterExclusion.objects.get(campaign=campaign, rater=lazy_user)
+        assert exclusion.reason.startswith(f"One-sided: left in {SAMPLE} of {SAMPLE}")
 
-            # 6. The report: who was excluded and why; the excluded rater's votes are left out.
-            lab.goto(base + reverse("hub:campaign_detail", kwargs={"pk": campaign.pk}))
-            lab.goto(base + reverse("reports:campaign", kwargs={"pk": campaign.pk}))
-            expect(lab.locator("body")).to_contain_text("One-sided: left in 22 of 22")
-            expect(lab.locator("body")).to_contain_text(crowd_user.username)
-            _shot(lab, "10-report")
-        finally:
-            browser.close()
+        # 6. The results browser: the comment, the votes, and one more rating asked for.
+        lab.goto(base + reverse("annotate:campaign_results", kwargs={"pk": campaign.pk}))
+        lab.select_option("#id_has_comment", "yes")
+        lab.click("form.result-filters button[type=submit]")
+        expect(lab.locator("#match-count")).to_have_text(re.compile(r"^1 comparison"))
+        _shot(lab, "9-results")
+        lab.locator("table.results a").first.click()
+        expect(lab.locator("#votes")).to_contain_text("the left is clearer")
+        commented = Comparison.objects.get(ratings__comment__startswith="Both fine")
+        needed = commented.needed
+        lab.click("#more button[type=submit]")
+        _shot(lab, "10-detail")
+        commented.refresh_from_db()
+        assert commented.needed == needed + 1
 
-    assert Rating.objects.filter(campaign=campaign).count() == 2 * N
-    assert PracticeAnswer.objects.count() == 6
+        # 7. The report: who was excluded and why; the excluded rater's votes are left out.
+        lab.goto(base + reverse("reports:campaign", kwargs={"pk": campaign.pk}))
+        expect(lab.locator("body")).to_contain_text(f"One-sided: left in {SAMPLE} of {SAMPLE}")
+        expect(lab.locator("body")).to_contain_text(lazy_user.username)
+        _shot(lab, "11-report")
+
+    crowd_user = ExternalRater.objects.get(external_id="60aa11bb22cc33dd44ee55ff").user
+    assert Rating.objects.filter(campaign=campaign, rater=crowd_user).count() == SESSION
+    assert Rating.objects.filter(campaign=campaign).count() == 2 * SAMPLE + SESSION
+    assert PracticeAnswer.objects.count() == 8
     assert not Rating.objects.filter(rater__username__contains="70bb22cc").exists()
+
+
+class sync_playwright_browser:
+    """Chromium for the walk, closed whatever happens."""
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        return self._browser
+
+    def __exit__(self, *exc: object) -> None:
+        self._browser.close()
+        self._playwright.stop()
