@@ -36,6 +36,7 @@ RATER_ALLOWED = {
     "recruiting:consent",
     "recruiting:practice",
     "recruiting:feedback",
+    "recruiting:review",
     "recruiting:finish",
 }
 
