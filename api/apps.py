@@ -7,6 +7,7 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         # Webhook deliveries follow the apps' events (core.events); the apps never import api.
-        from api import webhook_events
+        from api import tasks, webhook_events  # tasks: registered with Celery here, found by name later
 
         webhook_events.connect()
+        assert tasks.webhook_deliver_task.name == "api.tasks.webhook_deliver_task"

@@ -26,7 +26,9 @@ class ApiError(Exception):
         self.message, self.field, self.status = message, field, status
 
 
-def _answer(api: NinjaAPI, request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:
+def _answer(
+    api: NinjaAPI, request: HttpRequest, status: int, detail: str | None, **extra: Any
+) -> HttpResponse:
     return api.create_response(request, {"detail": detail, **extra}, status=status)
 
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from celery import shared_task
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
-def webhook_deliver_task(self: Any, delivery_id: int) -> None:
+@shared_task(acks_late=True)
+def webhook_deliver_task(delivery_id: int) -> None:
+    from api.models import WebhookDelivery
     from api.webhook_delivery import retry_delay, webhook_delivery_attempt
 
     if webhook_delivery_attempt(delivery_id=delivery_id):
-        attempts = self.request.retries + 1
-        raise self.retry(countdown=retry_delay(attempts))
+        # The attempt count lives on the delivery (its log), so the next try is a fresh message.
+        attempts = (
+            WebhookDelivery.objects.filter(pk=delivery_id).values_list("attempts", flat=True).first() or 1
+        )
+        webhook_deliver_task.apply_async((delivery_id,), countdown=retry_delay(attempts))
 
 
 @shared_task(acks_late=True)

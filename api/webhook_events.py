@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.models import WebhookEvent
-from api.webhooks import hooks_for, webhook_event_announce
+from api.webhooks import hooks_for, queued_task, webhook_event_announce
 from core.events import campaign_rated, campaign_settled, job_ended
 from core.models import Job, JobStatus
 
@@ -54,9 +54,7 @@ def on_campaign_settled(sender: Any, campaign_id: int, **kwargs: Any) -> None:
 def on_campaign_rated(sender: Any, campaign_id: int, **kwargs: Any) -> None:
     if not (hooks_for(WebhookEvent.CAMPAIGN_COMPLETE) or hooks_for(WebhookEvent.RATER_FLAGGED)):
         return
-    from api.tasks import campaign_watch_task
-
-    campaign_watch_task.delay(campaign_id)
+    queued_task("campaign_watch_task").delay(campaign_id)
 
 
 def campaign_watch(*, campaign_id: int) -> None:

@@ -14,6 +14,7 @@ with the hook's secret. To verify, in the receiver:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -112,15 +113,20 @@ def webhook_event_announce(*, event: str, key: str, data: dict[str, Any]) -> lis
         except IntegrityError:
             continue  # announced before (a retried task, a second refresh): sent once
         made.append(delivery)
-        transaction.on_commit(lambda pk=delivery.pk: _queue(pk))
+        transaction.on_commit(functools.partial(_queue, delivery.pk))
     return made
 
 
-def _queue(delivery_id: int) -> None:
-    from api.tasks import webhook_deliver_task
+def queued_task(name: str) -> Any:
+    """A task of api.tasks by name, from Celery's registry: the tasks import this module, not the reverse."""
+    from celery import current_app
 
+    return current_app.tasks[f"api.tasks.{name}"]
+
+
+def _queue(delivery_id: int) -> None:
     try:
-        webhook_deliver_task.delay(delivery_id)
+        queued_task("webhook_deliver_task").delay(delivery_id)
     except Exception:  # no broker: the delivery stays pending and is shown so on the hook's page
         WebhookDelivery.objects.filter(pk=delivery_id).update(error="could not be queued (no broker)")
 

@@ -73,7 +73,7 @@ def battle_record(number: int, data: dict[str, Any], add_error: Any) -> RatingRe
         system_a=data["model_a"],
         system_b=data["model_b"],
         system_on_left="a",
-        choice=WINNERS[winner],  # type: ignore[arg-type]
+        choice=WINNERS[str(winner)],  # type: ignore[arg-type]
         rater=str(data.get("judge") or "anonymous"),
         seconds=0.0,
         created=created,

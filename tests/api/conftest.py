@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -12,7 +14,7 @@ from api.tokens import api_token_create
 class TokenClient(Client):
     """A test client that sends `Authorization: Bearer <token>` with every request."""
 
-    def __init__(self, token: str | None, **defaults: object) -> None:
+    def __init__(self, token: str | None, **defaults: Any) -> None:
         if token is not None:
             defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
         super().__init__(**defaults)
