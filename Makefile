@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml $(LOCK_DEV)
 	$(PY) -m pip install --quiet -c $(LOCK_DEV) pybind11 scikit-build cmake ninja setuptools wheel
 	$(PY) -m pip install --quiet --no-build-isolation -r $(LOCK_DEV)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	# The Python client (client/, its own package; its one dependency, httpx, is in the lock).
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e ./client
 	@touch $(STAMP)
 
 # vLLM's CPU build in its own venv: the server is a separate process, as in production; the

@@ -45,6 +45,7 @@ from annotate.rater_access import rater_campaign, rater_campaigns, rater_order
 from annotate.rating_store import RatingError, rating_insert, rating_stored
 from annotate.selectors import excluded_rater_ids
 from annotate.settle_queue import campaign_settle_request
+from core.events import campaign_rated, event_send_on_commit
 from core.statements import QueryStatement
 
 __all__ = [
@@ -180,6 +181,7 @@ def rating_submit(
         taken_refresh(comparison_ids=recount, excluded=excluded, now=now)
         if created:
             campaign_settle_request(campaign=campaign)
+            event_send_on_commit(campaign_rated, sender=Campaign, campaign_id=campaign.pk)
     return rating, created
 
 
@@ -200,6 +202,7 @@ def rating_submit_and_serve(
         )
         if created:
             campaign_settle_request(campaign=campaign)
+            event_send_on_commit(campaign_rated, sender=Campaign, campaign_id=campaign.pk)
         item, progress = _serve(
             campaign=campaign, rater=rater, now=now, rng=None, excluded=excluded, recount=recount
         )

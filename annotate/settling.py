@@ -32,6 +32,7 @@ from annotate.models import Campaign, CampaignSettling, Rating, SequentialCell
 from annotate.selectors import campaign_cell_shares, campaign_pairs, excluded_rater_ids
 from annotate.settle_stall import campaign_stall_mark
 from annotate.settle_state import settle_pass_begin, settle_pass_end, settle_release
+from core.events import campaign_settled, event_send_on_commit
 from generation.models import ModelSpec
 
 # Refreshes one task runs back to back while requests keep arriving, before it hands over to a new task.
@@ -167,6 +168,7 @@ def campaign_settle_refresh(
             campaign.settled_after = sum(block["ratings"] for block in blocks)
             campaign.save(update_fields=["settled_rule", "settled_at", "settled_after"])
             campaign_status_set(campaign=campaign, status=Campaign.Status.CLOSED)
+            event_send_on_commit(campaign_settled, sender=Campaign, campaign_id=campaign.pk)
         elif rule is None and campaign.settled_at is not None:
             campaign.settled_rule, campaign.settled_at, campaign.settled_after = "", None, None
             campaign.save(update_fields=["settled_rule", "settled_at", "settled_after"])

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "judging",
     "reports",
     "hub",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -260,6 +261,16 @@ GENERATION_SERVED_TIMEOUT = env_int("GENERATION_SERVED_TIMEOUT", 600, minimum=1)
 # (*_API_KEY); none by default, and never one of PLATFORM_ENV_VARS (set at the end of this file).
 SERVED_ALLOWED_HOSTS = env_list("SERVED_ALLOWED_HOSTS", [])
 SERVED_API_KEY_VARS = env_list("SERVED_API_KEY_VARS", [])
+
+# ---- Webhooks (issue 30; api/webhooks.py) ----
+# Where webhooks may be sent, by the served models' rules: host names, *.domain (public addresses
+# only), IP addresses, CIDR networks; a loopback or private address only when listed exactly.
+# Empty (the default): webhooks are disabled. Deliveries: a whole-request timeout, then retries
+# WEBHOOK_RETRY_BASE_SECONDS, twice that, ... until WEBHOOK_MAX_ATTEMPTS attempts in all.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=1)
 
 # ---- Login throttling (issue 14, finding 2): django-axes ----
 # A handful of wrong passwords locks the account, and separately the address they came from, for

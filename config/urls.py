@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api.urls import api_urls
 from core import views as core_views
 from hub import views as hub_views
 
@@ -21,4 +22,6 @@ urlpatterns = [
     path("", include("hub.urls")),  # campaigns/<pk>/: the campaign page, with the reports' figures
     path("reports/", include("reports.urls")),
     path("judging/", include("judging.urls")),
+    path("api/v1/", api_urls()),  # the HTTP API; its OpenAPI schema at /api/v1/openapi.json
+    path("account/api/", include("api.urls")),  # API tokens and webhooks pages
 ]

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.chunk_claim import chunk_claim
+from core.events import event_send_on_commit, job_ended
 from core.jobs import STALE_SECONDS, job_chunks
 from core.models import ChunkStatus, Job, JobStatus
 
@@ -108,10 +109,11 @@ def chunked_job_run(*, job: JobT, start: Callable[[], ChunkWork], worker: str | 
         jobs.update(
             status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:5000], finished=timezone.now()
         )
+        job.refresh_from_db()
+        event_send_on_commit(job_ended, sender=type(job), job=job, status=JobStatus.FAILED)
         if not isinstance(exc, Exception):
             raise  # KeyboardInterrupt, SystemExit: recorded, then let through
         log.exception("%s failed", job)
-        job.refresh_from_db()
         return job
     return _job_finish_if_complete(job, work)
 
@@ -127,10 +129,15 @@ def _job_finish_if_complete(job: JobT, work: ChunkWork) -> JobT:
         if job_chunks(job).exclude(status=ChunkStatus.DONE).exists():
             job.refresh_from_db()  # other workers still hold chunks; the last one finishes the job
             return job
-        type(job)._default_manager.filter(pk=job.pk).exclude(status=JobStatus.CANCELLED).update(
-            status=JobStatus.DONE, finished=timezone.now(), **work.done_fields()
+        finished = (
+            type(job)
+            ._default_manager.filter(pk=job.pk)
+            .exclude(status=JobStatus.CANCELLED)
+            .update(status=JobStatus.DONE, finished=timezone.now(), **work.done_fields())
         )
-    job.refresh_from_db()
+        job.refresh_from_db()
+        if finished:
+            event_send_on_commit(job_ended, sender=type(job), job=job, status=JobStatus.DONE)
     return job
 
 

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from analysis.records import CONTRACT_FIELDS, EXTERNAL_FIELDS, RatingRecord
 from core.csv_safe import csv_write_dicts
+from reports.battles import battle_record, is_battle
 
 SIDES = ("a", "b")
 CHOICES = ("a", "b", "tie", "both_bad")
@@ -126,15 +127,40 @@ def _parse_line(number: int, text: str, errors: list[FieldError]) -> RatingRecor
     )
 
 
+def _battle_line(number: int, text: str, errors: list[FieldError]) -> RatingRecord | None:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        errors.append(FieldError(number, "(line)", f"not valid JSON ({exc.msg} at column {exc.colno})"))
+        return None
+    if not isinstance(data, dict):
+        errors.append(FieldError(number, "(line)", "expected a JSON object"))
+        return None
+    return battle_record(number, data, lambda *args: errors.append(FieldError(*args)))
+
+
+def _first_is_battle(text: str) -> bool:
+    try:
+        return is_battle(json.loads(text))
+    except json.JSONDecodeError:
+        return False
+
+
 def ratings_read(*, stream: IO[str]) -> list[RatingRecord]:
-    """All records of a ratings JSONL stream, or :class:`RatingsFileError` listing every bad line."""
+    """All records of a ratings JSONL stream, or :class:`RatingsFileError` listing every bad line.
+
+    The contract's format, or FastChat's battle format (reports.battles) when the first line has its fields.
+    """
     records: list[RatingRecord] = []
     errors: list[FieldError] = []
+    parse = None
     for number, raw in enumerate(stream, start=1):
         text = raw.strip()
         if not text:
             continue
-        record = _parse_line(number, text, errors)
+        if parse is None:
+            parse = _battle_line if _first_is_battle(text) else _parse_line
+        record = parse(number, text, errors)
         if record is not None:
             records.append(record)
     if not records and not errors:

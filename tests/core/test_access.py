@@ -42,7 +42,9 @@ RATER_ALLOWED = {
 
 
 def routes():
-    return sorted(set(walk()))
+    # The HTTP API answers 401/403 as JSON, not the login redirect: tests/api/test_schema_walk.py
+    # walks every one of its operations with no token and with a rater's.
+    return sorted(r for r in set(walk()) if not r[1].startswith("/api/v1/"))
 
 
 @pytest.mark.django_db

@@ -1,4 +1,7 @@
-"""`report (--campaign NAME | --ratings FILE) --format json|csv|jsonl|html|dpo [--out PATH]`."""
+"""`report (--campaign NAME | --ratings FILE) --format json|csv|jsonl|html|dpo|hf [--out PATH]`.
+
+`--format hf` writes a Hugging Face dataset folder (reports/hf_dataset.py) and needs `--out DIR`.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from analysis.report import ReportInputError
 from reports.campaign_report import source_from_campaign
 from reports.exports import FORMATS, report_export
+from reports.hf_dataset import hf_dataset_write
 from reports.ratings_file import RatingsFileError
 from reports.sources import ExportError, source_from_ratings_file
 
@@ -39,8 +43,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         source = parser.add_mutually_exclusive_group(required=True)
         source.add_argument("--campaign", help="name of a rating campaign")
-        source.add_argument("--ratings", help="a ratings JSONL file (the contract's format)")
-        parser.add_argument("--format", choices=FORMATS, default="json", dest="fmt")
+        source.add_argument(
+            "--ratings", help="a ratings JSONL file (the contract's format, or FastChat's battle format)"
+        )
+        parser.add_argument("--format", choices=(*FORMATS, "hf"), default="json", dest="fmt")
         parser.add_argument("--out", help="output path (default: standard output)")
         parser.add_argument("--baseline", help="system to compare against (default: the first system)")
         parser.add_argument("--candidate", help="system compared with the baseline (default: the next one)")
@@ -50,6 +56,8 @@ class Command(BaseCommand):
         parser.add_argument("--exclude-gold", action="store_true", help="leave gold comparisons out")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["fmt"] == "hf" and not options["out"]:
+            raise CommandError("--format hf writes a folder: give --out DIR")
         try:
             if options["ratings"]:
                 if not Path(options["ratings"]).is_file():
@@ -65,6 +73,10 @@ class Command(BaseCommand):
                     exclude_raters=options["exclude_raters"],
                     exclude_gold=options["exclude_gold"],
                 )
+            if options["fmt"] == "hf":
+                hf_dataset_write(source=source, out=Path(options["out"]))
+                self.stderr.write(f"wrote a Hugging Face dataset folder to {options['out']}")
+                return
             text = report_export(
                 source=source,
                 fmt=options["fmt"],

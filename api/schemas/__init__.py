@@ -1,0 +1,1 @@
+"""Request and response shapes of the API (pydantic, through ninja): they are the OpenAPI schema."""
