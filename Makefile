@@ -9,7 +9,7 @@ LOCK_MAIN := requirements/main.txt
 LOCK_DEV := requirements/dev.txt
 COMPILE := $(VENV)/bin/pip-compile --quiet --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: demo test install lint typecheck pytest screenshots clean lock vllm
+.PHONY: demo test install lint typecheck pytest screenshots clean lock vllm gpu-check-site
 
 $(STAMP): pyproject.toml $(LOCK_DEV)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -71,6 +71,14 @@ screenshots: $(STAMP)
 	$(PY) -m pytest -q tests/e2e
 	mkdir -p docs/screenshots
 	cp var/artifacts/rating-page.png var/artifacts/report-page.png docs/screenshots/
+
+# pytest and its pure-Python dependencies, copied from the venv (no download), for bench/gpu_check.sh
+# on a GPU machine without them: send var/gpu-check-site with the tree (README, Benchmarks).
+GPU_CHECK_SITE := var/gpu-check-site
+gpu-check-site: $(STAMP)
+	rm -rf $(GPU_CHECK_SITE) && mkdir -p $(GPU_CHECK_SITE)
+	$(PY) -c "import importlib, pathlib, shutil; [shutil.copytree(pathlib.Path(importlib.import_module(m).__file__).parent, pathlib.Path('$(GPU_CHECK_SITE)', m), ignore=shutil.ignore_patterns('__pycache__')) for m in ('pytest', '_pytest', 'pluggy', 'iniconfig', 'packaging', 'pygments')]"
+	du -sh $(GPU_CHECK_SITE)
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) var

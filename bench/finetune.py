@@ -175,7 +175,9 @@ def main() -> None:
         if peak:
             figures["mfu_packed"] = f"{packed_tok_s * flops_per_token / peak:.3f}"
             figures["mfu_padded"] = f"{padded_tok_s * flops_per_token / peak:.3f}"
+            figures["mfu"] = figures["mfu_packed"]
         figures["gpu"] = name.replace(" ", "_")
+    figures.setdefault("mfu", "na")  # no peak figure for a CPU (or an unknown GPU)
     figures["device"] = device
     figures["threads"] = str(torch.get_num_threads() if device == "cpu" else os.cpu_count())
     print(" ".join(f"{k}={v}" for k, v in figures.items()))

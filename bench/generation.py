@@ -21,6 +21,11 @@ and vllm_tok_s, vllm_ratio when vLLM ran.
 
     python bench/generation.py                     # tiny Llama on CPU (about a minute)
     python bench/generation.py --model-size gpt2   # GPT-2-small-sized (124M) from its config; for a GPU
+    python bench/generation.py --model-size qwen0.5b --prompts 190   # Qwen2.5-0.5B's shape (bench/gpu_check.sh)
+
+The last line also holds ``exact_max_abs_diff``: the largest difference between a stored score
+(``logprob_sum``) and the teacher-forced score of the same tokens (``LoadedModel.score``), over the
+samples of the first ``--exactness`` prompts, in the benchmark's dtype.
 """
 
 from __future__ import annotations
@@ -91,6 +96,25 @@ def build_model(size: str, device: torch.device, *, vllm: bool = False) -> tuple
     if size == "tiny":
         model = tiny_causal(seed=0, **({"hidden": 128, "heads": 2} if vllm else {}))
         tokenizer: Any = byte_tokenizer()
+    elif size == "qwen0.5b":
+        from transformers import Qwen2Config, Qwen2ForCausalLM
+
+        torch.manual_seed(0)
+        # Qwen2.5-0.5B's shape (494M parameters, tied embeddings); random weights time the same.
+        qwen = Qwen2Config(
+            vocab_size=151936,
+            hidden_size=896,
+            intermediate_size=4864,
+            num_hidden_layers=24,
+            num_attention_heads=14,
+            num_key_value_heads=2,
+            tie_word_embeddings=True,
+            bos_token_id=1,
+            eos_token_id=1,
+            pad_token_id=0,
+        )
+        model = Qwen2ForCausalLM(qwen).eval()
+        tokenizer = _WideByteTokenizer()
     else:
         from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -151,6 +175,17 @@ def ours(engine: Engine, prompts: list[str], params: SamplingParams) -> int:
     return sum(s.num_tokens for r in results for s in r.samples)
 
 
+def exactness(engine: Engine, prompts: list[str], params: SamplingParams) -> float:
+    """Largest |stored logprob_sum - teacher-forced score| over the samples of these prompts."""
+    requests = [PromptRequest(key=str(i), text=t) for i, t in enumerate(prompts)]
+    worst = 0.0
+    for result in engine.generate(requests, params):
+        for sample in result.samples:
+            forced = engine.score(result.prompt_token_ids, sample.token_ids)
+            worst = max(worst, abs(float(sample.logprob_sum or 0.0) - forced))
+    return worst
+
+
 def served(client: ServedClient, prompts: list[str], params: SamplingParams) -> int:
     requests = [PromptRequest(key=str(i), text=t) for i, t in enumerate(prompts)]
     results = client.generate(requests, params)
@@ -162,7 +197,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--model-size", choices=["tiny", "gpt2"], default=None, help="tiny on CPU, gpt2 on GPU"
+        "--model-size", choices=["tiny", "gpt2", "qwen0.5b"], default=None, help="tiny on CPU, gpt2 on GPU"
     )
     parser.add_argument("--prompts", type=int, default=None, help="number of prompts (CPU 16, GPU 64)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
@@ -179,6 +214,7 @@ def main() -> None:
         default="auto",
         help="vLLM column (auto: if .venv-vllm exists)",
     )
+    parser.add_argument("--exactness", type=int, default=8, help="prompts whose stored scores are re-scored")
     parser.add_argument("--vllm-concurrency", type=int, default=8, help="requests in flight to vLLM")
     args = parser.parse_args()
 
@@ -260,6 +296,7 @@ def _run(
             vllm_tokens = served(client, prompts, run)
             vllm_rates.append(vllm_tokens / (time.perf_counter() - start))
 
+    exact = exactness(engine, prompts[: args.exactness], run) if args.exactness else float("nan")
     base_rate = statistics.median(base_rates)
     our_rate = statistics.median(our_rates)
     print(f"baseline tokens/s per repeat: {', '.join(f'{r:.0f}' for r in base_rates)}")
@@ -274,7 +311,8 @@ def _run(
     print(
         f"speedup={our_rate / base_rate:.2f} ours_tok_s={our_rate:.0f} baseline_tok_s={base_rate:.0f} "
         f"device={device.type} model={label} prompts={count} samples={warm.samples} max_new_tokens={args.max_new_tokens} "
-        f"prompt_source={source} threads={torch.get_num_threads()} repeats={args.repeats}{vllm_part}"
+        f"prompt_source={source} threads={torch.get_num_threads()} repeats={args.repeats}{vllm_part} "
+        f"exact_max_abs_diff={exact:.2e}"
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +61,21 @@ def checkpoint_save(
     train_config: dict[str, Any],
     state: dict[str, Any],
     keep: int,
+    state_dict: dict[str, Any] | None = None,
+    optimizer_state: dict[str, Any] | None = None,
 ) -> Path:
-    """Write step ``step``'s checkpoint (staged, then renamed into place); keep the last ``keep``."""
+    """Write step ``step``'s checkpoint (staged, then renamed into place); keep the last ``keep``.
+
+    ``state_dict`` and ``optimizer_state``: a sharded run's weights and optimizer state, gathered.
+    """
     import torch  # only a training process gets here
 
     final = Path(output_dir) / CHECKPOINTS / f"step-{step:06d}"
     staging = final.with_name(final.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    model.save_pretrained(staging)
-    torch.save(optimizer.state_dict(), staging / OPTIMIZER)
+    checkpoint_model_save(model, staging, state_dict=state_dict)
+    torch.save(optimizer.state_dict() if optimizer_state is None else optimizer_state, staging / OPTIMIZER)
     torch.save(scheduler.state_dict(), staging / SCHEDULER)
     write_json(staging / TRAIN_CONFIG, train_config)
     write_json(staging / TRAINER_STATE, state)
@@ -80,9 +86,32 @@ def checkpoint_save(
     return final
 
 
-def checkpoint_restore(checkpoint: Path, *, optimizer: Any, scheduler: Any) -> None:
-    """The optimizer's and the scheduler's state (the weights load with the model)."""
+def checkpoint_model_save(model: Any, folder: Path, *, state_dict: dict[str, Any] | None = None) -> None:
+    """``save_pretrained``, with a sharded run's gathered weights where given.
+
+    FSDP renames the model's class (FSDPLlamaForCausalLM): the saved config names the original,
+    so that loaders reading ``architectures`` see the model they know.
+    """
+    model.save_pretrained(folder, state_dict=state_dict)
+    original = [c.__name__ for c in type(model).__mro__[1:] if type(model).__name__ == f"FSDP{c.__name__}"]
+    if original:
+        config = json.loads((folder / "config.json").read_text())
+        write_json(folder / "config.json", {**config, "architectures": original[:1]})
+
+
+def checkpoint_restore(
+    checkpoint: Path,
+    *,
+    optimizer: Any,
+    scheduler: Any,
+    load_optimizer_state: Callable[[dict[str, Any]], None] | None = None,
+) -> None:
+    """The optimizer's and the scheduler's state (the weights load with the model).
+
+    A sharded run saved its optimizer state gathered: ``load_optimizer_state`` shards it back.
+    """
     import torch
 
-    optimizer.load_state_dict(torch.load(checkpoint / OPTIMIZER, map_location="cpu", weights_only=True))
+    optimizer_state = torch.load(checkpoint / OPTIMIZER, map_location="cpu", weights_only=True)
+    (load_optimizer_state or optimizer.load_state_dict)(optimizer_state)
     scheduler.load_state_dict(torch.load(checkpoint / SCHEDULER, map_location="cpu", weights_only=True))

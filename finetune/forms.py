@@ -27,6 +27,13 @@ class FinetuneJobForm(forms.Form):
     save_every = forms.IntegerField(min_value=1, initial=100, label="Checkpoint every")
     seed = forms.IntegerField(initial=0)
     lora = forms.BooleanField(required=False, label="LoRA (peft)")
+    shard = forms.ChoiceField(
+        choices=[("none", "No sharding"), ("fsdp", "FSDP full shard (full finetunes on GPUs)")],
+        initial="none",
+        required=False,
+        label="Sharding",
+        help_text="FSDP splits weights, gradients and optimizer states across GPUs; not with LoRA.",
+    )
 
     HYPER = (
         "steps",
@@ -40,4 +47,8 @@ class FinetuneJobForm(forms.Form):
         "save_every",
         "seed",
         "lora",
+        "shard",
     )
+
+    def clean_shard(self) -> str:
+        return str(self.cleaned_data.get("shard") or "none")

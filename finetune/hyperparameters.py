@@ -22,7 +22,10 @@ HYPERPARAMETERS: dict[str, tuple[type, Any]] = {
     "seed": (int, 0),
     "lora": (bool, False),
     "packing": (bool, True),
+    "shard": (str, "none"),  # "fsdp": a full finetune sharded with FSDP (finetune.sharding)
 }
+
+SHARDS = ("none", "fsdp")
 
 
 def finetune_hyperparameters_clean(values: dict[str, Any]) -> dict[str, Any]:
@@ -51,6 +54,10 @@ def finetune_hyperparameters_clean(values: dict[str, Any]) -> dict[str, Any]:
         raise ValidationError("warmup must be >= 0")
     if out["optimizer"] not in ("adamw", "adafactor"):
         raise ValidationError(f"optimizer must be adamw or adafactor, not {out['optimizer']!r}")
+    if out["shard"] not in SHARDS:
+        raise ValidationError(f"shard must be none or fsdp, not {out['shard']!r}")
+    if out["shard"] == "fsdp" and out["lora"]:
+        raise ValidationError("shard fsdp is for full finetunes; LoRA runs do not shard")
     return out
 
 

@@ -9,6 +9,7 @@ set up, load, build, resume, then step / log / evaluate / checkpoint (``finetune
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -19,15 +20,17 @@ from typing import Any
 import torch
 
 from finetune import mixture as mixture_mod
-from finetune import packing
+from finetune import packing, sharding
 from finetune.checkpoints import (
     TRAIN_CONFIG,
+    checkpoint_model_save,
     checkpoint_restore,
     checkpoint_save,
     checkpoint_step,
     latest_checkpoint,
     write_json,
 )
+from finetune.optimizer import optimizer_build
 from finetune.train_types import TrainCallback, TrainConfig, TrainingStopped, TrainResult
 from generation.model_kind import CAUSAL, SEQ2SEQ, kind_from_config
 
@@ -94,7 +97,11 @@ def setup(config: TrainConfig) -> Run:
     precision = config.precision
     if precision == "auto":
         precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
-    accelerator = Accelerator(mixed_precision=precision)
+    sharding.accelerate_state_for(config.shard)
+    plugin = sharding.fsdp_plugin() if config.shard == sharding.FSDP else None
+    accelerator = Accelerator(mixed_precision=precision, fsdp_plugin=plugin)
+    if plugin is not None:
+        sharding.fsdp_required(accelerator)
     set_seed(config.seed)
     tokenizer = AutoTokenizer.from_pretrained(config.base)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
@@ -113,6 +120,8 @@ def setup(config: TrainConfig) -> Run:
         notes.append(f"LoRA r={config.lora_r} alpha={config.lora_alpha} (merged into the saved model)")
     if accelerator.num_processes > 1:
         notes.append(f"{accelerator.num_processes} processes")
+    if plugin is not None:
+        notes.append("FSDP full shard, activation checkpointing, gathered checkpoints")
     return Run(config, accelerator, kind, precision, tokenizer, pad_id, flash, notes)
 
 
@@ -175,31 +184,6 @@ def load_data(run: Run, examples: Sequence[tuple[str, str]] | None) -> packing.T
     return data
 
 
-def build_optimizer(run: Run, model: Any) -> tuple[torch.optim.Optimizer, Any]:
-    """The optimizer, and a linear warm-up to a constant learning rate."""
-    config = run.config
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer: torch.optim.Optimizer
-    if config.optimizer == "adafactor":
-        from transformers.optimization import Adafactor
-
-        optimizer = Adafactor(
-            params,
-            lr=config.lr,
-            scale_parameter=False,
-            relative_step=False,
-            warmup_init=False,
-            weight_decay=config.weight_decay,
-        )
-    else:
-        optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    warmup = config.warmup
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) if warmup > 0 else 1.0
-    )
-    return optimizer, scheduler
-
-
 def announce(run: Run, callback: TrainCallback, data: packing.TrainData, start_step: int) -> None:
     if not run.main:
         return
@@ -234,7 +218,8 @@ def train_step(
         last = micro == config.grad_accum - 1
         sync = contextlib.nullcontext() if last or world == 1 else accelerator.no_sync(model)
         with sync:
-            loss = model(**batch).loss
+            # No cache in training: a checkpointed block recomputed in backward would append to it again.
+            loss = model(**batch, use_cache=False).loss
             accelerator.backward(loss / config.grad_accum)
         n_tgt = run.target_tokens(batch)
         meter.loss_sum += float(loss.detach()) * n_tgt
@@ -306,6 +291,10 @@ def save_checkpoint(run: Run, model: Any, optimizer: Any, scheduler: Any, step: 
     """Every process calls it; the main one writes; all return once the checkpoint is in place."""
     accelerator = run.accelerator
     accelerator.wait_for_everyone()
+    # Gathering a sharded run's state is collective: every process takes part.
+    weights, optimizer_state = (
+        sharding.gathered(model, optimizer) if run.config.shard == "fsdp" else (None, None)
+    )
     if run.main:
         checkpoint_save(
             run.out,
@@ -313,6 +302,8 @@ def save_checkpoint(run: Run, model: Any, optimizer: Any, scheduler: Any, step: 
             model=accelerator.unwrap_model(model),
             optimizer=optimizer,
             scheduler=scheduler,
+            state_dict=weights,
+            optimizer_state=optimizer_state,
             train_config=asdict(run.config),
             state={"step": step, "kind": run.kind, "notes": run.notes},
             keep=run.config.keep_checkpoints,
@@ -322,12 +313,13 @@ def save_checkpoint(run: Run, model: Any, optimizer: Any, scheduler: Any, step: 
 
 def save_final(run: Run, model: Any) -> None:
     """The model generation loads (LoRA merged in), its tokenizer and the run's config."""
+    weights = sharding.full_state_dict(model) if run.config.shard == sharding.FSDP else None
     if not run.main:
         return
     final = run.accelerator.unwrap_model(model)
     if run.config.lora:
         final = final.merge_and_unload()
-    final.save_pretrained(run.out)
+    checkpoint_model_save(final, run.out, state_dict=weights)
     run.tokenizer.save_pretrained(run.out)  # train_config.json is there since the start
 
 
@@ -351,10 +343,12 @@ def train(
     checkpoint, start_step = resume_point(run, resume=resume)
     model = load_model(run, weights_from=checkpoint)
     data = load_data(run, examples)
-    optimizer, scheduler = build_optimizer(run, model)
+    optimizer, scheduler = optimizer_build(config, model)
     model, optimizer, scheduler = run.accelerator.prepare(model, optimizer, scheduler)
     if checkpoint is not None:
-        checkpoint_restore(checkpoint, optimizer=optimizer, scheduler=scheduler)
+        shard_back = functools.partial(sharding.load_full_optimizer_state, model, optimizer)
+        load = shard_back if config.shard == sharding.FSDP else None
+        checkpoint_restore(checkpoint, optimizer=optimizer, scheduler=scheduler, load_optimizer_state=load)
     announce(run, callback, data, start_step)
 
     metrics: list[dict[str, Any]] = []

@@ -42,6 +42,7 @@ class TrainConfig:
     max_eval_examples: int = 200
     keep_checkpoints: int = 2
     precision: str = "auto"  # "auto" (bf16 on a GPU that has it), "bf16", "no"
+    shard: str = "none"  # "fsdp": a full finetune sharded with FSDP (finetune.sharding)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -62,6 +63,10 @@ class TrainConfig:
             raise ValueError(f"optimizer must be adamw or adafactor, not {self.optimizer!r}")
         if self.kind not in ("", *KINDS):
             raise ValueError(f"kind must be causal or seq2seq, not {self.kind!r}")
+        if self.shard not in ("none", "fsdp"):
+            raise ValueError(f"shard must be none or fsdp, not {self.shard!r}")
+        if self.shard == "fsdp" and self.lora:
+            raise ValueError("--shard fsdp is for full finetunes; LoRA runs do not shard")
 
     def log_interval(self) -> int:
         return self.log_every or max(1, self.steps // 50)

@@ -31,6 +31,11 @@ class Command(BaseCommand):
         parser.add_argument("--save-every", type=int)
         parser.add_argument("--seed", type=int)
         parser.add_argument("--lora", action="store_true", default=None, help="train LoRA adapters (peft)")
+        parser.add_argument(
+            "--shard",
+            choices=["none", "fsdp"],
+            help="fsdp: a full finetune sharded across GPUs (not with --lora)",
+        )
         parser.add_argument("--no-packing", dest="packing", action="store_false", default=None)
         parser.add_argument("--wait", action="store_true", help="run in this process with a progress bar")
 
