@@ -102,7 +102,11 @@ PREVALENCE_SHARE = 0.8  # one label this common among both raters' labels: kappa
 
 
 def prevalence_note(labels_a: Sequence[Hashable], labels_b: Sequence[Hashable]) -> str | None:
-    """One line when kappa is low only because one label dominates (high agreement, high AC1); else None."""
+    """One line when kappa is low (under 0.6, short of "substantial") only because one label dominates.
+
+    That is: one label is at least PREVALENCE_SHARE of both raters' labels, yet they agree on 80 % or more
+    and AC1 is 0.6 or more. Else None.
+    """
     kappa, ac1 = cohen_kappa(labels_a, labels_b), gwet_ac1(labels_a, labels_b)
     n = len(labels_a)
     if not n or ac1 is None:
@@ -110,10 +114,10 @@ def prevalence_note(labels_a: Sequence[Hashable], labels_b: Sequence[Hashable]) 
     observed = sum(a == b for a, b in zip(labels_a, labels_b, strict=True)) / n
     label, count = (Counter(labels_a) + Counter(labels_b)).most_common(1)[0]
     share = count / (2 * n)
-    if share >= PREVALENCE_SHARE and observed >= 0.8 and ac1 >= 0.6 and (kappa is None or kappa < 0.4):
+    if share >= PREVALENCE_SHARE and observed >= 0.8 and ac1 >= 0.6 and (kappa is None or kappa < 0.6):
         return (
             f"Kappa is low because one label dominates ({share:.0%} of labels are {label}), not because "
-            f"agreement is poor: {observed:.0%} agree, Gwet's AC1 {ac1:.3f}."
+            f"agreement is poor: {observed:.1%} agree, Gwet's AC1 {ac1:.3f}."
         )
     return None
 

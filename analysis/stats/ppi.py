@@ -212,10 +212,11 @@ def _json(result: dict[str, Array]) -> dict[str, Any]:
     """One campaign's result as the report's ``ppi`` object (None for anything undefined)."""
     se, human_se = float(result["se"]), float(result["human_only_se"])
     n = int(result["n"])
-    effective = n * human_se**2 / se**2 if se > 0 else None
+    # Undefined where either variance is 0: humans who all agree give a point "interval" no width can match.
+    effective = n * human_se**2 / se**2 if se > 0 and human_se > 0 else None
     # A rate lies in [0, 1]: the normal intervals are clipped to it (which can only add coverage).
     return {
-        "estimate": finite_or_none(float(result["estimate"])),
+        "estimate": finite_or_none(_unit(result["estimate"])),
         "ci_low": finite_or_none(_unit(result["ci_low"])),
         "ci_high": finite_or_none(_unit(result["ci_high"])),
         "human_only_estimate": finite_or_none(float(result["human_only"])),

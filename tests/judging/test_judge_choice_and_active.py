@@ -62,6 +62,7 @@ def test_the_results_browser_lists_comparisons_skipped_and_rated_by_nobody(judge
     body = page.content.decode()
     assert page.status_code == 200 and "Skipped, rated by nobody" in body
     assert f"id={skipped.pk}" in body
+    assert f'name="comparison" value="{skipped.pk}"' in body  # "Ask for one more rating" on its row
     assert all(
         f'id={c.pk}"' not in body for c in Comparison.objects.filter(campaign=campaign).exclude(pk=skipped.pk)
     )
@@ -101,11 +102,11 @@ def test_active_labelling_stores_bounded_probabilities_and_serves_the_drawn_comp
     drawn = campaign_active_labelling_start(campaign=campaign, run=run, budget=3)
     rows = list(Comparison.objects.filter(campaign=campaign))
     assert all(c.label_probability is not None and c.label_probability >= 0.2 * 3 / 6 - 1e-9 for c in rows)
-    assert sum(c.label_probability for c in rows) == pytest.approx(3.0)
+    assert sum(float(c.label_probability or 0.0) for c in rows) == pytest.approx(3.0)
     assert sum(c.label_rank == 0 for c in rows) == drawn
-    # the least sure verdict (p005: tie 0.6) is more likely drawn than the surest (p004: 0.9 for B)
+    # an unsure verdict (p002: 0.2 / 0.3 / 0.5) is more likely drawn than the surest (p004: 0.9 for B)
     by_uid = {
-        c.prompt.uid: c.label_probability
+        c.prompt.uid: float(c.label_probability or 0.0)
         for c in Comparison.objects.select_related("prompt").filter(campaign=campaign)
     }
     assert by_uid["p002"] > by_uid["p004"]
