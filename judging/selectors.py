@@ -61,9 +61,12 @@ def campaign_report_judge_run(*, campaign: Campaign) -> JudgeRun | None:
     return campaign_chosen_judge_run(campaign=campaign) or campaign_latest_judge_run(campaign=campaign)
 
 
-def campaign_active_drawn_count(*, campaign: Campaign) -> int:
-    """How many comparisons active labelling drew for a human (0 where it is off)."""
-    return Comparison.objects.filter(campaign=campaign, label_probability__isnull=False, label_rank=0).count()
+def campaign_active_drawn_count(*, campaign: Campaign) -> int | None:
+    """How many comparisons active labelling drew for a human; None where it is off."""
+    active = Comparison.objects.filter(campaign=campaign, label_probability__isnull=False)
+    if not active.exists():
+        return None
+    return active.filter(label_rank=0).count()
 
 
 @dataclass(frozen=True)

@@ -130,3 +130,15 @@ def test_active_labelling_is_refused_after_the_first_rating_and_writes_nothing(j
         campaign_active_labelling_start(campaign=campaign, run=run, budget=3)
     assert not Comparison.objects.filter(campaign=campaign, label_probability__isnull=False).exists()
     assert not JudgeChoice.objects.exists()
+
+
+def test_the_judge_page_starts_active_labelling_and_names_bad_input(judged, researcher_client) -> None:
+    campaign, run, _rater = judged
+    url = f"/judging/campaigns/{campaign.pk}/"
+    bad = researcher_client.post(url, {"action": "active", "run": run.pk, "budget": "three"}, follow=True)
+    assert "as a whole number" in bad.content.decode()
+    assert not Comparison.objects.filter(campaign=campaign, label_probability__isnull=False).exists()
+    done = researcher_client.post(url, {"action": "active", "run": run.pk, "budget": "3"}, follow=True)
+    body = done.content.decode()
+    assert "Active labelling is on" in body and "served first" in body
+    assert Comparison.objects.filter(campaign=campaign, label_probability__isnull=False).count() == 6
