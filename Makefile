@@ -11,13 +11,15 @@ COMPILE := $(VENV)/bin/pip-compile --quiet --allow-unsafe --strip-extras --no-em
 
 .PHONY: demo test install lint typecheck pytest screenshots clean lock vllm gpu-check-site
 
-$(STAMP): pyproject.toml $(LOCK_DEV)
+$(STAMP): pyproject.toml $(LOCK_DEV) requirements/no-deps.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	# torch first, pinned to the CPU build, so that nothing later pulls a CUDA build.
 	$(PY) -m pip install --quiet "torch==2.13.0"
 	# confseq builds without isolation (its own build pins a pybind11 too old for 3.11): tools first.
 	$(PY) -m pip install --quiet -c $(LOCK_DEV) pybind11 scikit-build cmake ninja setuptools wheel
 	$(PY) -m pip install --quiet --no-build-isolation -r $(LOCK_DEV)
+	# Reference implementations whose own pins conflict with the lock (see the file's note).
+	$(PY) -m pip install --quiet --no-deps -r requirements/no-deps.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	# The Python client (client/, its own package; its one dependency, httpx, is in the lock).
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e ./client

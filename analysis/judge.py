@@ -16,24 +16,38 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from analysis import stats
 from analysis.records import RatingRecord
+from analysis.stats.active_ppi import active_decisive_rate, active_rate
 from analysis.stats.ppi import ppi_decisive_rate, ppi_rate
 
 PPI_METHOD = (
     "Prediction-powered inference (Angelopoulos et al., Science 2023) with power tuning (PPI++, "
     "Angelopoulos, Duchi & Zrnic 2023): the judge's verdicts on every comparison, rectified by the human "
-    "ratings on the rated ones; 95 % normal interval; lambda in [0, 1] minimises the variance (0: humans "
-    "only, 1: plain PPI). effective_n = n x human-only variance / PPI variance. `ppi` is the ties-as-half "
+    "ratings on the rated ones; lambda in [0, 1] minimises the variance (0: humans only, 1: plain PPI). "
+    "Robust at every rate: PPI++ alone covered 90 % on a real pair where the candidate wins 97.6 % (100 "
+    "human labels hold 2-3 non-wins, often none, and the tuned lambda and the variance collapse together), "
+    "so lambda is 1 while the rated comparisons hold fewer than 10 labels' worth on their rarer side, the "
+    "rectifier's variance uses ddof 1 and the 95 % interval Student's t on n - 1: 99.4 % on that pair and "
+    ">= 94 % at true rates 0.5-0.99 with 50-500 labels in simulation, the gain kept where the judge is good "
+    "(cross-fitted lambda changed nothing measurable; a score-type interval covered 79 %). "
+    "effective_n = n x human-only variance / PPI variance. `ppi` is the ties-as-half "
     "rate, `ppi.decisive` the decisive-only rate (a ratio, by the rectified estimating equation and the "
-    "delta method). The human-only interval is the normal one on the same comparisons. Refused (ppi: null, "
-    "ppi_refused says why) where the rated comparisons are not a uniformly random subset of the judged ones."
+    "delta method). The human-only interval is the normal one on the same comparisons. With active labelling "
+    "(design: active) humans were sent preferentially where the judge was least sure, each comparison drawn "
+    "with a stored probability of at least 0.2 x the uniform share (Zrnic & Candes, ICML 2024); the estimate "
+    "weights each rating by its inverse inclusion probability. Comparisons skipped and rated by nobody are "
+    "left out of the population (excluded_skipped says how many): the rate is that of the others. "
+    "Refused (ppi: null, ppi_refused says why) where the rated comparisons are not a known random subset "
+    "of the judged ones."
 )
 JUDGE_METHOD = (
     "Judge against humans: the judge's most probable verdict (both orders' probabilities averaged) against "
-    "every human rating of a judged comparison, both bad read as tie; percent agreement and Cohen's kappa. "
+    "every human rating of a judged comparison, both bad read as tie; percent agreement, Cohen's kappa and "
+    "Gwet's AC1 (prevalence-robust: kappa collapses when one label dominates; prevalence_note says so). "
     "human_percent_agreement: the same between humans on comparisons with several ratings. "
     "position_consistency: share of comparisons whose verdict is the same with either answer first."
 )
@@ -51,6 +65,9 @@ class VerdictRecord:
     p_b: float
     consistent: bool | None = None
     is_gold: bool = False
+    # Active labelling: the stored probability this comparison was drawn for a human, and whether it was.
+    label_probability: float | None = None
+    label_drawn: bool | None = None
 
     def p_of(self, system: str) -> float:
         return self.p_a if system == self.system_a else self.p_b
@@ -63,6 +80,10 @@ class JudgeInput:
     name: str
     verdicts: list[VerdictRecord] = field(default_factory=list)
     ppi_refused: str | None = None
+    # Comparisons left out of PPI's population (skipped and rated by nobody): (prompt_id, systems) keys.
+    excluded: frozenset[tuple[str, tuple[str, ...]]] = frozenset()
+    excluded_reason: str = ""
+    chosen: bool = False  # a researcher chose this run for the report (else it is the newest finished one)
 
 
 def _key(prompt_id: str, a: str, b: str) -> tuple[str, tuple[str, ...]]:
@@ -88,6 +109,8 @@ def _agreement_figures(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
         if pairs
         else None,
         "cohen_kappa": stats.cohen_kappa([j for j, _ in pairs], [h for _, h in pairs]),
+        "gwet_ac1": stats.gwet_ac1([j for j, _ in pairs], [h for _, h in pairs]),
+        "prevalence_note": stats.prevalence_note([j for j, _ in pairs], [h for _, h in pairs]),
     }
 
 
@@ -119,6 +142,7 @@ def judge_block(
     overall = _agreement_figures([(j, h) for j, h, _, _ in pairs])
     return {
         "name": judge.name,
+        "chosen": judge.chosen,
         "items": len(judge.verdicts),
         "rated_items": len(rated),
         **overall,
@@ -147,11 +171,18 @@ _SCORE = {"win": 1.0, "tie": 0.5, "both_bad": 0.5, "loss": 0.0}
 
 
 def ppi_fields(
-    *, records: Sequence[RatingRecord], verdicts: Sequence[VerdictRecord], candidate: str, refused: str | None
+    *,
+    records: Sequence[RatingRecord],
+    verdicts: Sequence[VerdictRecord],
+    candidate: str,
+    refused: str | None,
+    excluded_keys: frozenset[tuple[str, tuple[str, ...]]] = frozenset(),
+    excluded_reason: str = "",
 ) -> dict[str, Any]:
     """``{"ppi": {...}}`` or ``{"ppi": None, "ppi_refused": why}`` for one preference block.
 
-    ``records`` are the block's ratings, ``verdicts`` the judged comparisons of the same pair and group.
+    ``records`` are the block's ratings, ``verdicts`` the judged comparisons of the same pair and group;
+    ``excluded_keys`` are left out of the population (a rated one never is), counted in ``excluded_skipped``.
     """
     if refused:
         return {"ppi": None, "ppi_refused": refused}
@@ -159,13 +190,16 @@ def ppi_fields(
     for r in records:
         by_item[_key(r.prompt_id, r.system_a, r.system_b)].append(r.outcome_for(candidate))
     judged = {_key(v.prompt_id, v.system_a, v.system_b): v for v in verdicts}
+    excluded = [k for k in judged if k in excluded_keys and k not in by_item]
+    for k in excluded:
+        del judged[k]
     missing = [k for k in by_item if k not in judged]
     if missing:
         return {
             "ppi": None,
             "ppi_refused": f"{len(missing)} rated comparison(s) have no verdict: the judge must cover every comparison",
         }
-    y, f, w, d, w_hat, d_hat, labeled = [], [], [], [], [], [], []
+    y, f, w, d, w_hat, d_hat, labeled, drawn_prob, drawn = [], [], [], [], [], [], [], [], []
     for key, v in judged.items():
         outcomes = by_item.get(key, [])
         p_c = v.p_of(candidate)
@@ -178,12 +212,43 @@ def ppi_fields(
         y.append(sum(_SCORE[o] for o in outcomes) / count)
         w.append(sum(o == "win" for o in outcomes) / count)
         d.append(sum(o in ("win", "loss") for o in outcomes) / count)
-    rate = ppi_rate(y, f, labeled)
+        drawn_prob.append(v.label_probability)
+        drawn.append(bool(v.label_drawn))
+    active = bool(judged) and all(p is not None for p in drawn_prob)
+    if active:
+        prob = inclusion_probabilities([float(p or 0.0) for p in drawn_prob], drawn, labeled)
+        rate = active_rate(y, f, labeled, prob)
+    else:
+        rate = ppi_rate(y, f, labeled)
     if rate is None:
         return {"ppi": None, "ppi_refused": "fewer than two rated comparisons"}
     rate["rate"] = "preference_rate_ties_half"
-    rate["decisive"] = ppi_decisive_rate(w, d, w_hat, d_hat, labeled)
+    if excluded:
+        rate["excluded_skipped"] = len(excluded)
+        rate["excluded_reason"] = excluded_reason
+    rate["decisive"] = (
+        active_decisive_rate(w, d, w_hat, d_hat, labeled, prob)
+        if active
+        else ppi_decisive_rate(w, d, w_hat, d_hat, labeled)
+    )
     return {"ppi": rate}
+
+
+def inclusion_probabilities(
+    drawn_probability: Sequence[float], drawn: Sequence[bool], labeled: Sequence[bool]
+) -> list[float]:
+    """Each comparison's chance of being rated under active labelling: pi q1 + (1 - pi) q2.
+
+    A comparison is drawn with its stored probability pi; drawn ones are served before the rest, each
+    rater in their own random order, so the rated share of the drawn (q1) and of the rest (q2) is a
+    random subset of each, whatever they hold. Never 0: pi is bounded away from 0 and q1 > 0 once any
+    drawn comparison is rated (else the undrawn carry the design alone).
+    """
+    n_drawn = sum(drawn)
+    n_rest = len(drawn) - n_drawn
+    q1 = sum(1 for x, lab in zip(drawn, labeled, strict=True) if x and lab) / n_drawn if n_drawn else 0.0
+    q2 = sum(1 for x, lab in zip(drawn, labeled, strict=True) if not x and lab) / n_rest if n_rest else 0.0
+    return [max(p * q1 + (1 - p) * q2, 1e-9) for p in drawn_probability]
 
 
 def ppi_for_blocks(
@@ -203,16 +268,16 @@ def ppi_for_blocks(
         refused = (
             "gold checks are among the rated comparisons: they are chosen, not a random sample (exclude gold)"
         )
-    report["overall"].update(
-        ppi_fields(records=ratings, verdicts=verdicts, candidate=candidate, refused=refused)
-    )
+    block_ppi = partial(
+        ppi_fields, candidate=candidate, refused=refused, excluded_keys=judge.excluded,
+        excluded_reason=judge.excluded_reason,
+    )  # fmt: skip
+    report["overall"].update(block_ppi(records=ratings, verdicts=verdicts))
     for name in ("category", "setting"):
         for group, block in report[f"by_{name}"].items():
             block.update(
-                ppi_fields(
+                block_ppi(
                     records=[r for r in ratings if getattr(r, name) == group],
                     verdicts=[v for v in verdicts if getattr(v, name) == group],
-                    candidate=candidate,
-                    refused=refused,
                 )
             )

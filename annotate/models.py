@@ -187,6 +187,11 @@ class Comparison(models.Model):
     # NULL means "not a gold check", which reads more plainly in queries than an empty answer.
     gold_answer = models.CharField(max_length=8, choices=Answer.choices, null=True, blank=True)  # noqa: DJ001
     gold_uploaded = models.BooleanField(default=False)
+    # Active labelling (judging.active): the probability this comparison was drawn for a human rating,
+    # stored so the estimate can weight by it (NULL: the campaign serves uniformly). Serving offers the
+    # drawn ones (label_rank 0) before the rest (1); every other comparison keeps 0.
+    label_probability = models.FloatField(null=True, blank=True)
+    label_rank = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["campaign", "id"]

@@ -37,7 +37,8 @@ def item_candidates(
 ) -> QuerySet[Comparison]:
     """The order in which `qs` (rows of `with_mine`) is offered to the rater: the one place that decides it.
 
-    Items the rater never skipped come first, in the rater's own permutation of the campaign; then
+    Items the rater never skipped come first, in the rater's own permutation of the campaign (under
+    active labelling, the drawn ones before the rest, each in that permutation); then
     skipped ones, least recently skipped first (so skipping cycles through them instead of
     returning the same item forever). Adaptive serving extends this ordering. `fresh` says that
     `qs` holds no item the rater skipped (`fresh_to`), and is not joined to the rater's rows.
@@ -50,7 +51,11 @@ def item_candidates(
     qs = adaptive_rank(qs, campaign=campaign)
     drawn_cell_first = [F("cell_rank").asc()] if "cell_rank" in qs.query.annotations else []
     skipped_last = [] if fresh else [F("my_lease__skipped_at").asc(nulls_first=True)]
-    return qs.annotate(rater_key=key).order_by(*skipped_last, *drawn_cell_first, "rater_key", "pk")
+    # Active labelling (judging.active): comparisons drawn for a human (label_rank 0) before the rest
+    # (1); a column every other campaign holds at 0, so it changes no one else's order.
+    return qs.annotate(rater_key=key).order_by(
+        *skipped_last, *drawn_cell_first, "label_rank", "rater_key", "pk"
+    )
 
 
 def item_pick(

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from analysis.quality_flags import FlagThresholds
-from annotate.models import Campaign, Lease, RaterExclusion, Rating
+from annotate.models import Campaign, Comparison, Lease, RaterExclusion, Rating
 from annotate.recruiting_models import CampaignRecruiting
 from generation.models import ModelSpec
 
@@ -227,6 +227,12 @@ def campaign_skipped_unrated_count(*, campaign: Campaign) -> int:
         .distinct()
         .count()
     )
+
+
+def campaign_skipped_unrated(*, campaign: Campaign) -> QuerySet[Comparison]:
+    """The comparisons some rater skipped and nobody rated (what campaign_skipped_unrated_count counts)."""
+    skipped = Lease.objects.filter(campaign=campaign, skipped=True).values("comparison")
+    return Comparison.objects.filter(campaign=campaign, pk__in=skipped).exclude(ratings__isnull=False)
 
 
 def campaign_has_left_out_ratings(*, campaign: Campaign, usernames: Sequence[str] = ()) -> bool:

@@ -80,3 +80,16 @@ class Verdict(models.Model):
 
     def __str__(self) -> str:
         return f"verdict of run {self.run_id} on {self.comparison_id}"
+
+
+class JudgeChoice(models.Model):
+    """The judge run a campaign's report uses, chosen by a researcher (without one: the newest finished run)."""
+
+    campaign = models.OneToOneField(
+        "annotate.Campaign", on_delete=models.CASCADE, related_name="judge_choice"
+    )
+    run = models.ForeignKey(JudgeRun, on_delete=models.CASCADE, related_name="+")
+    chosen_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id} reports judge run {self.run_id}"

@@ -11,7 +11,7 @@ from annotate.models import Campaign, Comparison
 from core.jobs import job_status_payload
 from core.models import JobStatus
 from judging.errors import JudgingError
-from judging.models import JudgeRun, Verdict
+from judging.models import JudgeChoice, JudgeRun, Verdict
 
 
 def judgeable_comparisons(*, campaign: Campaign) -> QuerySet[Comparison]:
@@ -42,8 +42,31 @@ def campaign_judge_runs(*, campaign: Campaign) -> QuerySet[JudgeRun]:
 
 
 def campaign_latest_judge_run(*, campaign: Campaign) -> JudgeRun | None:
-    """The newest finished run: the one reports use."""
+    """The newest finished run."""
     return campaign_judge_runs(campaign=campaign).filter(status=JobStatus.DONE).first()
+
+
+def campaign_chosen_judge_run(*, campaign: Campaign) -> JudgeRun | None:
+    """The run a researcher chose for the report, while it is finished; None if none is chosen."""
+    choice = (
+        JudgeChoice.objects.filter(campaign=campaign, run__status=JobStatus.DONE)
+        .select_related("run")
+        .first()
+    )
+    return None if choice is None else choice.run
+
+
+def campaign_report_judge_run(*, campaign: Campaign) -> JudgeRun | None:
+    """The run the report uses: the chosen one, else the newest finished one."""
+    return campaign_chosen_judge_run(campaign=campaign) or campaign_latest_judge_run(campaign=campaign)
+
+
+def campaign_active_drawn_count(*, campaign: Campaign) -> int | None:
+    """How many comparisons active labelling drew for a human; None where it is off."""
+    active = Comparison.objects.filter(campaign=campaign, label_probability__isnull=False)
+    if not active.exists():
+        return None
+    return active.filter(label_rank=0).count()
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,8 @@ class VerdictRow:
     p_tie: float
     p_b: float
     consistent: bool | None
+    label_probability: float | None = None
+    label_drawn: bool | None = None
 
 
 def judge_run_verdict_rows(*, run: JudgeRun) -> list[VerdictRow]:
@@ -82,6 +107,8 @@ def judge_run_verdict_rows(*, run: JudgeRun) -> list[VerdictRow]:
                 p_tie=v.p_tie,
                 p_b=v.p_b,
                 consistent=v.consistent,
+                label_probability=c.label_probability,
+                label_drawn=None if c.label_probability is None else c.label_rank == 0,
             )
         )
     return rows

@@ -13,10 +13,17 @@ from core.roles import researcher_required
 from eval_sets.importers import EvalSetImportError
 from eval_sets.services import eval_set_check_size
 from generation.models import ModelSpec
+from judging.active import campaign_active_labelling_start, campaign_judge_choose
 from judging.errors import JudgingError
 from judging.imports import FORMATS, judgments_import
 from judging.models import JudgeRun, Verdict
-from judging.selectors import campaign_judge_runs, judge_run_status
+from judging.selectors import (
+    campaign_active_drawn_count,
+    campaign_chosen_judge_run,
+    campaign_judge_runs,
+    campaign_report_judge_run,
+    judge_run_status,
+)
 from judging.services import judge_run_cancel, judge_run_create, judge_run_retry
 
 MAX_SHOWN_VERDICTS = 200
@@ -37,8 +44,12 @@ RUN_ACTIONS = JobActions(
 def campaign_judging(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     if request.method == "POST":
+        action = request.POST.get("action")
         try:
-            if request.POST.get("action") == "import":
+            if action in ("choose", "active"):
+                _choose_or_draw(request, campaign, action)
+                return redirect("judging:campaign", pk=campaign.pk)
+            if action == "import":
                 run = _import_upload(request, campaign)
                 messages.success(request, f"Imported {run.items_done} verdicts as judge run {run.pk}.")
             else:
@@ -52,13 +63,37 @@ def campaign_judging(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
         else:
             return redirect("judging:run_detail", pk=run.pk)
+    report_run = campaign_report_judge_run(campaign=campaign)
     context = {
         "campaign": campaign,
+        "report_run": report_run,
+        "chosen": report_run is not None and report_run == campaign_chosen_judge_run(campaign=campaign),
+        "active_drawn": campaign_active_drawn_count(campaign=campaign),
         "runs": campaign_judge_runs(campaign=campaign),
         "models": ModelSpec.objects.exclude(source=ModelSpec.Source.EXTERNAL).order_by("name"),
         "formats": FORMATS,
     }
     return render(request, "judging/campaign.html", context)
+
+
+def _choose_or_draw(request: HttpRequest, campaign: Campaign, action: str) -> None:
+    """The report's judge run (``choose``; an empty choice goes back to the newest), or active labelling."""
+    raw = request.POST.get("run", "")
+    run = JudgeRun.objects.filter(campaign=campaign, pk=int(raw)).first() if raw.isdigit() else None
+    if action == "choose":
+        if raw and run is None:
+            raise JudgingError("choose one of this campaign's judge runs")
+        campaign_judge_choose(campaign=campaign, run=run)
+        what = f"judge run {run.pk}" if run else "the newest finished run"
+        messages.success(request, f"The report uses {what}.")
+        return
+    if run is None:
+        raise JudgingError("choose the judge run whose doubt decides what humans rate")
+    budget = request.POST.get("budget", "")
+    if not budget.isdigit():
+        raise JudgingError("give the number of comparisons humans should rate, as a whole number")
+    drawn = campaign_active_labelling_start(campaign=campaign, run=run, budget=int(budget))
+    messages.success(request, f"Active labelling: {drawn} comparisons drawn; raters get them first.")
 
 
 def _import_upload(request: HttpRequest, campaign: Campaign) -> JudgeRun:

@@ -24,11 +24,16 @@ from annotate.selectors import (
     campaign_flag_thresholds,
     campaign_has_left_out_ratings,
     campaign_roster,
-    campaign_skipped_unrated_count,
+    campaign_skipped_unrated,
     campaign_too_fast_counts,
     excluded_rater_ids,
 )
-from judging.selectors import campaign_latest_judge_run, judge_run_verdict_rows, judgeable_comparisons
+from judging.selectors import (
+    campaign_chosen_judge_run,
+    campaign_report_judge_run,
+    judge_run_verdict_rows,
+    judgeable_comparisons,
+)
 
 __all__ = [
     "Campaign",
@@ -151,8 +156,10 @@ def _ppi_refusal(*, campaign: Campaign, covered: int, exclude_raters: Sequence[s
     own random permutation of the keys, so which comparisons get rated first does not depend on what
     they hold. What breaks it is refused, each with its reason: a judge run that does not cover every
     comparison, adaptive serving (stop when settled), ratings left out (excluded raters,
-    --exclude-rater), comparisons skipped and rated by nobody. Gold checks are refused in
-    analysis.judge, from the records themselves.
+    --exclude-rater). Gold checks are refused in analysis.judge, from the records themselves.
+    Comparisons skipped and rated by nobody are not refused but left out of the population
+    (``_skipped_unrated``). Active labelling keeps the rated ones a known random subset: its stored
+    probabilities weight them (analysis.judge).
     """
     total = judgeable_comparisons(campaign=campaign).count()
     if covered < total:
@@ -163,18 +170,24 @@ def _ppi_refusal(*, campaign: Campaign, covered: int, exclude_raters: Sequence[s
         return (
             "ratings of excluded raters are left out, so the rated comparisons are no longer a random subset"
         )
-    skipped_unrated = campaign_skipped_unrated_count(campaign=campaign)
-    if skipped_unrated:
-        return (
-            f"raters skipped {skipped_unrated} comparison(s) that nobody rated: which comparisons got rated "
-            "depended on what they hold"
-        )
     return None
 
 
+def _skipped_unrated(*, campaign: Campaign) -> frozenset[tuple[str, tuple[str, ...]]]:
+    """The (prompt id, sorted systems) of comparisons a rater skipped and nobody rated.
+
+    Whether a rater skips depends on what a comparison holds, so such comparisons are no random part of
+    the unrated ones: they leave PPI's population (the results browser lists them to ask again).
+    """
+    rows = campaign_skipped_unrated(campaign=campaign).values_list(
+        "prompt__uid", "system_a__name", "system_b__name"
+    )
+    return frozenset((uid, tuple(sorted((a, b)))) for uid, a, b in rows if a and b)
+
+
 def campaign_judge_input(*, campaign: Campaign, exclude_raters: Sequence[str] = ()) -> JudgeInput | None:
-    """The newest finished judge run of the campaign as the report's input; None without one."""
-    run = campaign_latest_judge_run(campaign=campaign)
+    """The campaign's judge run as the report's input (the chosen one, else the newest); None without one."""
+    run = campaign_report_judge_run(campaign=campaign)
     if run is None:
         return None
     rows = judge_run_verdict_rows(run=run)
@@ -190,8 +203,24 @@ def campaign_judge_input(*, campaign: Campaign, exclude_raters: Sequence[str] = 
             p_b=r.p_b,
             consistent=r.consistent,
             is_gold=r.is_gold,
+            label_probability=r.label_probability,
+            label_drawn=r.label_drawn,
         )
         for r in rows
     ]
     refused = _ppi_refusal(campaign=campaign, covered=len(rows), exclude_raters=exclude_raters)
-    return JudgeInput(name=run.name, verdicts=verdicts, ppi_refused=refused)
+    excluded = _skipped_unrated(campaign=campaign)
+    return JudgeInput(
+        name=run.name,
+        chosen=run == campaign_chosen_judge_run(campaign=campaign),
+        verdicts=verdicts,
+        ppi_refused=refused,
+        excluded=excluded,
+        excluded_reason=(
+            f"{len(excluded)} comparison(s) skipped and rated by nobody are left out: whether a rater skips "
+            "depends on what a comparison holds; the rate is that of the others (results browser: "
+            "skipped, rated by nobody)"
+            if excluded
+            else ""
+        ),
+    )

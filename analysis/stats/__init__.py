@@ -19,8 +19,10 @@ from analysis.stats.agreement import (
     agreement,
     cohen_kappa,
     fleiss_kappa,
+    gwet_ac1,
     krippendorff_alpha_nominal,
     position_bias,
+    prevalence_note,
     rater_summaries,
 )
 from analysis.stats.planning import decisive_votes_needed, power_table
@@ -66,6 +68,7 @@ __all__ = [
     "decisive_votes_needed",
     "finite_or_none",
     "fleiss_kappa",
+    "gwet_ac1",
     "krippendorff_alpha_nominal",
     "pair_index",
     "position_bias",
@@ -73,6 +76,7 @@ __all__ = [
     "preference_block",
     "preference_by_group",
     "preference_counts",
+    "prevalence_note",
     "rater_summaries",
     "wilson_interval",
     "wins_from_cells",

@@ -80,6 +80,48 @@ def cohen_kappa(labels_a: Sequence[Hashable], labels_b: Sequence[Hashable]) -> f
     return finite_or_none((observed - expected) / (1 - expected))
 
 
+def gwet_ac1(labels_a: Sequence[Hashable], labels_b: Sequence[Hashable]) -> float | None:
+    """Gwet's AC1 for two raters over the same items (Gwet 2008), as irrCAC's ``CAC.gwet`` computes it.
+
+    Chance agreement is (1 / (q - 1)) sum_k pi_k (1 - pi_k), pi_k the share of label k over both raters'
+    labels and q the labels seen: small when one label dominates, so AC1 stays near the observed
+    agreement where Cohen's kappa collapses (the prevalence paradox).
+    """
+    n = len(labels_a)
+    if n == 0 or n != len(labels_b):
+        return None
+    observed = sum(a == b for a, b in zip(labels_a, labels_b, strict=True)) / n
+    counts = Counter(labels_a) + Counter(labels_b)
+    if len(counts) < 2:
+        return None
+    expected = sum((c / (2 * n)) * (1 - c / (2 * n)) for c in counts.values()) / (len(counts) - 1)
+    return finite_or_none((observed - expected) / (1 - expected))
+
+
+PREVALENCE_SHARE = 0.8  # one label this common among both raters' labels: kappa's chance term is near 1
+
+
+def prevalence_note(labels_a: Sequence[Hashable], labels_b: Sequence[Hashable]) -> str | None:
+    """One line when kappa is low (under 0.6, short of "substantial") only because one label dominates.
+
+    That is: one label is at least PREVALENCE_SHARE of both raters' labels, yet they agree on 80 % or more
+    and AC1 is 0.6 or more. Else None.
+    """
+    kappa, ac1 = cohen_kappa(labels_a, labels_b), gwet_ac1(labels_a, labels_b)
+    n = len(labels_a)
+    if not n or ac1 is None:
+        return None
+    observed = sum(a == b for a, b in zip(labels_a, labels_b, strict=True)) / n
+    label, count = (Counter(labels_a) + Counter(labels_b)).most_common(1)[0]
+    share = count / (2 * n)
+    if share >= PREVALENCE_SHARE and observed >= 0.8 and ac1 >= 0.6 and (kappa is None or kappa < 0.6):
+        return (
+            f"Kappa is low because one label dominates ({share:.0%} of labels are {label}), not because "
+            f"agreement is poor: {observed:.1%} agree, Gwet's AC1 {ac1:.3f}."
+        )
+    return None
+
+
 def agreement(
     ratings: Sequence[tuple[Hashable, str, Hashable]],
     *,

@@ -11,7 +11,7 @@ from typing import Any
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from annotate.models import Comparison, Rating
+from annotate.models import Comparison, Lease, Rating
 from annotate.results.selectors import NO_MAJORITY, NO_VOTES
 from eval_sets.models import Setting
 
@@ -46,6 +46,10 @@ class ResultFilter(django_filters.FilterSet):
     )
     gold = django_filters.ChoiceFilter(
         label="Gold check", empty_label="any", choices=YES_NO, method="filter_gold"
+    )
+    # What keeps such an item out of the prediction-powered population (analysis.judge): find it, ask again.
+    skipped_unrated = django_filters.ChoiceFilter(
+        label="Skipped, rated by nobody", empty_label="any", choices=YES_NO, method="filter_skipped_unrated"
     )
 
     class Meta:
@@ -82,3 +86,11 @@ class ResultFilter(django_filters.FilterSet):
 
     def filter_gold(self, queryset: QuerySet[Comparison], name: str, value: str) -> QuerySet[Comparison]:
         return queryset.filter(gold_answer__isnull=(value == "no"))
+
+    def filter_skipped_unrated(
+        self, queryset: QuerySet[Comparison], name: str, value: str
+    ) -> QuerySet[Comparison]:
+        skipped = Exists(Lease.objects.filter(comparison=OuterRef("pk"), skipped=True))
+        rated = Exists(Rating.objects.filter(comparison=OuterRef("pk")))
+        wanted = Q(skipped) & ~Q(rated)
+        return queryset.filter(wanted if value == "yes" else ~wanted)

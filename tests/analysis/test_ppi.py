@@ -23,7 +23,7 @@ def _data(seed: int, n: int = 120, big_n: int = 900):
 def test_ppi_mean_equals_ppi_python(seed: int, lam: float | None) -> None:
     ppi_py = pytest.importorskip("ppi_py")
     y, f, labeled = _data(seed)
-    ours = ppi_mean_arrays(y, f, labeled, lam=lam)
+    ours = ppi_mean_arrays(y, f, labeled, lam=lam, robust=False)
     args = (y[labeled], f[labeled], f[~labeled])
     ref_low, ref_high = ppi_py.ppi_mean_ci(*args, alpha=0.05, lam=lam)
     ref_point = ppi_py.ppi_mean_pointestimate(*args, lam=lam)
@@ -36,6 +36,26 @@ def test_ppi_mean_equals_ppi_python(seed: int, lam: float | None) -> None:
     # The human-only interval is the classical CLT one on the rated comparisons alone.
     assert float(ours["human_only_ci_low"]) == pytest.approx(float(np.ravel(classical_low)[0]), abs=1e-6)
     assert float(ours["human_only_ci_high"]) == pytest.approx(float(np.ravel(classical_high)[0]), abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_robust_ppi_keeps_ppi_pythons_estimate_and_lambda_and_widens_only_by_the_small_sample_terms(
+    seed: int,
+) -> None:
+    ppi_py = pytest.importorskip("ppi_py")
+    scipy_stats = pytest.importorskip("scipy.stats")
+    y, f, labeled = _data(seed)
+    robust = ppi_mean_arrays(y, f, labeled)
+    plain = ppi_mean_arrays(y, f, labeled, robust=False)
+    args = (y[labeled], f[labeled], f[~labeled])
+    assert float(robust["estimate"]) == pytest.approx(
+        float(np.ravel(ppi_py.ppi_mean_pointestimate(*args))[0])
+    )
+    assert float(robust["lambda"]) == pytest.approx(float(plain["lambda"]), abs=1e-12)
+    n = int(labeled.sum())
+    t = scipy_stats.t.ppf(0.975, n - 1)
+    assert float(robust["ci_high"] - robust["ci_low"]) > float(plain["ci_high"] - plain["ci_low"])
+    assert float(robust["ci_high"] - robust["ci_low"]) == pytest.approx(2 * t * float(robust["se"]))
 
 
 def test_vectorised_rows_equal_single_calls() -> None:
@@ -69,7 +89,10 @@ def test_no_unlabeled_falls_back_to_humans() -> None:
     assert out is not None
     assert out["lambda"] == 0.0
     assert out["estimate"] == pytest.approx(0.625)
-    assert out["ci_low"] == pytest.approx(out["human_only_ci_low"])
+    # the robust interval is the humans' own with Student's t: wider than their normal one
+    assert out["ci_low"] < out["human_only_ci_low"]
+    plain = ppi_mean_arrays(y, np.full(4, 0.9), np.ones(4, dtype=bool), robust=False)
+    assert float(plain["ci_low"]) == pytest.approx(float(plain["human_only_ci_low"]))
 
 
 def test_decisive_rate_without_judge_is_the_human_ratio() -> None:

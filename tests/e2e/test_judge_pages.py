@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,41 @@ def test_the_report_page_shows_the_judge_and_prediction_powered_section(logged_i
     expect(overall).not_to_contain_text("No prediction-powered interval")
     section.scroll_into_view_if_needed()
     section.screenshot(path=str(ARTIFACTS / "report-judge.png"))
+
+
+def test_the_researcher_picks_the_reports_judge_and_both_pages_show_it_with_gwets_ac1(
+    logged_in_page, judged_campaign, tmp_path
+):
+    from playwright.sync_api import expect
+
+    campaign, first = judged_campaign
+    weighted = REAL / "alpaca-7b_vs_gpt4_1106_preview.weighted_alpaca_eval_gpt4_turbo.json"
+    path = tmp_path / "again.json"
+    path.write_text(json.dumps(json.loads(weighted.read_text())[:N]))
+    judgments_import(campaign=campaign, path=path, name="a-newer-import")
+    page = logged_in_page(f"/judging/campaigns/{campaign.pk}/", "e2e-researcher", "e2e-password-1", 1000)
+    choice = page.locator("#judge-choice")
+    expect(choice).to_contain_text("a-newer-import")
+    expect(choice).to_contain_text("the newest finished run")
+    page.select_option("#judge-choice-run", str(first.pk))
+    choice.get_by_role("button", name="Use this judge").click()
+    expect(page.locator("#judge-choice")).to_contain_text("chosen here")
+    expect(page.locator("#judge-choice")).to_contain_text("weighted_alpaca_eval_gpt4_turbo")
+    page.locator("#judge-choice").screenshot(path=str(ARTIFACTS / "judge-choice.png"))
+    base = page.url.split("/judging/")[0]
+    page.goto(base + f"/campaigns/{campaign.pk}/")
+    card = page.locator("#judge")
+    expect(card).to_contain_text("weighted_alpaca_eval_gpt4_turbo")
+    expect(card).to_contain_text("chosen for the report")
+    expect(card).to_contain_text("Gwet's AC1")
+    expect(card.locator("[data-field=ac1]")).to_have_text(re.compile(r"0\.\d{3}"))
+    # the candidate wins nearly every real pair: kappa is held down by prevalence, and the card says so
+    expect(card.locator("#prevalence-note")).to_contain_text("one label dominates")
+    card.scroll_into_view_if_needed()
+    card.screenshot(path=str(ARTIFACTS / "judge-card-choice-ac1.png"))
+    page.goto(base + f"/reports/campaigns/{campaign.pk}/")
+    section = page.locator("#judge")
+    expect(section).to_contain_text("chosen for this report")
+    expect(section).to_contain_text("Gwet's AC1")
+    section.scroll_into_view_if_needed()
+    section.screenshot(path=str(ARTIFACTS / "report-judge-choice-ac1.png"))

@@ -65,6 +65,7 @@ def fixed_case(campaign_factory, make_rater, tmp_path):
 
 def test_import_and_report_match_hand_computed_values(fixed_case) -> None:
     ppi_py = pytest.importorskip("ppi_py")
+    scipy_stats = pytest.importorskip("scipy.stats")
     campaign, run = fixed_case
     assert run.items_done == 6
     v = Verdict.objects.get(run=run, comparison__prompt__uid="p000")
@@ -84,22 +85,17 @@ def test_import_and_report_match_hand_computed_values(fixed_case) -> None:
     labeled = list(HUMAN)
     y = np.array([{"b": 1.0, "a": 0.0, "tie": 0.5}[HUMAN[u]] for u in labeled])
     f = {u: p_b + p_tie / 2 for u, (_, p_tie, p_b) in VERDICTS.items()}
-    low, high = ppi_py.ppi_mean_ci(
-        y, np.array([f[u] for u in labeled]), np.array([f["p004"], f["p005"]]), alpha=0.05
-    )
-    # the same interval as the reference, clipped to [0, 1]
-    assert ppi["ci_low"] == pytest.approx(max(0.0, float(np.ravel(low)[0])), abs=1e-6)
-    assert ppi["ci_high"] == pytest.approx(min(1.0, float(np.ravel(high)[0])), abs=1e-6)
-    assert ppi["estimate"] == pytest.approx(
-        float(
-            np.ravel(
-                ppi_py.ppi_mean_pointestimate(
-                    y, np.array([f[u] for u in labeled]), np.array([f["p004"], f["p005"]])
-                )
-            )[0]
-        ),
-        abs=1e-6,
-    )
+    f_lab, f_unl = np.array([f[u] for u in labeled]), np.array([f["p004"], f["p005"]])
+    # Four labels are lopsided (fewer than 10 on a side): plain PPI (lam = 1), the rectifier's variance
+    # with ddof 1 and Student's t on 3 degrees of freedom (analysis.stats.ppi, robust).
+    point = float(np.ravel(ppi_py.ppi_mean_pointestimate(y, f_lab, f_unl, lam=1.0))[0])
+    se = np.sqrt(f_unl.var() / 2 + (y - f_lab).var(ddof=1) / 4)
+    t = scipy_stats.t.ppf(0.975, 3)
+    assert ppi["lambda"] == 1.0
+    assert ppi["estimate"] == pytest.approx(point, abs=1e-6)
+    # clipped to [0, 1]
+    assert ppi["ci_low"] == pytest.approx(max(0.0, point - t * se), abs=1e-6)
+    assert ppi["ci_high"] == pytest.approx(min(1.0, point + t * se), abs=1e-6)
     assert ppi["n_human"] == 4 and ppi["n_judge_only"] == 2
     assert ppi["human_only_estimate"] == pytest.approx(y.mean())
     for key in (
