@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotate", "0009_active_labelling"),
+        ("annotate", "0010_active_labelling"),
         ("judging", "0002_chunk_kit_help_text"),
     ]
 

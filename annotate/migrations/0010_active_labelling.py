@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotate", "0008_crowd_sessions"),
+        ("annotate", "0009_study_setup"),
     ]
 
     operations = [
