@@ -19,6 +19,7 @@ from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from analysis.quality_flags import FlagThresholds
+from analysis.settling import StopDesign
 from annotate.models import Campaign, Lease, RaterExclusion, Rating
 from annotate.recruiting_models import CampaignRecruiting
 from generation.models import ModelSpec
@@ -236,3 +237,15 @@ def campaign_has_left_out_ratings(*, campaign: Campaign, usernames: Sequence[str
     if names:
         left_out = left_out | Rating.objects.filter(campaign=campaign, rater__username__in=names)
     return left_out.exists()
+
+
+def campaign_stop_design(*, campaign: Campaign) -> StopDesign:
+    """The campaign's stopping rules and plan, as the pure block takes them."""
+    return StopDesign(
+        precision=campaign.precision,
+        equivalence_margin=campaign.equivalence_margin,
+        max_ratings=campaign.max_ratings,
+        min_effect=campaign.min_effect,
+        power=campaign.power,
+        alpha=campaign.alpha,
+    )
