@@ -9,7 +9,7 @@ from analysis import stats
 from analysis.judge import JUDGE_METHOD, PPI_METHOD, JudgeInput, judge_block, ppi_for_blocks
 from analysis.quality_flags import METHOD as FLAGS_METHOD
 from analysis.records import RatingRecord
-from analysis.settling import Cell, sequential_block
+from analysis.settling import Cell, StopDesign, sequential_block
 from analysis.stats import sequential as sequential_stats
 from analysis.style_control import METHOD_TEXT as STYLE_METHOD
 from analysis.style_control import style_control_add
@@ -119,6 +119,7 @@ def report_build(
     seed: int = 0,
     cell_shares: Mapping[Cell, float] | None = None,
     precision: float | None = None,
+    design: StopDesign | None = None,
     judge: JudgeInput | None = None,
     excluded_raters: Sequence[Mapping[str, str]] = (),
     quality_flags: Sequence[Mapping[str, Any]] | None = None,
@@ -129,8 +130,9 @@ def report_build(
     excluded, whose ratings ``records`` already leave out; ``quality_flags`` a campaign's flagged raters.
 
     ``cell_shares`` (a campaign's category x setting shares of its evaluation set) weight the
-    ``sequential`` block; ``precision`` is the campaign's stop-when-settled width, if any; ``judge``
-    (a campaign's judge run) adds the ``judge`` block and a ``ppi`` object to the preference blocks.
+    ``sequential`` block; ``design`` holds a campaign's stopping rules and plan (``precision`` alone is
+    the stop-when-settled width); ``judge`` (a campaign's judge run) adds the ``judge`` block and a
+    ``ppi`` object to the preference blocks.
 
     The baseline is ``baseline``, else the first of ``system_order`` (a campaign's first system), else
     ``system_a`` of the first record; the candidate is ``candidate``, else the next system in order.
@@ -147,6 +149,7 @@ def report_build(
     if candidate not in systems or candidate == baseline:
         raise ReportInputError(f"unknown candidate {candidate!r}; systems: {', '.join(systems)}")
 
+    design = design or StopDesign(precision=precision)
     report: dict[str, Any] = {"baseline": baseline, "candidate": candidate}
     report.update(_pair_blocks(records, baseline, candidate, rounds, seed))
     report["agreement"] = stats.agreement([(_item(r), r.rater, r.label) for r in records])
@@ -177,7 +180,7 @@ def report_build(
                     baseline=first,
                     candidate=second,
                     cell_shares=cell_shares,
-                    precision=precision,
+                    design=design,
                 ),
             }
             for i, first in enumerate(systems)
@@ -187,7 +190,7 @@ def report_build(
         report["systems"] = [{"name": name, "rank": None, "ratings": counts[name]} for name in systems]
     overall = report["overall"]
     share = overall["decisive"] / overall["n"] if overall["n"] else None
-    report["power"] = stats.power_table(decisive_share=share)
+    report["power"] = stats.power_table(decisive_share=share, power=design.power, alpha=design.alpha)
     report["summary"] = {
         "ratings": len(records),
         "prompts": len({_prompt(r) for r in records}),
@@ -198,7 +201,7 @@ def report_build(
         "max_ratings_per_item": max((sum(1 for _ in group) for group in _group_sizes(records)), default=0),
     }
     report["sequential"] = sequential_block(
-        records=records, baseline=baseline, candidate=candidate, cell_shares=cell_shares, precision=precision
+        records=records, baseline=baseline, candidate=candidate, cell_shares=cell_shares, design=design
     )
     present = [name for name in systems if counts[name]]
     style_control_add(report=report, records=records, systems=present, rounds=rounds, seed=seed)

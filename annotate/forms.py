@@ -6,13 +6,20 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from analysis.stats.planning import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, DEFAULT_POWER
+from annotate.errors import CampaignFieldError
 from annotate.models import DEFAULT_INSTRUCTIONS, DEFAULT_MIN_SECONDS, Campaign
-from annotate.services import CampaignError, campaign_settling_check
+from annotate.services import campaign_settling_check
 from core.roles import RATERS
 from core.users import USERNAME_HELP
 from eval_sets.models import EvalSet
 from generation.answered import Coverage, systems_coverage
 from generation.models import ModelSpec
+
+# The stopping rules and the plan (annotate.services.campaign_settling_check checks them).
+STOP_FIELDS = ("precision", "max_ratings", "equivalence_margin")
+PLAN_FIELDS = ("min_effect", "power", "alpha")
+PLAN_DEFAULTS = (DEFAULT_MIN_EFFECT, DEFAULT_POWER, DEFAULT_ALPHA)
 
 
 def _sentence(exc: Exception) -> str:
@@ -89,6 +96,33 @@ class CampaignForm(forms.Form):
         help_text="With stop when settled: an interval narrower than this (between 0 and 1, e.g. 0.1) "
         "counts as settled too. Empty: only a decision closes a cell.",
     )
+    max_ratings = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="Cap on ratings",
+        help_text="With stop when settled: stop after this many ratings even if not settled (the report "
+        "then says 'not settled' and gives the interval). Empty: no cap.",
+    )
+    equivalence_margin = forms.FloatField(
+        required=False,
+        label="Equivalence margin",
+        help_text="With stop when settled: settle as 'no meaningful difference' once the interval lies "
+        "inside 0.5 ± this (e.g. 0.05). Empty: no equivalence stop.",
+    )
+    min_effect = forms.FloatField(
+        required=False,
+        initial=DEFAULT_MIN_EFFECT,
+        label="Plan: minimum preference worth detecting",
+        help_text="A preference rate above 0.5; the page shows the fixed design it implies beside the "
+        "ratings the sequential design uses.",
+    )
+    power = forms.FloatField(required=False, initial=DEFAULT_POWER, label="Plan: power")
+    alpha = forms.FloatField(
+        required=False,
+        initial=DEFAULT_ALPHA,
+        label="Plan: alpha",
+        help_text="Also the level of the anytime-valid interval.",
+    )
     raters = forms.ModelMultipleChoiceField(
         queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -115,10 +149,11 @@ class CampaignForm(forms.Form):
             self.add_error("baseline", "Choose the baseline the others are compared with.")
         try:
             campaign_settling_check(
-                stop_when_settled=bool(data.get("stop_when_settled")), precision=data.get("precision")
+                stop_when_settled=bool(data.get("stop_when_settled")), **self.settling_options()
             )
-        except CampaignError as exc:
-            self.add_error("precision", _sentence(exc))
+        except CampaignFieldError as exc:
+            if exc.field not in self.errors:
+                self.add_error(exc.field, _sentence(exc))
         if data.get("sample_seed") is not None and data.get("sample") is None:
             self.add_error("sample_seed", "A seed only applies with a sample size.")
         eval_set = data.get("eval_set")
@@ -128,6 +163,14 @@ class CampaignForm(forms.Form):
         return data
 
     coverage: Coverage | None = None
+
+    def settling_options(self) -> dict[str, Any]:
+        """The stopping rules and the plan as ``campaign_create`` takes them (an empty plan field: its default)."""
+        data = self.cleaned_data
+        plan = {
+            f: d if data.get(f) is None else data[f] for f, d in zip(PLAN_FIELDS, PLAN_DEFAULTS, strict=True)
+        }
+        return {**{f: data.get(f) for f in STOP_FIELDS}, **plan}
 
     def _check_coverage(self, coverage: Coverage, *, answered_only: bool) -> None:
         missing = [name for name, n in coverage.per_system.items() if n == 0]
@@ -189,6 +232,23 @@ class CampaignEditForm(forms.Form):
         label="Precision (interval width)",
         help_text="Stop-when-settled campaigns only: an interval narrower than this counts as settled.",
     )
+    max_ratings = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="Cap on ratings",
+        help_text="Stop, not settled, after this many ratings (below the ratings given: stops now). "
+        "Empty: no cap.",
+    )
+    equivalence_margin = forms.FloatField(
+        required=False,
+        label="Equivalence margin",
+        help_text="Settle as 'no meaningful difference' once the interval lies inside 0.5 ± this.",
+    )
+    min_effect = forms.FloatField(required=False, label="Plan: minimum preference worth detecting")
+    power = forms.FloatField(required=False, label="Plan: power")
+    alpha = forms.FloatField(
+        required=False, label="Plan: alpha", help_text="The intervals' level: fixed once there are ratings."
+    )
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}))
 
     @classmethod
@@ -196,5 +256,13 @@ class CampaignEditForm(forms.Form):
         initial = {name: getattr(campaign, name) for name in cls.base_fields}
         form = cls(data, initial=initial)
         if not campaign.stop_when_settled:
-            del form.fields["precision"]
+            for name in STOP_FIELDS:
+                del form.fields[name]
         return form
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in PLAN_FIELDS:
+            if data.get(name) is None:
+                data.pop(name, None)  # left empty (or not sent): the plan stays as it is
+        return data

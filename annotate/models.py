@@ -95,6 +95,12 @@ class Campaign(models.Model):
     precision = models.FloatField(
         null=True, blank=True, help_text="Interval width that counts as precise enough (empty: decide only)."
     )
+    # The plan (analysis.stats.planning; alpha is the intervals' level too), a cap and an equivalence stop.
+    min_effect = models.FloatField(default=0.6, help_text="Smallest preference rate worth detecting.")
+    power = models.FloatField(default=0.8)
+    alpha = models.FloatField(default=0.05)
+    max_ratings = models.PositiveIntegerField(null=True, blank=True, help_text="Stop, not settled, here.")
+    equivalence_margin = models.FloatField(null=True, blank=True, help_text="Settle inside 0.5 ± this.")
     settled_rule = models.CharField(max_length=32, blank=True, default="")
     settled_at = models.DateTimeField(null=True, blank=True)
     settled_after = models.PositiveIntegerField(null=True, blank=True, help_text="Ratings when it settled.")

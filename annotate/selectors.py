@@ -19,6 +19,7 @@ from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from analysis.quality_flags import FlagThresholds
+from analysis.settling import StopDesign
 from annotate.models import Campaign, Comparison, Lease, RaterExclusion, Rating
 from annotate.recruiting_models import CampaignRecruiting
 from generation.models import ModelSpec
@@ -218,19 +219,8 @@ def campaign_exclusions(*, campaign: Campaign) -> list[Exclusion]:
     return [Exclusion(rater=name, reason=reason, excluded_at=created) for name, reason, created in rows]
 
 
-def campaign_skipped_unrated_count(*, campaign: Campaign) -> int:
-    """Comparisons some rater skipped and nobody rated: which ones got rated then depended on what they hold."""
-    return (
-        Lease.objects.filter(campaign=campaign, skipped=True)
-        .exclude(comparison__ratings__isnull=False)
-        .values("comparison")
-        .distinct()
-        .count()
-    )
-
-
 def campaign_skipped_unrated(*, campaign: Campaign) -> QuerySet[Comparison]:
-    """The comparisons some rater skipped and nobody rated (what campaign_skipped_unrated_count counts)."""
+    """The comparisons some rater skipped and nobody rated: which ones got rated then depended on what they hold."""
     skipped = Lease.objects.filter(campaign=campaign, skipped=True).values("comparison")
     return Comparison.objects.filter(campaign=campaign, pk__in=skipped).exclude(ratings__isnull=False)
 
@@ -242,3 +232,15 @@ def campaign_has_left_out_ratings(*, campaign: Campaign, usernames: Sequence[str
     if names:
         left_out = left_out | Rating.objects.filter(campaign=campaign, rater__username__in=names)
     return left_out.exists()
+
+
+def campaign_stop_design(*, campaign: Campaign) -> StopDesign:
+    """The campaign's stopping rules and plan, as the pure block takes them."""
+    return StopDesign(
+        precision=campaign.precision,
+        equivalence_margin=campaign.equivalence_margin,
+        max_ratings=campaign.max_ratings,
+        min_effect=campaign.min_effect,
+        power=campaign.power,
+        alpha=campaign.alpha,
+    )

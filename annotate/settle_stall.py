@@ -5,7 +5,8 @@ cell has all the ratings it needs while the cells' intervals are still undecided
 anything and the campaign would stay open forever. The settling refresh checks for it after writing
 the cells (``campaign_stall_mark``), records when it began on the campaign (``stalled_at``), and fires
 ``annotate.signals.campaign_stalled`` plus a log line named ``campaign_stalled`` once per stall; a
-change that gives the open cells room again (more ratings per item, an excluded rater's items) clears it.
+change that gives the open cells room again (more ratings per item, an excluded rater's items) clears it,
+and a cap or an equivalence margin ends it by closing the campaign (``stall_remedy`` says so).
 """
 
 from __future__ import annotations
@@ -23,11 +24,33 @@ from annotate.signals import campaign_stalled
 logger = logging.getLogger(__name__)
 
 STALL_REASON = "open cells out of items"
-STALL_REMEDY = (
-    "every item of the cells still open has all its ratings, yet their intervals have not settled: "
-    "raise the ratings per item on the edit page so that raters are served again (a cap on ratings "
-    "and an equivalence stop, which would close such cells, are future work)"
-)
+
+
+def stall_remedy(*, campaign: Campaign, ratings: int | None = None) -> str:
+    """What to do about a stall, in words, pointing to the cap and the equivalence stop: each ends a
+    campaign whose open cells will not settle. ``ratings``: the ratings given so far, when known."""
+    given = f" to the {ratings} given" if ratings is not None else ""
+    steps = ["raise the ratings per item on the edit page so that raters are served those items again"]
+    if campaign.max_ratings is not None:
+        steps.append(
+            f"or lower the cap on ratings (now {campaign.max_ratings}){given}: the campaign then stops at "
+            "once as not settled, and reports its interval"
+        )
+    else:
+        steps.append(
+            "or set a cap on ratings: the campaign then stops as not settled and reports its interval"
+        )
+    if campaign.equivalence_margin is not None:
+        steps.append(
+            f"its equivalence margin closes a cell only once the interval lies inside 0.5 ± "
+            f"{campaign.equivalence_margin:g}, which these cells have not reached"
+        )
+    else:
+        steps.append(
+            "or set an equivalence margin, which settles a cell as no meaningful difference once its "
+            "interval lies inside 0.5 ± the margin"
+        )
+    return "; ".join(steps)
 
 
 def open_cells_out_of_items(*, campaign: Campaign) -> bool:
@@ -67,5 +90,11 @@ def _announce(*, campaign_id: int) -> None:
     campaign = Campaign.objects.filter(pk=campaign_id, stalled_at__isnull=False).first()
     if campaign is None:
         return  # it ended before the refresh committed
-    logger.warning("campaign_stalled campaign=%s name=%r reason=%r", campaign.pk, campaign.name, STALL_REASON)
+    logger.warning(
+        "campaign_stalled campaign=%s name=%r reason=%r remedy=%r",
+        campaign.pk,
+        campaign.name,
+        STALL_REASON,
+        stall_remedy(campaign=campaign),
+    )
     campaign_stalled.send(sender=Campaign, campaign=campaign, reason=STALL_REASON)

@@ -25,12 +25,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis.records import RatingRecord
-from analysis.settling import campaign_rule, rule_text, sequential_block
+from analysis.settling import campaign_rule, rule_text, sequential_block, stop_reason
 from analysis.stats.pair_uncertainty import pair_uncertainty
 from annotate.campaign_status import campaign_status_set
 from annotate.models import Campaign, CampaignSettling, Rating, SequentialCell
-from annotate.selectors import campaign_cell_shares, campaign_pairs, excluded_rater_ids
-from annotate.settle_stall import campaign_stall_mark
+from annotate.selectors import campaign_cell_shares, campaign_pairs, campaign_stop_design, excluded_rater_ids
+from annotate.settle_stall import campaign_stall_mark, stall_remedy
 from annotate.settle_state import settle_pass_begin, settle_pass_end, settle_release
 from core.events import campaign_settled, event_send_on_commit
 from generation.models import ModelSpec
@@ -105,13 +105,14 @@ def campaign_sequential_blocks(
     if records is None:
         records = settling_records(campaign=campaign)
     shares = campaign_cell_shares(campaign=campaign)
+    design = campaign_stop_design(campaign=campaign)
     return [
         sequential_block(
             records=records,
             baseline=a.name,
             candidate=b.name,
             cell_shares=shares,
-            precision=campaign.precision,
+            design=design,
         )
         for a, b in campaign_pairs(campaign=campaign)
     ]
@@ -142,6 +143,9 @@ def campaign_settle_refresh(
 ) -> Campaign | None:
     """Update the cells of a stop-when-settled campaign and close the cells (and campaign) that settled.
 
+    The campaign closes (status too, as the crowd's end page expects) when its intervals settle, lie
+    inside the equivalence band, or its ratings reach the cap (``campaign_rule``). Ratings already
+    leased when it closes may still come in, so a capped campaign can end a few ratings past its cap.
     Without ``reconsider`` a settled campaign is left as it is and closed cells stay closed. With it,
     every closure is taken again: cells whose interval no longer settles open, and so does a settled
     campaign whose rule no longer holds (through ``campaign_status_set``, back to open).
@@ -162,7 +166,9 @@ def campaign_settle_refresh(
         cells = _cells_write(
             campaign=campaign, pairs=pairs, blocks=blocks, pair_se=pair_se, now=now, reconsider=reconsider
         )
-        rule = campaign_rule(blocks=blocks, cell_rules=[cell.closed_rule for cell in cells])
+        rule = campaign_rule(
+            blocks=blocks, cell_rules=[cell.closed_rule for cell in cells], max_ratings=campaign.max_ratings
+        )
         if rule is not None and campaign.settled_at is None:
             campaign.settled_rule, campaign.settled_at = rule, now
             campaign.settled_after = sum(block["ratings"] for block in blocks)
@@ -233,8 +239,15 @@ def campaign_settling_view(*, campaign: Campaign) -> dict[str, Any]:
                 figures["state"] = (
                     f"closed {when} after {cell.closed_after} ratings: {rule_text(cell.closed_rule)}"
                 )
+    for block in blocks:
+        # The campaign's record says why it stopped, as in its report (reports.sources.report_of).
+        block["stopped"] = stop_reason(campaign.settled_rule)
     return {
         "enabled": campaign.stop_when_settled,
         "blocks": blocks,
         "settled_text": rule_text(campaign.settled_rule),
+        "stopped": stop_reason(campaign.settled_rule),
+        "stall_remedy": stall_remedy(
+            campaign=campaign, ratings=sum(block["ratings"] for block in blocks) if blocks else None
+        ),
     }

@@ -270,7 +270,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
                 created_by=request.user,  # type: ignore[arg-type]
                 answered_only=data["answered_only"],
                 stop_when_settled=data["stop_when_settled"],
-                precision=data["precision"],
+                **form.settling_options(),
                 open_now=data["open_now"],
                 sample=data["sample"],
                 sample_seed=data["sample_seed"],

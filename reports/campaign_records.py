@@ -25,6 +25,7 @@ from annotate.selectors import (
     campaign_has_left_out_ratings,
     campaign_roster,
     campaign_skipped_unrated,
+    campaign_stop_design,
     campaign_too_fast_counts,
     excluded_rater_ids,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "campaign_rater_names",
     "campaign_rating_records",
     "campaign_roster",
+    "campaign_stop_design",
     "campaign_too_fast_counts",
 ]
 

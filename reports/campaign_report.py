@@ -17,6 +17,7 @@ from reports.campaign_records import (
     campaign_exclusions,
     campaign_judge_input,
     campaign_rating_records,
+    campaign_stop_design,
 )
 from reports.rater_flags import quality_flags_block
 from reports.sources import ExportError, ReportSource
@@ -49,6 +50,8 @@ def campaign_report_source(
         label=campaign.name,
         cell_shares=campaign_cell_shares(campaign=campaign),
         precision=campaign.precision,
+        design=campaign_stop_design(campaign=campaign),
+        stopped_rule=campaign.settled_rule,
         judge=campaign_judge_input(campaign=campaign, exclude_raters=exclude_raters),
         excluded_raters=excluded,
         quality_flags=quality_flags_block(campaign=campaign, records=everyone),

@@ -15,6 +15,7 @@ from typing import Any
 from analysis.judge import JudgeInput
 from analysis.records import RatingRecord
 from analysis.report import report_build
+from analysis.settling import StopDesign, stop_reason
 from analysis.stats import DEFAULT_BOOTSTRAP_ROUNDS
 from reports.ratings_file import ratings_read_path
 
@@ -34,6 +35,10 @@ class ReportSource:
     # A campaign's (category, setting) shares of its evaluation set and its stop-when-settled width.
     cell_shares: dict[tuple[str, str], float] | None = None
     precision: float | None = None
+    # A campaign's stopping rules and plan, and why it stopped ("" while it runs; None: not a campaign,
+    # where ``sequential.stopped`` is what the ratings say).
+    design: StopDesign | None = None
+    stopped_rule: str | None = None
     # A campaign's excluded raters (who, why, when) and flagged raters, for the report's own blocks.
     excluded_raters: list[dict[str, str]] = field(default_factory=list)
     quality_flags: list[dict[str, Any]] | None = None
@@ -47,7 +52,7 @@ def report_of(
     rounds: int = DEFAULT_BOOTSTRAP_ROUNDS,
 ) -> dict[str, Any]:
     """The contract report of ``source``. Raises ``analysis.report.ReportInputError``."""
-    return report_build(
+    report = report_build(
         records=source.records,
         baseline=baseline,
         candidate=candidate,
@@ -55,10 +60,17 @@ def report_of(
         rounds=rounds,
         cell_shares=source.cell_shares,
         precision=source.precision,
+        design=source.design,
         judge=source.judge,
         excluded_raters=source.excluded_raters,
         quality_flags=source.quality_flags,
     )
+    if source.stopped_rule is not None:
+        # A campaign stops once, when its refresh closes it: the record says why, not a recomputation.
+        stopped = stop_reason(source.stopped_rule)
+        for block in [report["sequential"], *(pair["sequential"] for pair in report.get("by_pair", []))]:
+            block["stopped"] = stopped
+    return report
 
 
 def records_filter(

@@ -11,6 +11,7 @@ import numpy as np
 from scipy import stats as sps
 
 from analysis.stats.proportion import finite_or_none
+from analysis.stats.sequential import votes_expected
 
 # ---------------------------------------------------------------------------------------------------
 # Planning
@@ -80,3 +81,74 @@ def power_table(
         "method": "exact binomial (first n reaching the power) and normal approximation; prompts = votes / decisive share",
         "rows": rows,
     }
+
+
+# ---------------------------------------------------------------------------------------------------
+# A campaign's plan: the fixed design it implies and what the sequential design uses instead
+# ---------------------------------------------------------------------------------------------------
+
+DEFAULT_MIN_EFFECT = 0.6
+DEFAULT_POWER = 0.8
+DEFAULT_ALPHA = 0.05
+
+
+def plan_problem(*, min_effect: float, power: float, alpha: float) -> tuple[str, str] | None:
+    """The first plan value out of range, as (its name, what is wrong in words); None when all are fine.
+    Shared by the command, the forms and the services."""
+    if not 0.5 < min_effect < 1.0:
+        return (
+            "min_effect",
+            f"the minimum effect (a preference rate) must be above 0.5 and below 1, not {min_effect}",
+        )
+    if not 0.5 <= power < 1.0:
+        return "power", f"the power must be at least 0.5 and below 1, not {power}"
+    if not 0.0 < alpha <= 0.2:
+        return "alpha", f"alpha must be above 0 and at most 0.2, not {alpha}"
+    return None
+
+
+def plan_block(
+    *,
+    min_effect: float = DEFAULT_MIN_EFFECT,
+    power: float = DEFAULT_POWER,
+    alpha: float = DEFAULT_ALPHA,
+    shares: Sequence[float] = (1.0,),
+    ratings: int = 0,
+    decisive: int = 0,
+    estimate: float | None = None,
+) -> dict[str, Any]:
+    """The plan beside the running campaign, all in decisive votes (ties and both-bad carry none).
+
+    ``fixed_n``: the exact-binomial fixed design at the minimum effect. ``expected_at_min_effect``: what
+    the sequential design is expected to need were the true rate exactly the minimum effect;
+    ``expected_at_estimate``: the same at the rate seen so far (None before any vote, or at 0.5).
+    ``fixed_ratings`` scales ``fixed_n`` by the decisive share seen so far. With several cells the
+    campaign stops by whichever comes first, the share-weighted interval (each cell at alpha / K) or
+    every cell's own; both cost more votes than one pooled stream, which the fixed size assumes.
+    """
+    fixed_n = decisive_votes_needed(min_effect, power=power, alpha=alpha)
+    at_estimate = _expected(estimate, shares, alpha) if estimate is not None and decisive else None
+    return {
+        "min_effect": min_effect,
+        "power": power,
+        "alpha": alpha,
+        "fixed_n": fixed_n,
+        "fixed_ratings": math.ceil(fixed_n * ratings / decisive) if fixed_n and decisive else None,
+        "used": decisive,
+        "expected_at_min_effect": _expected(min_effect, shares, alpha),
+        "expected_at_estimate": at_estimate,
+        "remaining_at_estimate": max(0, at_estimate - decisive) if at_estimate is not None else None,
+    }
+
+
+def _expected(rate: float, shares: Sequence[float], alpha: float) -> int | None:
+    """Votes to a decision at ``rate`` in every cell: the share-weighted interval's, or every cell's own
+    at its share of the votes (the smallest share decides last), whichever is fewer."""
+    overall = votes_expected(rate, shares=tuple(shares), alpha=alpha)
+    positive = [s for s in shares if s > 0]
+    if len(positive) < 2:
+        return overall
+    one = votes_expected(rate, alpha=alpha)
+    per_cell = math.ceil(one / (min(positive) / sum(positive))) if one is not None else None
+    found = [n for n in (overall, per_cell) if n is not None]
+    return min(found) if found else None

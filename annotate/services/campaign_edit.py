@@ -1,7 +1,12 @@
 """Changing a campaign after it was created: what may safely change while it runs, each change logged.
 
 Safe at any time: the title raters see, the instructions, the minimum reading time, the quota per
-rater, and the precision of a stop-when-settled campaign. Raising the ratings per comparison is safe
+rater, the plan's minimum effect and power (they size the fixed design shown beside the running one,
+never the interval), and a stop-when-settled campaign's precision, cap on ratings and equivalence
+margin (they say when to stop; a change is reconsidered at once, so a cap below the ratings already
+given stops the campaign, and raising the cap of a capped one opens it again). The plan's alpha is the
+intervals' level: it changes only before the first rating, since choosing it after seeing ratings
+would void the guarantee. Raising the ratings per comparison is safe
 too: every regular item needs at least the new number (overlap items at least 3), none loses a rating
 it was given or a lease it holds. What changes which items exist or how many ratings an item already
 assigned needs (lowering the ratings per comparison, changing the overlap) is accepted only while no
@@ -19,7 +24,7 @@ from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 
-from annotate.errors import CampaignError
+from annotate.errors import CampaignFieldError
 from annotate.models import Campaign, CampaignChange, Comparison, Lease, Rating
 from annotate.services.campaigns import campaign_settling_check
 from annotate.settle_queue import campaign_settle_request
@@ -33,16 +38,19 @@ EDITABLE = (
     "quota_per_rater",
     "min_seconds",
     "precision",
+    "max_ratings",
+    "equivalence_margin",
+    "min_effect",
+    "power",
+    "alpha",
     "instructions",
 )
+# What says when a stop-when-settled campaign stops: a change takes every closure again.
+STOPPING = ("precision", "max_ratings", "equivalence_margin", "alpha")
 
 
-class CampaignEditError(CampaignError):
+class CampaignEditError(CampaignFieldError):
     """An edit refused because of one field (`field`), named in the message."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -80,13 +88,21 @@ def _check(campaign: Campaign, changes: dict[str, Any], served: _Served) -> None
     quota = changes.get("quota_per_rater")
     if quota is not None and quota < 1:
         raise CampaignEditError("quota_per_rater", "the quota per rater must be at least 1 (or none)")
-    if "precision" in changes:
+    checked = ("precision", "max_ratings", "equivalence_margin", "min_effect", "power", "alpha")
+    if set(changes) & set(checked):
         try:
             campaign_settling_check(
-                stop_when_settled=campaign.stop_when_settled, precision=changes["precision"]
+                stop_when_settled=campaign.stop_when_settled,
+                **{f: changes.get(f, getattr(campaign, f)) for f in checked},
             )
-        except CampaignError as exc:
-            raise CampaignEditError("precision", str(exc)) from None
+        except CampaignFieldError as exc:
+            raise CampaignEditError(exc.field, str(exc)) from None
+    if "alpha" in changes and served.ratings:
+        raise CampaignEditError(
+            "alpha",
+            f"alpha cannot change once the campaign has ratings ({served.ratings}): it is the level of the "
+            "anytime-valid interval, and choosing it after seeing ratings would void its guarantee",
+        )
     k = changes.get("ratings_per_comparison", campaign.ratings_per_comparison)
     if not 1 <= k <= 50:
         raise CampaignEditError("ratings_per_comparison", "ratings per comparison must be between 1 and 50")
@@ -150,7 +166,8 @@ def campaign_edit(*, campaign: Campaign, changed_by: User | None, **changes: Any
     if "ratings_per_comparison" in changes or "overlap" in changes:
         _needed_rewrite(campaign, old_k=old_k, served=served, redraw=not served.any)
     if campaign.stop_when_settled:
-        # More ratings per item can end a stall; a precision changes what settles.
-        campaign_settle_request(campaign=campaign)
+        # More ratings per item can end a stall; the stopping rules change what settles, so every
+        # closure is taken again (a raised cap opens a capped campaign, a lowered one closes it).
+        campaign_settle_request(campaign=campaign, reconsider=bool(set(changes) & set(STOPPING)))
     CampaignChange.objects.bulk_create(log)
     return log

@@ -9,8 +9,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from analysis.stats.planning import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, DEFAULT_POWER, plan_problem
 from annotate.campaign_status import campaign_status_set
-from annotate.errors import CampaignError
+from annotate.errors import CampaignError, CampaignFieldError
 from annotate.models import (
     DEFAULT_INSTRUCTIONS,
     DEFAULT_MIN_SECONDS,
@@ -35,12 +36,39 @@ def _fraction(value: float, what: str) -> float:
     return float(value)
 
 
-def campaign_settling_check(*, stop_when_settled: bool, precision: float | None) -> None:
-    """The stop-when-settled options' rule, shared by the command, the web form and `campaign_create`."""
+def campaign_settling_check(
+    *,
+    stop_when_settled: bool,
+    precision: float | None,
+    max_ratings: int | None = None,
+    equivalence_margin: float | None = None,
+    min_effect: float = DEFAULT_MIN_EFFECT,
+    power: float = DEFAULT_POWER,
+    alpha: float = DEFAULT_ALPHA,
+) -> None:
+    """The stopping options' and the plan's rules, shared by the command, the web forms, `campaign_create`
+    and the edit; ``CampaignFieldError`` names the field."""
     if precision is not None and not 0.0 < precision < 1.0:
-        raise CampaignError(f"the precision (an interval width) must be between 0 and 1, not {precision}")
-    if precision is not None and not stop_when_settled:
-        raise CampaignError("a precision only applies to a campaign that stops when settled")
+        raise CampaignFieldError(
+            "precision", f"the precision (an interval width) must be between 0 and 1, not {precision}"
+        )
+    if max_ratings is not None and max_ratings < 1:
+        raise CampaignFieldError("max_ratings", f"the cap on ratings must be at least 1, not {max_ratings}")
+    if equivalence_margin is not None and not 0.0 < equivalence_margin < 0.5:
+        raise CampaignFieldError(
+            "equivalence_margin",
+            f"the equivalence margin must be above 0 and below 0.5, not {equivalence_margin}",
+        )
+    for field, value, what in (
+        ("precision", precision, "a precision"),
+        ("max_ratings", max_ratings, "a cap on ratings"),
+        ("equivalence_margin", equivalence_margin, "an equivalence margin"),
+    ):
+        if value is not None and not stop_when_settled:
+            raise CampaignFieldError(field, f"{what} only applies to a campaign that stops when settled")
+    problem = plan_problem(min_effect=min_effect, power=power, alpha=alpha)
+    if problem is not None:
+        raise CampaignFieldError(*problem)
 
 
 @transaction.atomic
@@ -65,6 +93,11 @@ def campaign_create(
     answered_only: bool = False,
     stop_when_settled: bool = False,
     precision: float | None = None,
+    max_ratings: int | None = None,
+    equivalence_margin: float | None = None,
+    min_effect: float = DEFAULT_MIN_EFFECT,
+    power: float = DEFAULT_POWER,
+    alpha: float = DEFAULT_ALPHA,
     open_now: bool = False,
     sample: int | None = None,
     sample_seed: int | None = None,
@@ -93,7 +126,15 @@ def campaign_create(
         raise CampaignError("ratings per comparison must be at least 1")
     overlap = _fraction(overlap, "the overlap fraction")
     gold_fraction = _fraction(gold_fraction, "the gold fraction")
-    campaign_settling_check(stop_when_settled=stop_when_settled, precision=precision)
+    campaign_settling_check(
+        stop_when_settled=stop_when_settled,
+        precision=precision,
+        max_ratings=max_ratings,
+        equivalence_margin=equivalence_margin,
+        min_effect=min_effect,
+        power=power,
+        alpha=alpha,
+    )
     if gold_fraction >= 1.0:
         raise CampaignError("the gold fraction must be below 1")
     if quota_per_rater is not None and quota_per_rater < 1:
@@ -123,6 +164,11 @@ def campaign_create(
         gold_fraction=gold_fraction,
         stop_when_settled=stop_when_settled,
         precision=precision,
+        max_ratings=max_ratings,
+        equivalence_margin=equivalence_margin,
+        min_effect=min_effect,
+        power=power,
+        alpha=alpha,
         quota_per_rater=quota_per_rater,
         min_seconds=float(min_seconds),
         instructions=instructions.strip() or DEFAULT_INSTRUCTIONS,

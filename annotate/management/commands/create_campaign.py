@@ -1,5 +1,6 @@
 """create_campaign NAME --eval-set NAME --systems A B [C ...] [--ratings-per-item K] [--overlap F] [--raters u1,u2]
-[--stop-when-settled [--precision W]] [--sample N [--sample-seed S]] [--categories a,b]"""
+[--stop-when-settled [--precision W] [--max-ratings N] [--equivalence-margin M]]
+[--min-effect P] [--power Q] [--alpha A] [--sample N [--sample-seed S]] [--categories a,b]"""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from analysis.stats.planning import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, DEFAULT_POWER
 from annotate.feasibility import campaign_feasibility
 from annotate.sampling import campaign_sampling_text
 from annotate.services import CampaignError, campaign_create
@@ -40,6 +42,33 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--precision", type=float, help="with --stop-when-settled: an interval this narrow is settled too"
+        )
+        parser.add_argument(
+            "--max-ratings",
+            type=int,
+            help="with --stop-when-settled: stop after N ratings even if not settled (reported as not settled, "
+            "with the interval)",
+        )
+        parser.add_argument(
+            "--equivalence-margin",
+            type=float,
+            help="with --stop-when-settled: settle as 'no meaningful difference' once the interval lies "
+            "inside 0.5 +- M",
+        )
+        parser.add_argument(
+            "--min-effect",
+            type=float,
+            default=DEFAULT_MIN_EFFECT,
+            help=f"the plan: smallest preference rate worth detecting (default {DEFAULT_MIN_EFFECT})",
+        )
+        parser.add_argument(
+            "--power", type=float, default=DEFAULT_POWER, help=f"the plan's power (default {DEFAULT_POWER})"
+        )
+        parser.add_argument(
+            "--alpha",
+            type=float,
+            default=DEFAULT_ALPHA,
+            help=f"the plan's alpha, also the intervals' level (default {DEFAULT_ALPHA})",
         )
         parser.add_argument(
             "--sample",
@@ -84,6 +113,11 @@ class Command(BaseCommand):
                 answered_only=options["answered_only"],
                 stop_when_settled=options["stop_when_settled"],
                 precision=options["precision"],
+                max_ratings=options["max_ratings"],
+                equivalence_margin=options["equivalence_margin"],
+                min_effect=options["min_effect"],
+                power=options["power"],
+                alpha=options["alpha"],
                 open_now=options["open"],
                 sample=options["sample"],
                 sample_seed=options["sample_seed"],
