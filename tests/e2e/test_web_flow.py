@@ -34,7 +34,12 @@ def _slice(name: str, n: int, out: Path) -> Path:
 
 
 @needs_real
-def test_a_researcher_runs_the_web_flow_from_upload_to_an_open_campaign(logged_in_page, researcher, tmp_path):
+def test_a_researcher_runs_the_web_flow_from_upload_to_an_open_campaign(
+    logged_in_page, researcher, tmp_path, settings
+):
+    # The operator allows the served model's host and its key variable (both refused by default).
+    settings.SERVED_ALLOWED_HOSTS = ["10.1.2.3"]
+    settings.SERVED_API_KEY_VARS = ["LLAMA_SERVER_KEY"]
     instructions = _slice("gpt4_1106_preview.json", 20, tmp_path / "alpaca-slice.json")
     gpt4 = _slice("gpt4_1106_preview.json", 20, tmp_path / "gpt4_outputs.json")
     alpaca = _slice("alpaca-7b.json", 15, tmp_path / "alpaca7b_outputs.json")
@@ -50,13 +55,13 @@ def test_a_researcher_runs_the_web_flow_from_upload_to_an_open_campaign(logged_i
     # A served model registered from the same page: a bad URL first, then a good one.
     page.fill("#id_name", "llama-served")
     page.check("input[name=backend][value=openai]")
-    page.fill("#id_base_url", "gpu-host:8000")
+    page.fill("#id_base_url", "10.1.2.3:8000")
     page.fill("#id_served_model", "meta-llama/Llama-3.1-8B-Instruct")
     page.fill("#id_api_key_env", "LLAMA_SERVER_KEY")
     page.click("#register-form button.primary")
     assert "is not an http(s) URL" in page.locator("#register-form .error").first.inner_text()
     page.screenshot(path=str(ARTIFACTS / "webflow-served-model.png"), full_page=True)
-    page.fill("#id_base_url", "http://gpu-host:8000/v1")
+    page.fill("#id_base_url", "http://10.1.2.3:8000/v1")
     page.click("#register-form button.primary")
     assert ModelSpec.objects.get(name="llama-served").is_served
     assert "LLAMA_SERVER_KEY" not in page.locator("table").inner_text()
