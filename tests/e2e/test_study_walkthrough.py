@@ -8,7 +8,9 @@ practice round by keys and rate everything (one with a comment, the other always
 participant enters with Prolific's parameters, passes by keys, rates the 5 items of a session and gets
 the code from the rating loop itself; another fails the round and is screened out. The researcher sees
 the one-sided flag, excludes that rater with one click, browses the results, asks for one more rating
-of a comparison, and reads the report, which names who was excluded and why.
+of a comparison, and reads the report, which names who was excluded and why. Last, two automatic judges'
+real verdicts (AlpacaEval's annotators) are imported from the judge page and the researcher picks which
+one the report uses.
 
 Real answers: ../shared/real-outputs (GPT-4 Turbo and Alpaca 7B). Screenshots: var/artifacts/study-*.png,
 in the order of the walk.
@@ -27,11 +29,14 @@ from django.urls import reverse
 from annotate.models import Campaign, Comparison, RaterExclusion, Rating
 from annotate.recruiting_models import ExternalRater, PracticeAnswer
 from generation.models import ModelSpec
+from judging.models import JudgeRun
 from tests.e2e.conftest import ARTIFACTS, BROWSER_ARGS, CHROMIUM, needs_chromium
 from tests.factories import PASSWORD
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-outputs"
 SYSTEMS = {"gpt4-turbo": "gpt4_1106_preview.json", "alpaca-7b": "alpaca-7b.json"}
+ANNOTATIONS = REAL.parent / "peer-ratings" / "annotations"
+JUDGES = ("weighted_alpaca_eval_gpt4_turbo", "alpaca_eval_cot_gpt4_turbo_fn")  # imported in this order
 SAMPLE = 30  # prompts drawn from the 805
 SESSION = 5  # items a crowd participant rates before the code
 SIGNUP_PASSWORD = "a-long-enough-passphrase-42"
@@ -47,8 +52,8 @@ pytestmark = [
     needs_chromium,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
-        not all((REAL / f).exists() for f in SYSTEMS.values()),
-        reason=f"needs the real AlpacaEval outputs in {REAL} ({', '.join(SYSTEMS.values())})",
+        not all((REAL / f).exists() for f in SYSTEMS.values()) or not ANNOTATIONS.exists(),
+        reason=f"needs the real AlpacaEval outputs in {REAL} and annotations in {ANNOTATIONS}",
     ),
 ]
 
@@ -272,6 +277,36 @@ def test_a_study_runs_from_the_site_alone(live_server, researcher, tmp_path):
         expect(lab.locator("body")).to_contain_text(f"One-sided: left in {SAMPLE} of {SAMPLE}")
         expect(lab.locator("body")).to_contain_text(lazy_user.username)
         _shot(lab, "11-report")
+
+        # 8. Two judges' real verdicts, imported from the judge page; the researcher picks the older one.
+        sampled = {c.prompt.text for c in campaign.comparisons.select_related("prompt")}
+        for annotator in JUDGES:
+            rows = json.loads((ANNOTATIONS / f"alpaca-7b_vs_gpt4_1106_preview.{annotator}.json").read_text())
+            path = tmp_path / f"{annotator}.json"
+            # AlpacaEval names the system gpt4_1106_preview; this campaign calls it gpt4-turbo.
+            path.write_text(
+                json.dumps([{**r, "generator_1": "gpt4-turbo"} for r in rows if r["instruction"] in sampled])
+            )
+            lab.goto(base + reverse("judging:campaign", kwargs={"pk": campaign.pk}))
+            lab.set_input_files("#judge-file", str(path))
+            lab.select_option("#judge-format", "alpacaeval")
+            lab.fill("#judge-name", annotator)
+            lab.click("#judge-file ~ button[type=submit]")
+            expect(lab.locator("body")).to_contain_text(annotator)  # the run's own page
+            assert JudgeRun.objects.filter(campaign=campaign, name=annotator, status="done").exists()
+        lab.goto(base + reverse("judging:campaign", kwargs={"pk": campaign.pk}))
+        expect(lab.locator("#judge-choice")).to_contain_text(JUDGES[1])
+        chosen = JudgeRun.objects.get(campaign=campaign, name=JUDGES[0])
+        lab.select_option("#judge-choice-run", str(chosen.pk))
+        lab.locator("#judge-choice").get_by_role("button", name="Use this judge").click()
+        expect(lab.locator("#judge-choice")).to_contain_text("chosen here")
+        expect(lab.locator("#judge-choice")).to_contain_text(JUDGES[0])
+        _shot(lab, "12-judge-choice")
+        lab.goto(base + reverse("reports:campaign", kwargs={"pk": campaign.pk}))
+        expect(lab.locator("#judge")).to_contain_text(JUDGES[0])
+        expect(lab.locator("#judge")).to_contain_text("chosen for this report")
+        lab.locator("#judge").scroll_into_view_if_needed()
+        lab.locator("#judge").screenshot(path=str(ARTIFACTS / "study-13-report-judge.png"))
 
     crowd_user = ExternalRater.objects.get(external_id="60aa11bb22cc33dd44ee55ff").user
     assert Rating.objects.filter(campaign=campaign, rater=crowd_user).count() == SESSION
