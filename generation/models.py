@@ -139,6 +139,9 @@ class Sample(models.Model):
 
     job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="samples")
     prompt = models.ForeignKey("eval_sets.Prompt", on_delete=models.PROTECT, related_name="samples")
+    # Which user turn of a conversation this answers (1 for a single-turn prompt); turn t was
+    # generated after the selected answers of turns 1..t-1 of the same job.
+    turn = models.PositiveSmallIntegerField(default=1)
     index = models.PositiveIntegerField()
     text = models.TextField()
     prompt_token_ids = models.JSONField(default=list, blank=True)
@@ -155,9 +158,11 @@ class Sample(models.Model):
     )
 
     class Meta:
-        ordering = ["job", "prompt__position", "index"]
+        ordering = ["job", "prompt__position", "turn", "index"]
         constraints = [
-            models.UniqueConstraint(fields=["job", "prompt", "index"], name="sample_unique_per_job_prompt"),
+            models.UniqueConstraint(
+                fields=["job", "prompt", "turn", "index"], name="sample_unique_per_job_prompt_turn"
+            ),
         ]
 
     def __str__(self) -> str:
