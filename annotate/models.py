@@ -52,6 +52,11 @@ def new_order_key() -> int:
 
 
 class Campaign(models.Model):
+    class Rate(models.TextChoices):
+        # MT-Bench's protocol (each turn, shown up to it) and the Arena's (once, after the last turn).
+        PER_TURN = "per-turn", "Every turn"
+        CONVERSATION = "conversation", "The whole conversation"
+
     class Pairing(models.TextChoices):
         ALL_PAIRS = "all_pairs", "All pairs"
         VS_BASELINE = "vs_baseline", "Each against the baseline"
@@ -69,6 +74,7 @@ class Campaign(models.Model):
     )
     eval_set = models.ForeignKey("eval_sets.EvalSet", on_delete=models.PROTECT, related_name="campaigns")
     pairing = models.CharField(max_length=16, choices=Pairing.choices, default=Pairing.ALL_PAIRS)
+    rate = models.CharField(max_length=16, choices=Rate.choices, default=Rate.PER_TURN)
     ratings_per_comparison = models.PositiveIntegerField(default=1)
     overlap = models.FloatField(
         default=0.0, help_text="Fraction of comparisons that get at least 3 ratings, to measure agreement."
@@ -176,6 +182,9 @@ class Comparison(models.Model):
     )
     # Which system (A or B) the rater sees on the left; drawn, balanced, at build time.
     system_on_left = models.CharField(max_length=1, choices=Side.choices)
+    # The user turn whose answers are rated (1 for a single-turn prompt); the earlier turns are
+    # shown as context, from `texts.history_a` / `history_b`.
+    turn = models.PositiveSmallIntegerField(default=1)
     needed = models.PositiveIntegerField(default=1)
     # Serving's counter (annotate.leases): ratings by raters not excluded plus the active leases of
     # raters who have not rated it, recounted under the row lock at every write that changes them,
@@ -221,6 +230,9 @@ class ComparisonTexts(models.Model):
     )
     text_a = models.TextField()
     text_b = models.TextField()
+    # Each system's own answers to the turns before the rated one (empty for turn 1), in order.
+    history_a = models.JSONField(default=list, blank=True)
+    history_b = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"texts of comparison {self.comparison_id}"

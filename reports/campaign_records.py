@@ -128,9 +128,18 @@ def campaign_rating_records(
                 comment=rating.comment,
                 is_gold=comparison.gold_answer is not None,
                 gold_choice=comparison.gold_answer or "",
-                prompt_text=prompt.text,
+                prompt_text=prompt.user_turns[comparison.turn - 1],
                 text_a=comparison.texts.text_a,
                 text_b=comparison.texts.text_b,
+                turn=comparison.turn,
+                earlier=tuple(
+                    zip(
+                        prompt.user_turns[: comparison.turn - 1],
+                        comparison.texts.history_a,
+                        comparison.texts.history_b,
+                        strict=True,
+                    )
+                ),
                 **dict(
                     zip(
                         ("external_id", "study_id", "session_id"),

@@ -1,5 +1,6 @@
 """create_campaign NAME --eval-set NAME --systems A B [C ...] [--ratings-per-item K] [--overlap F] [--raters u1,u2]
-[--stop-when-settled [--precision W]] [--sample N [--sample-seed S]] [--categories a,b]"""
+[--stop-when-settled [--precision W]] [--sample N [--sample-seed S]] [--categories a,b]
+[--rate per-turn|conversation]"""
 
 from __future__ import annotations
 
@@ -58,6 +59,12 @@ class Command(BaseCommand):
             action="store_true",
             help="rate only the prompts every system answered (e.g. after generate --limit)",
         )
+        parser.add_argument(
+            "--rate",
+            choices=["per-turn", "conversation"],
+            default="per-turn",
+            help="conversations: rate every turn (default, MT-Bench) or once after the last turn (the Arena)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -88,6 +95,7 @@ class Command(BaseCommand):
                 sample=options["sample"],
                 sample_seed=options["sample_seed"],
                 categories=[c for c in options["categories"].split(",") if c.strip()],
+                rate=options["rate"],
             )
         except CampaignError as exc:
             raise CommandError(str(exc)) from None
