@@ -20,6 +20,7 @@
   };
   let onlySkipped = false;
   let token = null;
+  let freshConversation = false; // a new later-turn item, to be scrolled to its rated turn
   let busy = false;
   let paused = false;
   let shownAt = 0; // performance.now() when the clock last started
@@ -97,14 +98,18 @@
       spent = 0;
       clockStart();
       window.scrollTo(0, 0);
-      // The rated turn opens the screen; the earlier turns are above it, a scroll away.
-      if (history.length) els.rated.scrollIntoView({ block: "start" });
+      freshConversation = history.length > 0;
       // The mouse still rests on the button just clicked: until it moves, that button's hover
       // style would make the new item look pre-chosen.
       root.classList.add("pointer-still");
       window.addEventListener("mousemove", () => root.classList.remove("pointer-still"), { once: true });
     }
     els.item.hidden = paused;
+    // The rated turn opens the screen (once the item is shown); the earlier turns are above it.
+    if (freshConversation && !paused) {
+      freshConversation = false;
+      els.rated.scrollIntoView({ block: "start" });
+    }
   }
 
   // Earlier turns of a conversation: the user's message once, then the two answers on the same
