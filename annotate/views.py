@@ -259,6 +259,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
                 sample=data["sample"],
                 sample_seed=data["sample_seed"],
                 categories=(data["categories"] or "").split(","),
+                rate=data["rate"] or Campaign.Rate.PER_TURN,
             )
         except services.CampaignError as exc:
             form.add_error(None, str(exc))

@@ -18,6 +18,7 @@ from django.urls import reverse
 from annotate.models import Campaign, Comparison
 from annotate.services import campaign_create, campaign_status_set
 from eval_sets.services import eval_set_import
+from generation.models import ModelSpec
 from generation.outputs_import import outputs_import
 from reports.campaign_records import campaign_rating_records
 from reports.exports import dpo_lines
@@ -196,3 +197,18 @@ def test_five_real_models_answers_build_a_per_turn_campaign_of_160_items_per_pai
     campaign = campaign_create(name="real", eval_set=eval_set, systems=["gpt-4", "claude-v1"])
     assert campaign.comparisons.count() == 160
     assert campaign.comparisons.filter(turn=2).count() == 80
+
+
+def test_the_campaign_form_creates_a_campaign_that_rates_whole_conversations(researcher_client):
+    eval_set = _conversation_set()
+    systems = list(ModelSpec.objects.filter(name__in=["alpha", "beta"]).values_list("pk", flat=True))
+    data = {
+        "name": "web-conv", "eval_set": eval_set.pk, "systems": systems, "pairing": "all_pairs",
+        "ratings_per_comparison": 1, "overlap": 0, "gold_fraction": 0, "instructions": "Be fair.",
+        "min_seconds": 2, "rate": "conversation",
+    }  # fmt: skip
+    response = researcher_client.post(reverse("annotate:campaign_new"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    campaign = Campaign.objects.get(name="web-conv")
+    assert campaign.rate == "conversation"
+    assert sorted(campaign.comparisons.values_list("turn", flat=True)) == [1, 2, 2]
