@@ -96,6 +96,12 @@ class GenerationJob(Job):
     tokens_generated = models.BigIntegerField(default=0)
     tokens_per_second = models.FloatField(null=True, blank=True)
     engine = models.CharField(max_length=64, blank=True, help_text="Which generation path ran, and why.")
+    conversation_template = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="How a conversation's turns were written for the model.",
+    )
     # Answers made elsewhere (generation.outputs_import): the uploaded file's name; empty for a generation.
     source_file = models.CharField(max_length=255, blank=True, default="")
     prompt_limit = models.PositiveIntegerField(
