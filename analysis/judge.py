@@ -51,6 +51,7 @@ class VerdictRecord:
     p_b: float
     consistent: bool | None = None
     is_gold: bool = False
+    turn: int = 1  # a conversation's rated turn: turns of one prompt are separate items
 
     def p_of(self, system: str) -> float:
         return self.p_a if system == self.system_a else self.p_b
@@ -65,8 +66,9 @@ class JudgeInput:
     ppi_refused: str | None = None
 
 
-def _key(prompt_id: str, a: str, b: str) -> tuple[str, tuple[str, ...]]:
-    return (prompt_id, tuple(sorted((a, b))))
+def _key(prompt_id: str, a: str, b: str, turn: int = 1) -> tuple[str, tuple[str, ...]]:
+    # Turn 1 keeps the plain prompt id, so single-turn keys are as they always were.
+    return (prompt_id if turn == 1 else f"{prompt_id}#turn{turn}", tuple(sorted((a, b))))
 
 
 def _human_label(record: RatingRecord) -> str:
@@ -95,14 +97,14 @@ def judge_block(
     *, records: Sequence[RatingRecord], judge: JudgeInput, baseline: str, candidate: str
 ) -> dict[str, Any]:
     """The report's top-level ``judge`` block."""
-    verdicts = {_key(v.prompt_id, v.system_a, v.system_b): v for v in judge.verdicts}
+    verdicts = {_key(v.prompt_id, v.system_a, v.system_b, v.turn): v for v in judge.verdicts}
     pairs: list[tuple[str, str, str, str]] = []  # judge, human, category, setting
     rated: set[tuple[str, tuple[str, ...]]] = set()
     for r in records:
-        v = verdicts.get(_key(r.prompt_id, r.system_a, r.system_b))
+        v = verdicts.get(_key(r.prompt_id, r.system_a, r.system_b, r.turn))
         if v is not None:
             pairs.append((_judge_label(v), _human_label(r), r.category, r.setting))
-            rated.add(_key(r.prompt_id, r.system_a, r.system_b))
+            rated.add(_key(r.prompt_id, r.system_a, r.system_b, r.turn))
     human = stats.agreement(
         [((r.prompt_id, tuple(sorted((r.system_a, r.system_b)))), r.rater, _human_label(r)) for r in records]
     )
@@ -157,8 +159,8 @@ def ppi_fields(
         return {"ppi": None, "ppi_refused": refused}
     by_item: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
     for r in records:
-        by_item[_key(r.prompt_id, r.system_a, r.system_b)].append(r.outcome_for(candidate))
-    judged = {_key(v.prompt_id, v.system_a, v.system_b): v for v in verdicts}
+        by_item[_key(r.prompt_id, r.system_a, r.system_b, r.turn)].append(r.outcome_for(candidate))
+    judged = {_key(v.prompt_id, v.system_a, v.system_b, v.turn): v for v in verdicts}
     missing = [k for k in by_item if k not in judged]
     if missing:
         return {

@@ -59,6 +59,7 @@ class VerdictRow:
     p_tie: float
     p_b: float
     consistent: bool | None
+    turn: int = 1
 
 
 def judge_run_verdict_rows(*, run: JudgeRun) -> list[VerdictRow]:
@@ -82,6 +83,7 @@ def judge_run_verdict_rows(*, run: JudgeRun) -> list[VerdictRow]:
                 p_tie=v.p_tie,
                 p_b=v.p_b,
                 consistent=v.consistent,
+                turn=c.turn,
             )
         )
     return rows

@@ -199,6 +199,7 @@ def campaign_judge_input(*, campaign: Campaign, exclude_raters: Sequence[str] = 
             p_b=r.p_b,
             consistent=r.consistent,
             is_gold=r.is_gold,
+            turn=r.turn,
         )
         for r in rows
     ]

@@ -36,3 +36,31 @@ def test_the_page_lists_turns_only_for_conversations():
     assert [row["group"] for row in preference_rows(report) if row["kind"] == "turn"] == ["Turn 1", "Turn 2"]
     single = report_build(records=[r for r in _fixture() if r.turn == 1], rounds=50)
     assert not [row for row in preference_rows(single) if row["kind"] == "turn"]
+
+
+def test_a_judges_verdicts_are_matched_to_ratings_turn_by_turn():
+    from analysis.judge import JudgeInput, VerdictRecord
+
+    records = _fixture()
+    verdicts = [
+        VerdictRecord(
+            prompt_id=r.prompt_id,
+            category=r.category,
+            setting=r.setting,
+            system_a=r.system_a,
+            system_b=r.system_b,
+            p_a=0.2,
+            p_tie=0.1,
+            p_b=0.7,
+            turn=r.turn,
+        )
+        for r in records
+    ]
+    report = report_build(
+        records=records,
+        baseline="base",
+        candidate="cand",
+        rounds=50,
+        judge=JudgeInput(name="j", verdicts=verdicts),
+    )
+    assert report["judge"]["items"] == 8
