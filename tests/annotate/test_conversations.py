@@ -212,3 +212,17 @@ def test_the_campaign_form_creates_a_campaign_that_rates_whole_conversations(res
     campaign = Campaign.objects.get(name="web-conv")
     assert campaign.rate == "conversation"
     assert sorted(campaign.comparisons.values_list("turn", flat=True)) == [1, 2, 2]
+
+
+def test_a_gold_pair_on_a_conversation_rated_whole_is_refused_so_it_cannot_stand_out():
+    from annotate.services.gold import gold_upload
+
+    eval_set = _conversation_set()
+    campaign = campaign_create(
+        name="arena", eval_set=eval_set, systems=["alpha", "beta"], rate="conversation", build=False
+    )
+    line = {"prompt_id": "1", "text_a": "x", "text_b": "y", "answer": "a"}
+    with pytest.raises(Exception, match="a gold pair holds one turn"):
+        gold_upload(campaign=campaign, data=_jsonl([line]))
+    assert not campaign.comparisons.exists()
+    assert gold_upload(campaign=campaign, data=_jsonl([{**line, "prompt_id": "3"}])) == 1
