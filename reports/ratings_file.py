@@ -211,6 +211,7 @@ def record_row(record: RatingRecord) -> dict[str, Any]:
         is_gold=record.is_gold,
         gold_choice=record.gold_choice,
         **{name: getattr(record, name) for name in EXTERNAL_FIELDS},
+        turn=record.turn,
     )
     return row
 
@@ -246,6 +247,7 @@ CSV_FIELDS = (
     "is_gold",
     "gold_choice",
     *EXTERNAL_FIELDS,
+    "turn",
 )
 
 

@@ -22,7 +22,7 @@ from generation.models import ModelSpec
 from generation.outputs_import import outputs_import
 from reports.campaign_records import campaign_rating_records
 from reports.exports import dpo_lines
-from reports.ratings_file import RatingsFileError, ratings_read, ratings_write_jsonl
+from reports.ratings_file import RatingsFileError, ratings_read, ratings_to_text, ratings_write_jsonl
 from tests.factories import login, post, rate, record, served_item
 
 pytestmark = pytest.mark.django_db
@@ -146,6 +146,10 @@ def test_records_carry_the_turn_and_the_conversation_before_it(rater):
     ratings_write_jsonl(records=records, stream=stream)
     again = ratings_read(stream=io.StringIO(stream.getvalue()))
     assert [(r.turn, r.earlier) for r in again] == [(r.turn, r.earlier) for r in records]
+    table = ratings_to_text(records=records, fmt="csv").splitlines()
+    assert table[0].endswith(",turn") and sorted(line.rsplit(",", 1)[1] for line in table[1:]) == list(
+        "11122"
+    )
 
 
 def test_a_ratings_file_line_without_turn_is_turn_one_and_a_bad_turn_is_refused():
