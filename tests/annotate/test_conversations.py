@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 
 from annotate.models import Campaign, Comparison
@@ -230,3 +231,16 @@ def test_a_gold_pair_on_a_conversation_rated_whole_is_refused_so_it_cannot_stand
         gold_upload(campaign=campaign, data=_jsonl([line]))
     assert not campaign.comparisons.exists()
     assert gold_upload(campaign=campaign, data=_jsonl([{**line, "prompt_id": "3"}])) == 1
+
+
+def test_the_api_creates_a_campaign_that_rates_whole_conversations(researcher):
+    from api.tokens import api_token_create
+
+    _conversation_set()
+    token = api_token_create(user=researcher, name="t").secret
+    body = {"name": "api-conv", "eval_set": "mt", "systems": ["alpha", "beta"], "rate": "conversation"}
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {token}").post(
+        "/api/v1/campaigns", body, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    assert Campaign.objects.get(name="api-conv").rate == "conversation"
