@@ -111,3 +111,19 @@ def test_two_real_conversations_side_by_side(logged_in_page, conversation_campai
         expect(progress).to_have_text(re.compile(rf"^{number + 1} rated"))
     assert Rating.objects.filter(rater=rater).count() == len(IDS)
     expect(page.locator("#done")).to_be_visible()
+
+
+def test_the_results_browser_shows_a_real_conversation_whole(logged_in_page, conversation_campaign):
+    from annotate.models import Comparison
+
+    campaign, _rater = conversation_campaign
+    user_create(username="conv-researcher", role="researcher", password="e2e-password-1")
+    comparison = Comparison.objects.filter(campaign=campaign, turn=2).first()
+    assert comparison is not None
+    path = f"/campaigns/{campaign.pk}/results/comparison/?id={comparison.pk}"
+    page = logged_in_page(path, "conv-researcher", "e2e-password-1")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.get_by_text("Turn 1 (before the rated turn)").wait_for()
+    assert page.get_by_text("Turn 2 of 2: the rated turn").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    page.screenshot(path=str(ARTIFACTS / "results-conversation-1400.png"), full_page=True)
