@@ -68,6 +68,7 @@ class VerdictRecord:
     # Active labelling: the stored probability this comparison was drawn for a human, and whether it was.
     label_probability: float | None = None
     label_drawn: bool | None = None
+    turn: int = 1  # a conversation's rated turn: turns of one prompt are separate items
 
     def p_of(self, system: str) -> float:
         return self.p_a if system == self.system_a else self.p_b
@@ -86,8 +87,9 @@ class JudgeInput:
     chosen: bool = False  # a researcher chose this run for the report (else it is the newest finished one)
 
 
-def _key(prompt_id: str, a: str, b: str) -> tuple[str, tuple[str, ...]]:
-    return (prompt_id, tuple(sorted((a, b))))
+def item_key(prompt_id: str, a: str, b: str, turn: int = 1) -> tuple[str, tuple[str, ...]]:
+    # Turn 1 keeps the plain prompt id, so single-turn keys are as they always were.
+    return (prompt_id if turn == 1 else f"{prompt_id}#turn{turn}", tuple(sorted((a, b))))
 
 
 def _human_label(record: RatingRecord) -> str:
@@ -118,14 +120,14 @@ def judge_block(
     *, records: Sequence[RatingRecord], judge: JudgeInput, baseline: str, candidate: str
 ) -> dict[str, Any]:
     """The report's top-level ``judge`` block."""
-    verdicts = {_key(v.prompt_id, v.system_a, v.system_b): v for v in judge.verdicts}
+    verdicts = {item_key(v.prompt_id, v.system_a, v.system_b, v.turn): v for v in judge.verdicts}
     pairs: list[tuple[str, str, str, str]] = []  # judge, human, category, setting
     rated: set[tuple[str, tuple[str, ...]]] = set()
     for r in records:
-        v = verdicts.get(_key(r.prompt_id, r.system_a, r.system_b))
+        v = verdicts.get(item_key(r.prompt_id, r.system_a, r.system_b, r.turn))
         if v is not None:
             pairs.append((_judge_label(v), _human_label(r), r.category, r.setting))
-            rated.add(_key(r.prompt_id, r.system_a, r.system_b))
+            rated.add(item_key(r.prompt_id, r.system_a, r.system_b, r.turn))
     human = stats.agreement(
         [((r.prompt_id, tuple(sorted((r.system_a, r.system_b)))), r.rater, _human_label(r)) for r in records]
     )
@@ -188,8 +190,8 @@ def ppi_fields(
         return {"ppi": None, "ppi_refused": refused}
     by_item: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
     for r in records:
-        by_item[_key(r.prompt_id, r.system_a, r.system_b)].append(r.outcome_for(candidate))
-    judged = {_key(v.prompt_id, v.system_a, v.system_b): v for v in verdicts}
+        by_item[item_key(r.prompt_id, r.system_a, r.system_b, r.turn)].append(r.outcome_for(candidate))
+    judged = {item_key(v.prompt_id, v.system_a, v.system_b, v.turn): v for v in verdicts}
     excluded = [k for k in judged if k in excluded_keys and k not in by_item]
     for k in excluded:
         del judged[k]

@@ -59,6 +59,10 @@ class RatingRecord:
     external_id: str = ""
     study_id: str = ""
     session_id: str = ""
+    # The user turn rated (1-based; 1 for a single-turn prompt) and, for a later turn, the
+    # conversation before it: (user message, A's own answer, B's own answer) per earlier turn.
+    turn: int = 1
+    earlier: tuple[tuple[str, str, str], ...] = ()
 
     def contract_dict(self) -> dict[str, Any]:
         """The contract's fields, under the file's names."""

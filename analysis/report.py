@@ -67,7 +67,9 @@ def systems_in_order(*, records: Sequence[RatingRecord], preferred: Sequence[str
 
 
 def _item(record: RatingRecord) -> tuple[str, str, tuple[str, ...]]:
-    return (record.campaign, record.prompt_id, tuple(sorted((record.system_a, record.system_b))))
+    # A conversation's turns are separate items (each rated on its own); turn 1 keeps the old key.
+    prompt = record.prompt_id if record.turn == 1 else f"{record.prompt_id}#turn{record.turn}"
+    return (record.campaign, prompt, tuple(sorted((record.system_a, record.system_b))))
 
 
 def _prompt(record: RatingRecord) -> tuple[str, str]:
@@ -87,6 +89,10 @@ def _pair_blocks(
         ),
         "by_setting": stats.preference_by_group(
             outcomes, [r.setting for r in pair], units, rounds=rounds, seed=seed
+        ),
+        # Keys are the turn numbers as strings (JSON's keys); the bootstrap still resamples prompts.
+        "by_turn": stats.preference_by_group(
+            outcomes, [str(r.turn) for r in pair], units, rounds=rounds, seed=seed
         ),
     }
 

@@ -171,6 +171,7 @@ def style_control_add(
     """Fill ``style_control`` (or ``style_control_refused``) and every block's ``style_controlled``."""
     baseline, candidate = report["baseline"], report["candidate"]
     blocks = [report["overall"], *report["by_category"].values(), *report["by_setting"].values()]
+    blocks += report.get("by_turn", {}).values()
     blocks += report.get("by_pair", [])
     for block in blocks:
         block["style_controlled"] = None

@@ -43,6 +43,14 @@ class CampaignForm(forms.Form):
         help_text="Listed first, and the reports' default baseline. Needed for 'each against the baseline'.",
     )
     pairing = forms.ChoiceField(choices=Campaign.Pairing.choices, initial=Campaign.Pairing.ALL_PAIRS)
+    rate = forms.ChoiceField(
+        choices=Campaign.Rate.choices,
+        initial=Campaign.Rate.PER_TURN,
+        required=False,
+        label="Conversations: rate",
+        help_text="For multi-turn prompts: every turn, shown with the conversation up to it (MT-Bench), "
+        "or once after the last turn (Chatbot Arena). Single-turn prompts are rated once either way.",
+    )
     ratings_per_comparison = forms.IntegerField(min_value=1, max_value=50, initial=1)
     overlap = forms.FloatField(
         min_value=0,

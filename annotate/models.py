@@ -52,6 +52,11 @@ def new_order_key() -> int:
 
 
 class Campaign(models.Model):
+    class Rate(models.TextChoices):
+        # MT-Bench's protocol (each turn, shown up to it) and the Arena's (once, after the last turn).
+        PER_TURN = "per-turn", "Every turn"
+        CONVERSATION = "conversation", "The whole conversation"
+
     class Pairing(models.TextChoices):
         ALL_PAIRS = "all_pairs", "All pairs"
         VS_BASELINE = "vs_baseline", "Each against the baseline"
@@ -69,6 +74,7 @@ class Campaign(models.Model):
     )
     eval_set = models.ForeignKey("eval_sets.EvalSet", on_delete=models.PROTECT, related_name="campaigns")
     pairing = models.CharField(max_length=16, choices=Pairing.choices, default=Pairing.ALL_PAIRS)
+    rate = models.CharField(max_length=16, choices=Rate.choices, default=Rate.PER_TURN)
     ratings_per_comparison = models.PositiveIntegerField(default=1)
     overlap = models.FloatField(
         default=0.0, help_text="Fraction of comparisons that get at least 3 ratings, to measure agreement."
@@ -182,6 +188,9 @@ class Comparison(models.Model):
     )
     # Which system (A or B) the rater sees on the left; drawn, balanced, at build time.
     system_on_left = models.CharField(max_length=1, choices=Side.choices)
+    # The user turn whose answers are rated (1 for a single-turn prompt); the earlier turns are
+    # shown as context, from `texts.history_a` / `history_b`.
+    turn = models.PositiveSmallIntegerField(default=1)
     needed = models.PositiveIntegerField(default=1)
     # Serving's counter (annotate.leases): ratings by raters not excluded plus the active leases of
     # raters who have not rated it, recounted under the row lock at every write that changes them,
@@ -232,6 +241,9 @@ class ComparisonTexts(models.Model):
     )
     text_a = models.TextField()
     text_b = models.TextField()
+    # Each system's own answers to the turns before the rated one (empty for turn 1), in order.
+    history_a = models.JSONField(default=list, blank=True)
+    history_b = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"texts of comparison {self.comparison_id}"
@@ -322,68 +334,6 @@ class RaterExclusion(models.Model):
         return f"rater {self.rater_id} excluded from {self.campaign_id}"
 
 
-class CampaignSettling(models.Model):
-    """The settling queue of a stop-when-settled campaign (annotate.settle_queue): at most one refresh in flight.
-
-    ``requested`` counts the refreshes asked for; a refresh remembers the count it started from and runs
-    again if it changed meanwhile. ``queued_at`` is set while a refresh is queued or running.
-    """
-
-    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="settling")
-    requested = models.PositiveBigIntegerField(default=0)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    # An exclusion or inclusion asked for it: the next refresh takes every closure again.
-    reconsider = models.BooleanField(default=False)
-
-    def __str__(self) -> str:
-        return f"settling of campaign {self.campaign_id}"
-
-
-class SequentialCell(models.Model):
-    """A category x setting cell of a pair in a stop-when-settled campaign: its running interval and closure.
-
-    Written only by settling (annotate.settling) after ratings commit; serving reads it.
-    """
-
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sequential_cells")
-    system_a = models.ForeignKey("generation.ModelSpec", on_delete=models.CASCADE, related_name="+")
-    system_b = models.ForeignKey("generation.ModelSpec", on_delete=models.CASCADE, related_name="+")
-    category = models.CharField(max_length=100)
-    setting = models.CharField(max_length=32)
-    share = models.FloatField(help_text="The cell's share of the campaign's prompts.")
-    ratings = models.PositiveIntegerField(default=0)
-    decisive = models.PositiveIntegerField(default=0)
-    ci_low = models.FloatField(default=0.0)
-    ci_high = models.FloatField(default=1.0)
-    closed_rule = models.CharField(max_length=32, blank=True, default="")
-    closed_at = models.DateTimeField(null=True, blank=True)
-    closed_after = models.PositiveIntegerField(null=True, blank=True, help_text="Ratings when it closed.")
-    # More than two systems: the standard error of this cell's pair's Bradley-Terry win probability
-    # (the same on every cell of the pair), what serving draws pairs by; null with two systems.
-    pair_se = models.FloatField(null=True, blank=True, help_text="Bradley-Terry standard error of the pair.")
-
-    class Meta:
-        ordering = ["campaign", "category", "setting", "pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["campaign", "system_a", "system_b", "category", "setting"],
-                name="sequential_cell_unique",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.campaign_id}:{self.category}/{self.setting}"
-
-    @property
-    def is_open(self) -> bool:
-        return not self.closed_rule
-
-    @property
-    def width(self) -> float:
-        return self.ci_high - self.ci_low
-
-
-# Recruiting's and the change log's models belong to this app; importing them here registers them.
 from annotate.change_models import CampaignChange  # noqa: E402, F401
 from annotate.recruiting_models import (  # noqa: E402, F401
     CampaignRecruiting,
@@ -394,3 +344,4 @@ from annotate.recruiting_models import (  # noqa: E402, F401
     PracticeAnswer,
     PracticeItem,
 )
+from annotate.settling_models import CampaignSettling, SequentialCell  # noqa: E402, F401

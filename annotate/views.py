@@ -22,9 +22,10 @@ from annotate.feasibility import campaign_feasibility
 from annotate.forms import CampaignForm, GoldUploadForm, RaterCreateForm, rater_users
 from annotate.json_bodies import SUBMIT_FIELDS, RequestError, rater_request
 from annotate.models import DEFAULT_MIN_SECONDS, Campaign, Comparison, Lease
-from annotate.rater_tokens import comparison_token, rater_token
+from annotate.rater_payload import item_payload
+from annotate.rater_tokens import comparison_token
 from annotate.recruiting import sessions
-from annotate.rendering import render_for_rater, render_markdown
+from annotate.rendering import render_markdown
 from core.roles import rater_required, researcher_required
 from core.users import user_create
 from eval_sets.importers import EvalSetImportError
@@ -32,24 +33,7 @@ from eval_sets.services import eval_set_check_size
 from generation.answered import coverage_table
 
 # --- rater side -------------------------------------------------------------------------------
-# Everything a rater receives is built here, from sides only: the left and right texts go through
-# the same function in the same order whichever system wrote them.
-
-
-def _item_payload(comparison: Comparison | None, rater: User) -> dict[str, Any] | None:
-    if comparison is None:
-        return None
-    texts = comparison.texts
-    left, right = (
-        (texts.text_a, texts.text_b) if comparison.system_on_left == "a" else (texts.text_b, texts.text_a)
-    )
-    return {
-        # Each rater's own name for the item (annotate.rater_tokens): shared items share no token.
-        "token": rater_token(token=comparison.token, rater_id=rater.pk),
-        "prompt_html": render_for_rater(comparison.prompt.text),
-        "left_html": render_for_rater(left),
-        "right_html": render_for_rater(right),
-    }
+# Everything a rater receives about an item is built in annotate.rater_payload, from sides only.
 
 
 def _progress_payload(progress: assignment.Progress) -> dict[str, Any]:
@@ -66,7 +50,7 @@ def _state(
     comparison: Comparison | None, progress: assignment.Progress, rater: User, **extra: Any
 ) -> JsonResponse:
     body = {
-        "item": _item_payload(comparison, rater),
+        "item": item_payload(comparison, rater),
         "progress": _progress_payload(progress),
         "undo": progress.undo,
         **extra,
@@ -275,6 +259,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
                 sample=data["sample"],
                 sample_seed=data["sample_seed"],
                 categories=(data["categories"] or "").split(","),
+                rate=data["rate"] or Campaign.Rate.PER_TURN,
             )
         except services.CampaignError as exc:
             form.add_error(None, str(exc))

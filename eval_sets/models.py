@@ -54,6 +54,8 @@ class Prompt(models.Model):
     variant_of = models.CharField(max_length=200, blank=True, default="")
     stop = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # A conversation's user messages (two or more; `text` is the first). Empty: a single-turn prompt.
+    turns = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["eval_set", "position"]
@@ -63,3 +65,12 @@ class Prompt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.eval_set} / {self.uid}"
+
+    @property
+    def user_turns(self) -> list[str]:
+        """The user's messages in order: the turns of a conversation, or the one prompt."""
+        return list(self.turns) if self.turns else [self.text]
+
+    @property
+    def turn_count(self) -> int:
+        return len(self.turns) if self.turns else 1

@@ -189,6 +189,7 @@ def _store(
                     variant_of=record.variant_of or "",
                     stop=list(record.stop),
                     metadata=record.metadata,
+                    turns=list(record.turns),
                 )
                 for position, record in enumerate(records)
             ],
@@ -207,6 +208,7 @@ def eval_set_records(*, eval_set: EvalSet) -> list[PromptRecord]:
             variant_of=prompt.variant_of or None,
             stop=tuple(prompt.stop),
             metadata=dict(prompt.metadata),
+            turns=tuple(prompt.turns),
         )
         for prompt in eval_set.prompts.order_by("position")
     ]

@@ -104,7 +104,7 @@ class Engine(LoadedModel):
         `should_stop` is checked between batches.
         """
         params.check()
-        encoded = [(p, self.encode_prompt(p.text)) for p in prompts]
+        encoded = [(p, self.encode_prompt(p.text, p)) for p in prompts]
         # Longest first: an OOM shows up on the first batch, and similar lengths pad little.
         order = sorted(range(len(encoded)), key=lambda i: (-len(encoded[i][1]), i))
         results: dict[int, PromptResult] = {}

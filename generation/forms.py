@@ -89,7 +89,8 @@ class OutputsUploadForm(forms.Form):
     eval_set = forms.ModelChoiceField(queryset=EvalSet.objects.all(), label="Evaluation set")
     file = forms.FileField(
         help_text=f'JSONL of {{"prompt_id", "response"}}, or an AlpacaEval outputs file (JSON list or JSONL '
-        f'of {{"instruction", "output"}}, matched to prompts by text). UTF-8, at most '
+        f'of {{"instruction", "output"}}, matched to prompts by text), or FastChat model answers '
+        f'({{"question_id", "choices": [{{"turns": [...]}}]}}, one answer per turn). UTF-8, at most '
         f"{settings.MAX_UPLOAD_BYTES // (1024 * 1024)} MiB; answers at most {settings.MAX_RESPONSE_CHARS:,} "
         "characters. Nothing is imported if any line is bad."
     )

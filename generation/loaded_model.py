@@ -12,6 +12,7 @@ from typing import Any, Self
 import torch
 
 from generation.model_kind import CAUSAL, SEQ2SEQ, kind_from_config, model_kind_detect
+from generation.sample_types import PromptRequest, plain_conversation
 
 
 def pick_device(device: str | None = None) -> torch.device:
@@ -89,13 +90,16 @@ class LoadedModel:
         return cls(model, tokenizer, kind=kind, chat_template=chat_template, **options)
 
     # ---- prompts --------------------------------------------------------------------------
-    def encode_prompt(self, text: str) -> list[int]:
+    def encode_prompt(self, text: str, request: PromptRequest | None = None) -> list[int]:
+        """The ids the model is fed; `request` (when it is a conversation's turn) brings its history."""
         tok = self.tokenizer
+        conversation = request is not None and request.history is not None
         if self.chat_template:
-            rendered = tok.apply_chat_template(
-                [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
-            )
+            messages = request.messages() if conversation and request else [{"role": "user", "content": text}]
+            rendered = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
             ids = list(tok(rendered, add_special_tokens=False)["input_ids"])
+        elif conversation and request:
+            ids = list(tok(plain_conversation(request), add_special_tokens=True)["input_ids"])
         else:
             ids = list(tok(text, add_special_tokens=True)["input_ids"])
         if self.kind == CAUSAL:

@@ -96,6 +96,12 @@ class GenerationJob(Job):
     tokens_generated = models.BigIntegerField(default=0)
     tokens_per_second = models.FloatField(null=True, blank=True)
     engine = models.CharField(max_length=64, blank=True, help_text="Which generation path ran, and why.")
+    conversation_template = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="How a conversation's turns were written for the model.",
+    )
     # Answers made elsewhere (generation.outputs_import): the uploaded file's name; empty for a generation.
     source_file = models.CharField(max_length=255, blank=True, default="")
     prompt_limit = models.PositiveIntegerField(
@@ -139,6 +145,9 @@ class Sample(models.Model):
 
     job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="samples")
     prompt = models.ForeignKey("eval_sets.Prompt", on_delete=models.PROTECT, related_name="samples")
+    # Which user turn of a conversation this answers (1 for a single-turn prompt); turn t was
+    # generated after the selected answers of turns 1..t-1 of the same job.
+    turn = models.PositiveSmallIntegerField(default=1)
     index = models.PositiveIntegerField()
     text = models.TextField()
     prompt_token_ids = models.JSONField(default=list, blank=True)
@@ -155,9 +164,11 @@ class Sample(models.Model):
     )
 
     class Meta:
-        ordering = ["job", "prompt__position", "index"]
+        ordering = ["job", "prompt__position", "turn", "index"]
         constraints = [
-            models.UniqueConstraint(fields=["job", "prompt", "index"], name="sample_unique_per_job_prompt"),
+            models.UniqueConstraint(
+                fields=["job", "prompt", "turn", "index"], name="sample_unique_per_job_prompt_turn"
+            ),
         ]
 
     def __str__(self) -> str:

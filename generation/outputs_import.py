@@ -47,6 +47,34 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _check_length(response: str, where: str) -> None:
+    if len(response) > settings.MAX_RESPONSE_CHARS:
+        raise GenerationError(
+            f"{where}: the response is {len(response)} characters long; responses are "
+            f"at most {settings.MAX_RESPONSE_CHARS} (MAX_RESPONSE_CHARS); nothing imported"
+        )
+
+
+def _fastchat_turns(record: dict[str, Any], prompt: Prompt, where: str) -> list[str]:
+    """FastChat's model-answer line: `choices[0].turns` holds one answer per user turn, in order."""
+    choices = record["choices"]
+    turns = (
+        choices[0].get("turns")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict)
+        else None
+    )
+    if not isinstance(turns, list) or not turns or not all(isinstance(t, str) for t in turns):
+        raise GenerationError(f"{where}: choices[0].turns must be a list of strings (one answer per turn)")
+    if len(turns) != prompt.turn_count:
+        raise GenerationError(
+            f"{where}: prompt {prompt.uid} has {prompt.turn_count} turn(s) but the answer has {len(turns)}; "
+            "nothing imported"
+        )
+    for text in turns:
+        _check_length(text, where)
+    return turns
+
+
 def outputs_import(
     *,
     model_name: str,
@@ -57,8 +85,9 @@ def outputs_import(
 ) -> GenerationJob:
     """Record responses made elsewhere as an external system: one selected sample per prompt.
 
-    Accepts JSONL of {"prompt_id", "response"} or an AlpacaEval outputs file (JSON list or
-    JSONL of {"instruction", "output"}), matched to prompts by text. All or nothing. The file is
+    Accepts JSONL of {"prompt_id", "response"}, an AlpacaEval outputs file (JSON list or
+    JSONL of {"instruction", "output"}), matched to prompts by text, or FastChat's model-answer
+    format ({"question_id", "choices": [{"turns": [...]}]}), one selected sample per turn. All or nothing. The file is
     a `path` (the command) or uploaded bytes, `data` named `filename` (the web page: at most
     MAX_UPLOAD_BYTES). A model name not yet registered becomes an outputs-only system.
     """
@@ -86,9 +115,17 @@ def outputs_import(
     for p in prompts:
         by_text.setdefault(p.text.strip(), p)
 
-    pairs: list[tuple[Prompt, str]] = []
+    pairs: list[tuple[Prompt, list[str]]] = []
     unknown: list[str] = []
     for location, record in records:
+        if "question_id" in record and "choices" in record:
+            key = str(record["question_id"])
+            found = by_uid.get(key)
+            if found is None:
+                unknown.append(key)
+            else:
+                pairs.append((found, _fastchat_turns(record, found, f"{filename}, {location}")))
+            continue
         if "prompt_id" in record:
             key = str(record["prompt_id"])
             response = record.get("response", record.get("output"))
@@ -101,19 +138,21 @@ def outputs_import(
             label = repr(_short(key))
         else:
             raise GenerationError(
-                f"{filename}, {location}: needs prompt_id and response, or instruction and output"
+                f"{filename}, {location}: needs prompt_id and response, instruction and output, "
+                "or FastChat's question_id and choices"
             )
         if not isinstance(response, str):
             raise GenerationError(f"{filename}, {location}: the response must be a string")
-        if len(response) > settings.MAX_RESPONSE_CHARS:
-            raise GenerationError(
-                f"{filename}, {location}: the response is {len(response)} characters long; responses are "
-                f"at most {settings.MAX_RESPONSE_CHARS} (MAX_RESPONSE_CHARS); nothing imported"
-            )
+        _check_length(response, f"{filename}, {location}")
         if found is None:
             unknown.append(label)
+        elif found.turns:
+            raise GenerationError(
+                f"{filename}, {location}: prompt {found.uid} is a conversation of {found.turn_count} turns; "
+                "give one answer per turn (FastChat's choices[0].turns); nothing imported"
+            )
         else:
-            pairs.append((found, response))
+            pairs.append((found, [response]))
     if unknown:
         shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
         raise GenerationError(f"{len(unknown)} prompt(s) not in {target}: {shown}; nothing imported")
@@ -153,6 +192,7 @@ def outputs_import(
             Sample(
                 job=job,
                 prompt=prompt,
+                turn=turn,
                 index=0,
                 text=storable_text(response),
                 logprob_sum=None,
@@ -161,6 +201,7 @@ def outputs_import(
                 kept=True,
                 selected=True,
             )
-            for prompt, response in pairs
+            for prompt, responses in pairs
+            for turn, response in enumerate(responses, start=1)
         )
     return job

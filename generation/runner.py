@@ -10,7 +10,12 @@ The claim loop, cancel, failure and finish are core's chunked-job skeleton (core
 so any number of workers can run the same job side by side. Each prompt's k samples are written
 in ONE transaction together with the selection and the progress counters; a prompt that already
 has samples is skipped, so a re-run after a crash resumes and never duplicates (the unique
-constraint on (job, prompt, index) is the backstop).
+constraint on (job, prompt, turn, index) is the backstop).
+
+A conversation is generated turn by turn, in rounds over the chunk: turn t of every prompt that
+has one, each from the conversation so far (the user's turns and the job's own selected answers
+to the earlier turns), committed per (prompt, turn). A run stopped between turns resumes at the
+first turn without samples; a prompt counts as done when its last turn is committed.
 """
 
 from __future__ import annotations
@@ -106,21 +111,27 @@ def _selection(job: GenerationJob, scores: list[float | None]) -> Selection:
 
 
 def _prompt_commit(
-    *, job: GenerationJob, prompt: Prompt, result: PromptResult, run_stats: dict[str, float]
+    *,
+    job: GenerationJob,
+    prompt: Prompt,
+    result: PromptResult,
+    run_stats: dict[str, float],
+    turn: int = 1,
 ) -> bool:
-    """Store one prompt's samples with the selection applied; False if they were already there."""
+    """Store one prompt's (turn's) samples with the selection applied; False if they were already there."""
     selection = _selection(job, [s.logprob_sum for s in result.samples])
     kept = set(selection.kept)
     tokens = sum(s.num_tokens for s in result.samples)
     now = timezone.now()
     try:
         with transaction.atomic():
-            if Sample.objects.filter(job=job, prompt=prompt).exists():
+            if Sample.objects.filter(job=job, prompt=prompt, turn=turn).exists():
                 return False
             Sample.objects.bulk_create(
                 Sample(
                     job=job,
                     prompt=prompt,
+                    turn=turn,
                     index=i,
                     text=storable_text(s.text),
                     prompt_token_ids=result.prompt_token_ids,
@@ -137,7 +148,8 @@ def _prompt_commit(
             run_stats["tokens"] += tokens
             elapsed = time.perf_counter() - run_stats["t0"]
             GenerationJob.objects.filter(pk=job.pk).update(
-                prompts_done=F("prompts_done") + 1,
+                # A conversation is done when its last turn is.
+                prompts_done=F("prompts_done") + int(turn == prompt.turn_count),
                 tokens_generated=F("tokens_generated") + tokens,
                 tokens_per_second=run_stats["tokens"] / elapsed if elapsed > 0 else None,
                 heartbeat=now,
@@ -185,39 +197,85 @@ class _GenerationWork:
             GenerationChunk.objects.filter(pk=int(self.run_stats["chunk_id"])).update(heartbeat=now)
         return self._stop
 
-    def finished_among(self, items: Sequence[Prompt]) -> set[int]:
-        rows = Sample.objects.filter(job=self.job, prompt__in=items).values_list("prompt_id", flat=True)
-        return set(rows.distinct())
+    def _template_record(self) -> None:
+        """Say on the job how its conversations reach the model: the chat template, or the plain one."""
+        from generation.sample_types import plain_template_description
 
-    def run_items(self, chunk: GenerationChunk, items: list[Prompt]) -> bool:
+        spec = self.job.model
+        chat = spec.chat if spec.is_served else spec.chat_template
+        template = "the model's chat template (messages)" if chat else plain_template_description()
+        self.job.conversation_template = template
+        GenerationJob.objects.filter(pk=self.job.pk).update(conversation_template=template)
+
+    def _turns_done(self, items: Sequence[Prompt]) -> dict[int, set[int]]:
+        rows = Sample.objects.filter(job=self.job, prompt__in=items).values_list("prompt_id", "turn")
+        done: dict[int, set[int]] = {}
+        for prompt_id, turn in rows.distinct():
+            done.setdefault(prompt_id, set()).add(turn)
+        return done
+
+    def finished_among(self, items: Sequence[Prompt]) -> set[int]:
+        done = self._turns_done(items)
+        return {p.pk for p in items if p.turn_count in done.get(p.pk, set())}
+
+    def _turn_requests(self, items: Sequence[Prompt], turn: int) -> tuple[list[Any], dict[str, Prompt]]:
+        """Turn `turn` of each prompt that has it and lacks it, after the job's selected earlier answers."""
         from generation.sample_types import PromptRequest
 
+        done = self._turns_done(items)
+        answers: dict[tuple[int, int], str] = {}
+        if turn > 1:
+            rows = Sample.objects.filter(job=self.job, prompt__in=items, turn__lt=turn, selected=True)
+            answers = {(pid, t): text for pid, t, text in rows.values_list("prompt_id", "turn", "text")}
+        requests, todo = [], {}
+        for p in items:
+            if p.turn_count < turn or turn in done.get(p.pk, set()):
+                continue
+            if any((p.pk, t) not in answers for t in range(1, turn)):
+                continue  # an earlier turn is not there to continue from (it comes first)
+            # Keyed (and so seeded) by the prompt's id from its source file, not its database row:
+            # the same set imported into another database samples the same answers.
+            key = p.uid if turn == 1 else f"{p.uid}#turn{turn}"
+            history = tuple((p.turns[t - 1], answers[(p.pk, t)]) for t in range(1, turn)) if p.turns else None
+            todo[key] = p
+            requests.append(
+                PromptRequest(
+                    key=key,
+                    text=p.user_turns[turn - 1],
+                    stop=tuple(str(s) for s in (p.stop or [])),
+                    history=history,
+                )
+            )
+        return requests, todo
+
+    def run_items(self, chunk: GenerationChunk, items: list[Prompt]) -> bool:
         self.run_stats["chunk_id"] = chunk.pk
         # The skeleton read the flag just before claiming the chunk.
         self._checked, self._stop = time.perf_counter(), False
         if self.backend is None:
             self.backend = backend_for(self.job.model, require_logprobs=self.job.selection_policy != "none")
-        # Keyed (and so seeded) by the prompt's id from its source file, not its database row:
-        # the same set imported into another database samples the same answers.
-        todo = {p.uid: p for p in items}
-        requests = [
-            PromptRequest(key=key, text=p.text, stop=tuple(str(s) for s in (p.stop or [])))
-            for key, p in todo.items()
-        ]
+        if any(p.turns for p in items) and not self.job.conversation_template:
+            self._template_record()
+        for turn in range(1, max((p.turn_count for p in items), default=1) + 1):
+            if turn > 1 and self.should_stop():
+                return False
+            requests, todo = self._turn_requests(items, turn)
+            if not requests:
+                continue
 
-        def on_result(result: PromptResult) -> None:
-            committed = _prompt_commit(
-                job=self.job, prompt=todo[result.key], result=result, run_stats=self.run_stats
-            )
-            if committed and self.progress is not None:
-                self.progress(1)
+            def on_result(result: PromptResult, todo: dict[str, Prompt] = todo, turn: int = turn) -> None:
+                committed = _prompt_commit(
+                    job=self.job, prompt=todo[result.key], result=result, run_stats=self.run_stats, turn=turn
+                )
+                if committed and turn == todo[result.key].turn_count and self.progress is not None:
+                    self.progress(1)
 
-        self.backend.generate(requests, self.params, on_result=on_result, should_stop=self.should_stop)
+            self.backend.generate(requests, self.params, on_result=on_result, should_stop=self.should_stop)
         GenerationJob.objects.filter(pk=self.job.pk).update(engine=self.backend.last_path[:64])
         return not self.should_stop()
 
     def done_fields(self) -> dict[str, Any]:
-        return {"prompts_done": Sample.objects.filter(job=self.job).values("prompt").distinct().count()}
+        return {"prompts_done": len(self.finished_among(self.items))}
 
 
 def generation_job_run(

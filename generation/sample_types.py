@@ -45,6 +45,40 @@ class PromptRequest:
     key: str  # stable id used to seed batches and to hand results back
     text: str
     stop: tuple[str, ...] = ()
+    # A conversation's turns before this one: (user message, the model's own selected answer).
+    # None: a single-turn prompt, sent as its bare text without a chat template (as always).
+    history: tuple[tuple[str, str], ...] | None = None
+
+    def messages(self) -> list[dict[str, str]]:
+        """The chat messages up to this turn's user message."""
+        out: list[dict[str, str]] = []
+        for user, answer in self.history or ():
+            out += [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+        return [*out, {"role": "user", "content": self.text}]
+
+
+# For a model without a chat template, a conversation is written out in this plain form (the job
+# records it, and the job page shows it). Turn 1 of a conversation is rendered through it too, so
+# every turn of the same conversation reads alike.
+PLAIN_CONVERSATION_TEMPLATE = "User: {user}\n\nAssistant: {assistant}\n\n"
+PLAIN_CONVERSATION_TEMPLATE_END = "User: {user}\n\nAssistant:"
+
+
+def plain_conversation(request: PromptRequest) -> str:
+    """The conversation so far in the plain template, ending where the model's answer starts."""
+    earlier = "".join(
+        PLAIN_CONVERSATION_TEMPLATE.format(user=user, assistant=answer)
+        for user, answer in request.history or ()
+    )
+    return earlier + PLAIN_CONVERSATION_TEMPLATE_END.format(user=request.text)
+
+
+def plain_template_description() -> str:
+    return (
+        PLAIN_CONVERSATION_TEMPLATE.replace("\n", "\\n")
+        + "... "
+        + PLAIN_CONVERSATION_TEMPLATE_END.replace("\n", "\\n")
+    )
 
 
 @dataclass

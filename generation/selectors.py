@@ -130,6 +130,7 @@ def generation_samples_by_prompt(*, job: GenerationJob, prompts: Sequence[Prompt
 # ---- export (contract: export_generations) ------------------------------------------------------
 EXPORT_FIELDS = (
     "prompt_id",
+    "turn",
     "sample_index",
     "text",
     "logprob_sum",
@@ -144,11 +145,12 @@ def generation_export_rows(*, job: GenerationJob, with_tokens: bool = False) -> 
     samples = (
         Sample.objects.filter(job=job)
         .select_related("prompt")
-        .order_by("prompt__position", "prompt_id", "index")
+        .order_by("prompt__position", "prompt_id", "turn", "index")
     )
     for s in samples.iterator(chunk_size=500):
         row: dict[str, Any] = {
             "prompt_id": s.prompt.uid,
+            "turn": s.turn,
             "sample_index": s.index,
             "text": s.text,
             "logprob_sum": s.logprob_sum,

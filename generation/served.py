@@ -40,6 +40,7 @@ from generation.sample_types import (
     PromptResult,
     SamplingParams,
     batch_seed,
+    plain_conversation,
 )
 from generation.served_http import ServedModelError, post
 from generation.served_policy import HostAllowList
@@ -150,13 +151,15 @@ class ServedClient:
             body["min_tokens"] = params.min_new_tokens
         prompt_ids: list[int] = []
         if self.endpoint.chat:
-            body["messages"] = [{"role": "user", "content": request.text}]
+            body["messages"] = request.messages()
             body["logprobs"] = True
             body["top_logprobs"] = 0
             answer = self._post("/chat/completions", body, max_bytes=self._answer_bytes(params))
         else:
-            ids = self.prompt_encode(request.text)
-            body["prompt"] = ids if ids else request.text
+            # A conversation's turn goes out in the recorded plain template (sample_types).
+            text = plain_conversation(request) if request.history is not None else request.text
+            ids = self.prompt_encode(text)
+            body["prompt"] = ids if ids else text
             body["logprobs"] = 0
             prompt_ids = ids or []
             answer = self._post("/completions", body, max_bytes=self._answer_bytes(params, len(ids or [])))

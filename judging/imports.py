@@ -123,11 +123,11 @@ def _import(target: Campaign, lines: Iterable[bytes], filename: str, fmt: str, n
             fmt = _detect(first[1])
         except JudgingError as exc:
             raise JudgingError(f"{filename}: {exc}") from None
-    comparisons: dict[tuple[str, frozenset[str]], Comparison] = {}
+    comparisons: dict[tuple[str, frozenset[str], int], Comparison] = {}
     by_text: dict[str, str] = {}
     for c in judgeable_comparisons(campaign=target):
         assert c.system_a is not None and c.system_b is not None
-        comparisons[(c.prompt.uid, frozenset((c.system_a.name, c.system_b.name)))] = c
+        comparisons[(c.prompt.uid, frozenset((c.system_a.name, c.system_b.name)), c.turn)] = c
         by_text.setdefault(c.prompt.text.strip(), c.prompt.uid)
     if not comparisons:
         raise JudgingError(f"campaign {target.name!r} has no comparisons (build it first)")
@@ -151,7 +151,7 @@ def _import(target: Campaign, lines: Iterable[bytes], filename: str, fmt: str, n
 def _record_add(
     record: Any,
     fmt: str,
-    comparisons: dict[tuple[str, frozenset[str]], Comparison],
+    comparisons: dict[tuple[str, frozenset[str], int], Comparison],
     by_text: dict[str, str],
     systems: set[str],
     rows: dict[int, Verdict],
@@ -174,11 +174,16 @@ def _record_add(
     unknown = [s for s in (first, second) if s not in systems]
     if unknown:
         return f"system {unknown[0]!r} is not in the campaign (systems: {', '.join(sorted(systems))})"
-    comparison = comparisons.get((uid, frozenset((first, second))))
+    # A conversation's verdicts name the rated turn (optional; 1, the first turn, by default).
+    turn = record.get("turn", 1) if fmt == "jsonl" else 1
+    if isinstance(turn, bool) or not isinstance(turn, int) or turn < 1:
+        return f"turn {turn!r} is not a turn number (1, 2, ...)"
+    where = repr(uid) if turn == 1 else f"{uid!r} turn {turn}"
+    comparison = comparisons.get((uid, frozenset((first, second)), turn))
     if comparison is None:
-        return f"the campaign has no comparison of {first} and {second} on {uid!r}"
+        return f"the campaign has no comparison of {first} and {second} on {where}"
     if comparison.pk in rows:
-        return f"a second verdict for {first} vs {second} on {uid!r}"
+        return f"a second verdict for {first} vs {second} on {where}"
     assert comparison.system_a is not None
     flip = comparison.system_a.name != first
     p_a, p_b = (p_second, p_first) if flip else (p_first, p_second)

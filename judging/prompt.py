@@ -34,6 +34,26 @@ equally good.
 Verdict:"""
 
 
+# MT-Bench's multi-turn pairwise format (Zheng et al. 2023): each assistant's whole conversation,
+# fenced, then the verdict asked about the last user question. Each side's answers are its own.
+CONVERSATION_TEMPLATE = """\
+You are judging two AI assistants' conversations with the same user. Decide whose answer to the \
+user's LAST question is better, in the light of the whole conversation: more correct, more helpful \
+and more to the point. Length alone is not quality. The order of the assistants is random.
+
+<|The Start of Assistant A's Conversation with User|>
+{first}
+<|The End of Assistant A's Conversation with User|>
+
+<|The Start of Assistant B's Conversation with User|>
+{second}
+<|The End of Assistant B's Conversation with User|>
+
+Answer with one letter: A if assistant A's last answer is better, B if assistant B's is better, C \
+if they are equally good.
+Verdict:"""
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + " [...]"
 
@@ -44,6 +64,20 @@ def judge_prompt(*, instruction: str, first: str, second: str, max_answer_chars:
         first=_cut(first, max_answer_chars),
         second=_cut(second, max_answer_chars),
     )
+
+
+def judge_conversation_prompt(
+    *, user_turns: Sequence[str], first: Sequence[str], second: Sequence[str], max_answer_chars: int = 3000
+) -> str:
+    """The multi-turn prompt: `first` and `second` are each assistant's answers to `user_turns`, in order."""
+
+    def conversation(answers: Sequence[str], letter: str) -> str:
+        return "\n\n".join(
+            f"### User:\n{_cut(user, 4 * max_answer_chars)}\n\n### Assistant {letter}:\n{_cut(answer, max_answer_chars)}"
+            for user, answer in zip(user_turns, answers, strict=True)
+        )
+
+    return CONVERSATION_TEMPLATE.format(first=conversation(first, "A"), second=conversation(second, "B"))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from core.chunked_run import chunked_job_run, job_cancel_requested
 from core.model_loading import ModelCache
 from generation.models import ModelSpec
 from judging.models import JudgeChunk, JudgeRun, Verdict
-from judging.prompt import combine_orders, judge_prompt
+from judging.prompt import combine_orders, judge_conversation_prompt, judge_prompt
 from judging.selectors import judgeable_comparisons
 
 if TYPE_CHECKING:
@@ -81,15 +81,32 @@ def judge_run_execute(
     return chunked_job_run(job=run, start=lambda: _JudgeWork(run, progress), worker=worker)
 
 
+def _prompt_of(run: JudgeRun, c: Comparison, a_first: bool) -> str:
+    """The judge's prompt for one order; a conversation's later turn shows each side's whole conversation."""
+    texts = c.texts
+    if c.turn > 1:
+        side_a = [*texts.history_a, texts.text_a]
+        side_b = [*texts.history_b, texts.text_b]
+        first, second = (side_a, side_b) if a_first else (side_b, side_a)
+        return judge_conversation_prompt(
+            user_turns=c.prompt.user_turns[: c.turn],
+            first=first,
+            second=second,
+            max_answer_chars=run.max_answer_chars,
+        )
+    one, two = (texts.text_a, texts.text_b) if a_first else (texts.text_b, texts.text_a)
+    return judge_prompt(
+        instruction=c.prompt.text, first=one, second=two, max_answer_chars=run.max_answer_chars
+    )
+
+
 def _batch_judge(run: JudgeRun, chunk: JudgeChunk, judge: VerdictModel, batch: list[Comparison]) -> int:
     """Judge a batch in both orders and store each verdict; how many were stored (not there yet)."""
     prompts = [
-        judge_prompt(
-            instruction=c.prompt.text, first=first, second=second, max_answer_chars=run.max_answer_chars
-        )
+        _prompt_of(run, c, a_first)
         for c in batch
         # A's answer first, then B's: the two orders whose mean cancels the judge's position bias.
-        for first, second in ((c.texts.text_a, c.texts.text_b), (c.texts.text_b, c.texts.text_a))
+        for a_first in (True, False)
     ]
     probs = judge.verdict_probabilities(prompts)
     stored = 0

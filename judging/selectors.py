@@ -84,6 +84,7 @@ class VerdictRow:
     consistent: bool | None
     label_probability: float | None = None
     label_drawn: bool | None = None
+    turn: int = 1
 
 
 def judge_run_verdict_rows(*, run: JudgeRun) -> list[VerdictRow]:
@@ -109,6 +110,7 @@ def judge_run_verdict_rows(*, run: JudgeRun) -> list[VerdictRow]:
                 consistent=v.consistent,
                 label_probability=c.label_probability,
                 label_drawn=None if c.label_probability is None else c.label_rank == 0,
+                turn=c.turn,
             )
         )
     return rows

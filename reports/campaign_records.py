@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from django.db.models import OuterRef, Subquery
 
-from analysis.judge import JudgeInput, VerdictRecord
+from analysis.judge import JudgeInput, VerdictRecord, item_key
 from analysis.quality_flags import FlagThresholds
 from analysis.records import RatingRecord
 from annotate.models import Campaign, Lease, Rating
@@ -135,9 +135,18 @@ def campaign_rating_records(
                 comment=rating.comment,
                 is_gold=comparison.gold_answer is not None,
                 gold_choice=comparison.gold_answer or "",
-                prompt_text=prompt.text,
+                prompt_text=prompt.user_turns[comparison.turn - 1],
                 text_a=comparison.texts.text_a,
                 text_b=comparison.texts.text_b,
+                turn=comparison.turn,
+                earlier=tuple(
+                    zip(
+                        prompt.user_turns[: comparison.turn - 1],
+                        comparison.texts.history_a,
+                        comparison.texts.history_b,
+                        strict=True,
+                    )
+                ),
                 **dict(
                     zip(
                         ("external_id", "study_id", "session_id"),
@@ -182,9 +191,9 @@ def _skipped_unrated(*, campaign: Campaign) -> frozenset[tuple[str, tuple[str, .
     the unrated ones: they leave PPI's population (the results browser lists them to ask again).
     """
     rows = campaign_skipped_unrated(campaign=campaign).values_list(
-        "prompt__uid", "system_a__name", "system_b__name"
+        "prompt__uid", "system_a__name", "system_b__name", "turn"
     )
-    return frozenset((uid, tuple(sorted((a, b)))) for uid, a, b in rows if a and b)
+    return frozenset(item_key(uid, a, b, turn) for uid, a, b, turn in rows if a and b)
 
 
 def campaign_judge_input(*, campaign: Campaign, exclude_raters: Sequence[str] = ()) -> JudgeInput | None:
@@ -207,6 +216,7 @@ def campaign_judge_input(*, campaign: Campaign, exclude_raters: Sequence[str] = 
             is_gold=r.is_gold,
             label_probability=r.label_probability,
             label_drawn=r.label_drawn,
+            turn=r.turn,
         )
         for r in rows
     ]

@@ -30,9 +30,17 @@ CONTENT_TYPES = {
 EXTENSIONS = {"json": "json", "csv": "csv", "jsonl": "jsonl", "html": "html", "dpo": "dpo.jsonl"}
 
 
-def dpo_lines(*, records: Iterable[RatingRecord]) -> list[dict[str, str]]:
-    """``{prompt, chosen, rejected}`` for every decisive vote; ties and both-bad say nothing usable."""
-    lines = []
+def dpo_lines(*, records: Iterable[RatingRecord]) -> list[dict[str, Any]]:
+    """``{prompt, chosen, rejected}`` for every decisive vote; ties and both-bad say nothing usable.
+
+    When any rating is of a conversation's later turn, every line is in TRL's conversational format
+    (message lists, so one file has one shape): the prompt is the first user message and each side
+    is that system's own conversation from there, its earlier answers and the later user turns
+    included, since the two systems did not share a history past the first message.
+    """
+    records = list(records)
+    conversational = any(r.earlier or r.turn != 1 for r in records)
+    lines: list[dict[str, Any]] = []
     for record in records:
         if record.choice not in ("a", "b"):
             continue
@@ -44,8 +52,30 @@ def dpo_lines(*, records: Iterable[RatingRecord]) -> list[dict[str, str]]:
         chosen, rejected = (
             (record.text_a, record.text_b) if record.choice == "a" else (record.text_b, record.text_a)
         )
-        lines.append({"prompt": record.prompt_text, "chosen": chosen, "rejected": rejected})
+        if not conversational:
+            lines.append({"prompt": record.prompt_text, "chosen": chosen, "rejected": rejected})
+            continue
+        users = [u for u, _, _ in record.earlier] + [record.prompt_text]
+        own = {"a": [a for _, a, _ in record.earlier], "b": [b for _, _, b in record.earlier]}
+        winner, loser = ("a", "b") if record.choice == "a" else ("b", "a")
+        lines.append(
+            {
+                "prompt": [{"role": "user", "content": users[0]}],
+                "chosen": _continuation(users, [*own[winner], chosen]),
+                "rejected": _continuation(users, [*own[loser], rejected]),
+            }
+        )
     return lines
+
+
+def _continuation(users: list[str], answers: list[str]) -> list[dict[str, str]]:
+    """A system's side of the conversation after the first user message: answer, user, answer..."""
+    messages: list[dict[str, str]] = []
+    for number, answer in enumerate(answers):
+        if number:
+            messages.append({"role": "user", "content": users[number]})
+        messages.append({"role": "assistant", "content": answer})
+    return messages
 
 
 def report_html(*, report: dict[str, Any], records: Sequence[RatingRecord], title: str) -> str:

@@ -62,10 +62,14 @@ def _interval(low: float | None, high: float | None) -> str:
 
 
 def _groups(report: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(group, kind, preference block): overall, then each category, then each setting."""
+    """(group, kind, preference block): overall, then each category, each setting and, for
+    conversations (a turn past the first), each turn."""
     rows = [("Overall", "", report["overall"])]
     rows += [(name, "category", block) for name, block in report["by_category"].items()]
     rows += [(name, "setting", block) for name, block in report["by_setting"].items()]
+    by_turn = report.get("by_turn", {})
+    if any(name != "1" for name in by_turn):
+        rows += [(f"Turn {name}", "turn", block) for name, block in by_turn.items()]
     return rows
 
 

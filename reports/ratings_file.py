@@ -103,6 +103,10 @@ def _parse_line(number: int, text: str, errors: list[FieldError]) -> RatingRecor
         errors.append(FieldError(number, "gold_choice", f"expected one of {', '.join(CHOICES)}"))
     if "is_gold" in data and not isinstance(data["is_gold"], bool):
         errors.append(FieldError(number, "is_gold", "expected true or false"))
+    turn = data.get("turn", 1)
+    if isinstance(turn, bool) or not isinstance(turn, int) or turn < 1:
+        errors.append(FieldError(number, "turn", f"expected a turn number from 1, got {json.dumps(turn)}"))
+    earlier = _earlier(number, data.get("earlier_turns"), errors)
     if len(errors) > before:
         return None
     return RatingRecord(
@@ -123,8 +127,23 @@ def _parse_line(number: int, text: str, errors: list[FieldError]) -> RatingRecor
         text_a=data.get("text_a"),
         text_b=data.get("text_b"),
         gold_choice=data.get("gold_choice") or "",
+        turn=turn,
+        earlier=earlier,
         **{name: data[name] for name in EXTERNAL_FIELDS if isinstance(data.get(name), str)},
     )
+
+
+def _earlier(number: int, value: Any, errors: list[FieldError]) -> tuple[tuple[str, str, str], ...]:
+    """`earlier_turns`: [{"user", "a", "b"}, ...], the conversation before the rated turn (optional)."""
+    if value is None:
+        return ()
+    rows = value if isinstance(value, list) else None
+    if rows is None or not all(
+        isinstance(row, dict) and all(isinstance(row.get(k), str) for k in ("user", "a", "b")) for row in rows
+    ):
+        errors.append(FieldError(number, "earlier_turns", 'expected a list of {"user", "a", "b"} strings'))
+        return ()
+    return tuple((row["user"], row["a"], row["b"]) for row in rows)
 
 
 def _battle_line(number: int, text: str, errors: list[FieldError]) -> RatingRecord | None:
@@ -192,6 +211,7 @@ def record_row(record: RatingRecord) -> dict[str, Any]:
         is_gold=record.is_gold,
         gold_choice=record.gold_choice,
         **{name: getattr(record, name) for name in EXTERNAL_FIELDS},
+        turn=record.turn,
     )
     return row
 
@@ -210,6 +230,10 @@ def ratings_write_jsonl(*, records: Iterable[RatingRecord], stream: IO[str]) -> 
         for name in ("prompt_text", "text_a", "text_b"):
             if getattr(record, name) is not None:
                 line[name] = getattr(record, name)
+        if record.turn != 1:
+            line["turn"] = record.turn
+        if record.earlier:
+            line["earlier_turns"] = [{"user": u, "a": a, "b": b} for u, a, b in record.earlier]
         stream.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
@@ -223,6 +247,7 @@ CSV_FIELDS = (
     "is_gold",
     "gold_choice",
     *EXTERNAL_FIELDS,
+    "turn",
 )
 
 

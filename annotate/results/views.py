@@ -92,10 +92,25 @@ def comparison_result(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for letter in (left, "b" if left == "a" else "a")
     ]
+    # A conversation's later turn: the turns before it, whole, each system's answers on its side.
+    user_turns = comparison.prompt.user_turns
+    history = {"a": comparison.texts.history_a, "b": comparison.texts.history_b}
+    earlier = [
+        {
+            "number": number + 1,
+            "user_html": render_markdown(user_turns[number]),
+            "answers": [
+                {**answer, "html": render_markdown(history[answer["letter"].lower()][number])}
+                for answer in answers
+            ],
+        }
+        for number in range(comparison.turn - 1)
+    ]
     context = {
         "campaign": campaign,
         "c": comparison,
-        "prompt_html": render_markdown(comparison.prompt.text),
+        "prompt_html": render_markdown(user_turns[comparison.turn - 1]),
+        "earlier": earlier,
         "answers": answers,
         "votes": comparison_votes(comparison, excluded=excluded),
         "majority": choice_label(comparison, comparison.majority),  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ from annotate.selectors import campaign_pairs
 from annotate.services.comparisons import comparisons_create
 from annotate.services.raters import campaign_rater_add
 from core.seeding import secret_rng
-from eval_sets.models import EvalSet
+from eval_sets.models import EvalSet, Prompt
 from generation.answered import newest_done_job
 from generation.models import ModelSpec, Sample
 
@@ -102,6 +102,7 @@ def campaign_create(
     sample: int | None = None,
     sample_seed: int | None = None,
     categories: Sequence[str] = (),
+    rate: str = Campaign.Rate.PER_TURN,
 ) -> Campaign:
     """Create a campaign in draft and (by default) build its comparisons; `open_now` opens it too.
 
@@ -150,6 +151,8 @@ def campaign_create(
             raise CampaignError(f"the baseline {baseline!r} is not one of the systems")
         names = [baseline, *[n for n in names if n != baseline]]
         pairing = pairing or Campaign.Pairing.VS_BASELINE
+    if rate not in Campaign.Rate.values:
+        raise CampaignError(f"unknown rating of conversations {rate!r}; expected per-turn or conversation")
     pairing = pairing or Campaign.Pairing.ALL_PAIRS
     if pairing not in Campaign.Pairing.values:
         raise CampaignError(f"unknown pairing {pairing!r}")
@@ -159,6 +162,7 @@ def campaign_create(
         title=title,
         eval_set=eval_set,
         pairing=pairing,
+        rate=rate,
         ratings_per_comparison=ratings_per_comparison,
         overlap=overlap,
         gold_fraction=gold_fraction,
@@ -187,12 +191,22 @@ def campaign_create(
     return campaign
 
 
-def selected_samples(*, model: ModelSpec, eval_set: EvalSet) -> dict[int, Sample]:
-    """Prompt id -> the selected sample of the model's newest finished job on this set version."""
+def selected_samples(*, model: ModelSpec, eval_set: EvalSet) -> dict[int, dict[int, Sample]]:
+    """Prompt id -> turn -> the selected sample of the model's newest finished job on this set version."""
     job = newest_done_job(model=model, eval_set=eval_set)
     if job is None:
         raise CampaignError(f"system {model.name!r} has no finished generation job on {eval_set}")
-    return {s.prompt_id: s for s in Sample.objects.filter(job=job, selected=True)}
+    out: dict[int, dict[int, Sample]] = {}
+    for sample in Sample.objects.filter(job=job, selected=True):
+        out.setdefault(sample.prompt_id, {})[sample.turn] = sample
+    return out
+
+
+def rated_turns(*, campaign: Campaign, prompt: Prompt) -> list[int]:
+    """The turns of the prompt that get a comparison: every one, or only the last (a single-turn prompt: 1)."""
+    if campaign.rate == Campaign.Rate.CONVERSATION:
+        return [prompt.turn_count]
+    return list(range(1, prompt.turn_count + 1))
 
 
 def balanced_sides(*, group_sizes: Sequence[int], rng: random.Random) -> list[list[str]]:
@@ -213,6 +227,12 @@ def balanced_sides(*, group_sizes: Sequence[int], rng: random.Random) -> list[li
     return out
 
 
+def _answered(by_prompt: dict[int, dict[int, Sample]], prompt: Prompt) -> bool:
+    """Every turn of the prompt has a selected answer (a conversation answered halfway is not)."""
+    turns = by_prompt.get(prompt.pk, {})
+    return all(t in turns for t in range(1, prompt.turn_count + 1))
+
+
 @transaction.atomic
 def campaign_build(*, campaign: Campaign, seed: int | None = None, answered_only: bool = False) -> int:
     """Make one comparison per (prompt, pair) from each system's selected sample; returns how many.
@@ -225,47 +245,56 @@ def campaign_build(*, campaign: Campaign, seed: int | None = None, answered_only
     rng = secret_rng(seed=seed, purpose="campaign-sides")
     prompts = campaign_pool(campaign=campaign)
     pairs = campaign_pairs(campaign=campaign)
-    samples: dict[int, dict[int, Sample]] = {
+    samples: dict[int, dict[int, dict[int, Sample]]] = {
         model.pk: selected_samples(model=model, eval_set=campaign.eval_set)
         for model in {m.pk: m for pair in pairs for m in pair}.values()
     }
     if answered_only:
         # Sampled from the answered prompts, so that a sample of N gives N prompts.
-        prompts = [p for p in prompts if all(p.pk in by_prompt for by_prompt in samples.values())]
+        prompts = [p for p in prompts if all(_answered(by_prompt, p) for by_prompt in samples.values())]
         if not prompts:
             raise CampaignError("no prompt was answered by every system")
     prompts = campaign_sample(campaign=campaign, prompts=prompts)
     for model in {m.pk: m for pair in pairs for m in pair}.values():
         by_prompt = samples[model.pk]
-        lacking = [p.uid for p in prompts if p.pk not in by_prompt]
+        lacking = [p.uid for p in prompts if not _answered(by_prompt, p)]
         if lacking:
             shown = ", ".join(lacking[:10]) + (f" and {len(lacking) - 10} more" if len(lacking) > 10 else "")
             raise CampaignError(f"system {model.name!r} has no selected sample for prompt(s) {shown}")
+    # One item per rated turn; a system keeps its side for every turn of the same conversation.
+    items = [(prompt, turn) for prompt in prompts for turn in rated_turns(campaign=campaign, prompt=prompt)]
     sides = balanced_sides(group_sizes=[len(prompts)] * len(pairs), rng=rng)
     k = campaign.ratings_per_comparison
-    total = len(prompts) * len(pairs)
+    total = len(items) * len(pairs)
     n_overlap = round(campaign.overlap * total)
     overlap_slots = set(rng.sample(range(total), n_overlap))
     rows: list[tuple[Comparison, str, str]] = []
+    histories: list[tuple[list[str], list[str]]] = []
     slot = 0
     for (system_a, system_b), pair_sides in zip(pairs, sides, strict=True):
-        for prompt, left in zip(prompts, pair_sides, strict=True):
-            sample_a = samples[system_a.pk][prompt.pk]
-            sample_b = samples[system_b.pk][prompt.pk]
+        left_of = {prompt.pk: left for prompt, left in zip(prompts, pair_sides, strict=True)}
+        for prompt, turn in items:
+            by_turn_a = samples[system_a.pk][prompt.pk]
+            by_turn_b = samples[system_b.pk][prompt.pk]
+            sample_a, sample_b = by_turn_a[turn], by_turn_b[turn]
             comparison = Comparison(
                 campaign=campaign,
                 prompt=prompt,
+                turn=turn,
                 system_a=system_a,
                 system_b=system_b,
                 sample_a=sample_a,
                 sample_b=sample_b,
-                system_on_left=left,
+                system_on_left=left_of[prompt.pk],
                 needed=max(3, k) if slot in overlap_slots else k,
                 order_key=rng.randrange(ORDER_PRIME),
             )
             rows.append((comparison, sample_a.text, sample_b.text))
+            histories.append(
+                ([by_turn_a[t].text for t in range(1, turn)], [by_turn_b[t].text for t in range(1, turn)])
+            )
             slot += 1
-    comparisons_create(rows=rows)
+    comparisons_create(rows=rows, histories=histories)
     campaign.built = timezone.now()
     campaign.save(update_fields=["built"])
     return len(rows)

@@ -55,6 +55,13 @@ def gold_upload(
                 f"{where}: prompt {prompt.uid!r} is one this campaign serves as a regular item; a gold pair "
                 "needs a prompt the campaign does not rate (sample part of the set, and use the rest)"
             )
+        if prompt.turns and campaign.rate == Campaign.Rate.CONVERSATION:
+            # Its regular items show the earlier turns; a pair of two texts could show only the first
+            # turn, and so would stand out as the check.
+            raise CampaignError(
+                f"{where}: prompt {prompt.uid!r} is a conversation this campaign rates after its last turn; "
+                "a gold pair holds one turn, so it needs a single-turn prompt"
+            )
         comparison = Comparison(
             campaign=campaign,
             prompt=prompt,

@@ -63,7 +63,7 @@ def create(request: HttpRequest, payload: CampaignIn) -> Status:
         overlap=payload.overlap, gold_fraction=payload.gold, quota_per_rater=payload.quota_per_rater,
         raters=[users[name] for name in payload.raters], created_by=request.auth,  # type: ignore[attr-defined]
         seed=payload.seed, answered_only=payload.answered_only, stop_when_settled=payload.stop_when_settled,
-        precision=payload.precision, open_now=payload.open, **options,
+        precision=payload.precision, open_now=payload.open, rate=payload.rate, **options,
     )  # fmt: skip
     return Status(201, campaign_out(campaign))
 

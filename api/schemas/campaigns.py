@@ -29,6 +29,10 @@ class CampaignIn(Schema):
     stop_when_settled: bool = False
     precision: float | None = None
     open: bool = False
+    rate: str = Field(
+        default="per-turn",
+        description="conversations: per-turn (every turn) or conversation (after the last)",
+    )
 
 
 class CampaignOut(Schema):

@@ -6,11 +6,12 @@ every record of the file or raises `EvalSetImportError`, whose problems each nam
 
 Formats (the `--format` names):
 
-- ``usability``: the contract JSONL (`id`, `category`, `setting`, `prompt`, `variant_of`, `stop`);
-  unknown fields become metadata.
+- ``usability``: the contract JSONL (`id`, `category`, `setting`, `prompt`, `variant_of`, `stop`,
+  and for a conversation `turns`, the user's messages, `prompt` being the first); unknown fields
+  become metadata.
 - ``vicuna``: `question_id`, `category`, and `text` or a one-element `turns`.
-- ``mtbench``: `question_id`, `category`, `turns`; the first turn is the prompt and the later turns
-  are kept in metadata under `later_turns`.
+- ``mtbench``: `question_id`, `category`, `turns`; the first turn is the prompt and a question of
+  two or more turns is kept as a conversation (`turns`).
 - ``koala``: `id`, `prompt` (category `general`).
 - ``selfinstruct``: `id`, `motivation_app` (the category), `instruction`, `instances`; the prompt is
   the instruction followed by the instance input. A record with several instances gives one prompt
@@ -18,7 +19,8 @@ Formats (the `--format` names):
 - ``alpacaeval``: a JSON list (or JSONL) of `instruction`, `output`, `generator`, `dataset`; the
   instruction is the prompt, `dataset` the category, ids are `alpacaeval_0`, `alpacaeval_1`, ...
 - ``jsonl`` / ``csv``: generic files read through a column mapping (`id_field`, `prompt_field`,
-  `category_field`; defaults `id`, `prompt`, `category`); other columns become metadata.
+  `category_field`; defaults `id`, `prompt`, `category`), a JSONL record may give `turns` (a
+  conversation) instead of the prompt; other columns become metadata.
 
 Every JSON format also accepts a single JSON array of objects instead of one object a line.
 Files must be UTF-8 (a byte-order mark is allowed) and at most `max_bytes` long.

@@ -12,24 +12,9 @@ from eval_sets.importers.records import (
     category_field,
     identifier_field,
     metadata_of,
-    required_field,
     text_field,
-    type_name,
+    turns_field,
 )
-
-
-def turns_field(record: dict[str, Any]) -> list[str]:
-    turns = required_field(record, "turns")
-    if not isinstance(turns, list):
-        raise RecordError("turns", f"expected a list of strings, got {type_name(turns)}")
-    if not turns:
-        raise RecordError("turns", "is an empty list")
-    for number, turn in enumerate(turns, start=1):
-        if not isinstance(turn, str):
-            raise RecordError("turns", f"turn {number} is {type_name(turn)}, not a string")
-        if not turn.strip():
-            raise RecordError("turns", f"turn {number} is empty")
-    return turns
 
 
 def parse_vicuna(record: dict[str, Any], index: int, options: Options) -> list[PromptRecord]:
@@ -57,9 +42,17 @@ def parse_mtbench(record: dict[str, Any], index: int, options: Options) -> list[
     uid = identifier_field(record, "question_id")
     category = category_field(record, "category")
     turns = turns_field(record)
-    extra = {"later_turns": turns[1:]} if len(turns) > 1 else {}
-    metadata = metadata_of(record, ("question_id", "category", "turns"), extra)
-    return [PromptRecord(uid=uid, category=category, setting="zero_shot", text=turns[0], metadata=metadata)]
+    metadata = metadata_of(record, ("question_id", "category", "turns"))
+    return [
+        PromptRecord(
+            uid=uid,
+            category=category,
+            setting="zero_shot",
+            text=turns[0],
+            metadata=metadata,
+            turns=tuple(turns) if len(turns) > 1 else (),
+        )
+    ]
 
 
 def parse_koala(record: dict[str, Any], index: int, options: Options) -> list[PromptRecord]:

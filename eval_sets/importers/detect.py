@@ -24,6 +24,9 @@ def detect_format(items: list[tuple[str, Any]]) -> str | None:
             for _, value in items
         )
         return "mtbench" if multi_turn else "vicuna"
+    if {"id", "turns"} <= keys and "prompt" not in keys:
+        # A generic conversation file: the user's messages and no separate prompt column.
+        return "jsonl"
     if {"id", "prompt"} <= keys:
         # id, prompt and category but no setting: the generic mapping with its default names.
         return "jsonl" if "category" in keys else "koala"

@@ -105,11 +105,12 @@ def parse_eval_set(
             problems.add(location, exc.field_name, exc.message)
             continue
         for record in parsed:
-            if max_prompt_chars is not None and len(record.text) > max_prompt_chars:
+            longest = max((record.text, *record.turns), key=len)
+            if max_prompt_chars is not None and len(longest) > max_prompt_chars:
                 problems.add(
                     location,
                     _PROMPT_FIELDS.get(format, options.prompt_field),
-                    f"the prompt is {len(record.text)} characters long; prompts are at most "
+                    f"the prompt is {len(longest)} characters long; prompts are at most "
                     f"{max_prompt_chars} (MAX_PROMPT_CHARS)",
                 )
                 continue
@@ -144,9 +145,6 @@ def parse_eval_set(
             "(import the answers with import_outputs)"
         )
     if format == "mtbench":
-        later = sum(1 for record in records if "later_turns" in record.metadata)
-        notes.append(
-            f"only the first turn is the prompt; the later turns of {later} question"
-            f"{'s' if later != 1 else ''} were kept in metadata (later_turns)"
-        )
+        multi = sum(1 for record in records if record.turns)
+        notes.append(f"{multi} question{'s' if multi != 1 else ''} kept as conversations (every turn)")
     return ParseResult(format=format, records=records, notes=notes)

@@ -13,7 +13,8 @@ from typing import Any
 FORMATS = ("usability", "vicuna", "mtbench", "koala", "selfinstruct", "alpacaeval", "jsonl", "csv")
 SETTINGS = ("zero_shot", "zero_shot_cot", "few_shot")
 # The contract's own keys; metadata may not reuse them or an export could not be read back.
-CONTRACT_KEYS = ("id", "category", "setting", "prompt", "variant_of", "stop")
+# `turns` is written only for a conversation, so a single-turn file exports (and hashes) as before.
+CONTRACT_KEYS = ("id", "category", "setting", "prompt", "variant_of", "stop", "turns")
 DEFAULT_CATEGORY = "general"
 # Column widths of the Prompt model: longer values would fail at insert time on PostgreSQL.
 MAX_UID_CHARS = 200
@@ -67,6 +68,8 @@ class PromptRecord:
     variant_of: str | None = None
     stop: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The user's messages of a conversation (two or more, the first is `text`); empty: one turn.
+    turns: tuple[str, ...] = ()
 
     def as_contract(self) -> dict[str, Any]:
         """The line the contract file holds for this prompt (metadata flattened after the fixed keys)."""
@@ -78,6 +81,8 @@ class PromptRecord:
             "variant_of": self.variant_of,
             "stop": list(self.stop),
         }
+        if self.turns:
+            line["turns"] = list(self.turns)
         line.update(self.metadata)
         return line
 
@@ -240,3 +245,34 @@ def metadata_of(
             name = f"source_{name}"
         metadata[name] = normalise_numbers(value)
     return metadata
+
+
+def turns_field(record: dict[str, Any], key: str = "turns") -> list[str]:
+    """A list of one or more non-empty strings: the user's messages, in order."""
+    turns = required_field(record, key)
+    if not isinstance(turns, list):
+        raise RecordError(key, f"expected a list of strings, got {type_name(turns)}")
+    if not turns:
+        raise RecordError(key, "is an empty list")
+    for number, turn in enumerate(turns, start=1):
+        if not isinstance(turn, str):
+            raise RecordError(key, f"turn {number} is {type_name(turn)}, not a string")
+        if not turn.strip():
+            raise RecordError(key, f"turn {number} is empty")
+    return turns
+
+
+def conversation_fields(record: dict[str, Any], prompt_key: str) -> tuple[str, tuple[str, ...]]:
+    """(prompt, turns) of a contract-style record that may carry `turns` beside or instead of the prompt.
+
+    One turn is a plain prompt (turns empty). With both given, the prompt must be the first turn, or
+    the file would say two different things about what the model is asked first.
+    """
+    if "turns" not in record:
+        return text_field(record, prompt_key), ()
+    turns = turns_field(record)
+    if prompt_key in record:
+        text = text_field(record, prompt_key)
+        if text != turns[0]:
+            raise RecordError(prompt_key, "differs from the first of `turns`; the prompt is the first turn")
+    return turns[0], tuple(turns) if len(turns) > 1 else ()

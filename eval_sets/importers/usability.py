@@ -11,10 +11,10 @@ from eval_sets.importers.records import (
     PromptRecord,
     RecordError,
     category_field,
+    conversation_fields,
     identifier_field,
     metadata_of,
     required_field,
-    text_field,
     type_name,
 )
 
@@ -25,7 +25,7 @@ def parse_usability(record: dict[str, Any], index: int, options: Options) -> lis
     setting = required_field(record, "setting")
     if setting not in SETTINGS:
         raise RecordError("setting", f"is {setting!r}; expected one of {', '.join(SETTINGS)}")
-    text = text_field(record, "prompt")
+    text, turns = conversation_fields(record, "prompt")
     variant_of = record.get("variant_of")
     if variant_of is not None:
         if not isinstance(variant_of, str | int) or isinstance(variant_of, bool):
@@ -50,5 +50,6 @@ def parse_usability(record: dict[str, Any], index: int, options: Options) -> lis
             variant_of=variant_of,
             stop=tuple(stop),
             metadata=metadata_of(record, CONTRACT_KEYS),
+            turns=turns,
         )
     ]

@@ -13,12 +13,14 @@
   const minSeconds = Number(root.dataset.minSeconds || 0);
   const els = {
     item: $("item"), prompt: $("prompt"), left: $("left"), right: $("right"), comment: $("comment"),
+    history: $("history"), rated: $("rated-prompt"), promptLabel: $("prompt-label"),
     bar: $("progress-bar"), text: $("progress-text"), status: $("status"), done: $("done"),
     paused: $("paused"), undo: $("undo"), skip: $("skip"), pause: $("pause"), resume: $("resume"),
     guidelines: $("guidelines"),
   };
   let onlySkipped = false;
   let token = null;
+  let freshConversation = false; // a new later-turn item, to be scrolled to its rated turn
   let busy = false;
   let paused = false;
   let shownAt = 0; // performance.now() when the clock last started
@@ -88,16 +90,71 @@
       els.prompt.innerHTML = item.prompt_html;
       els.left.innerHTML = item.left_html;
       els.right.innerHTML = item.right_html;
+      const history = item.history || [];
+      showHistory(history);
+      els.promptLabel.textContent = history.length ? "Turn " + item.turn + ": the turn you rate" : "Prompt";
+      root.classList.toggle("conversation", history.length > 0);
       els.comment.value = "";
       spent = 0;
       clockStart();
       window.scrollTo(0, 0);
+      freshConversation = history.length > 0;
       // The mouse still rests on the button just clicked: until it moves, that button's hover
       // style would make the new item look pre-chosen.
       root.classList.add("pointer-still");
       window.addEventListener("mousemove", () => root.classList.remove("pointer-still"), { once: true });
     }
     els.item.hidden = paused;
+    // The rated turn opens the screen (once the item is shown); the earlier turns are above it.
+    if (freshConversation && !paused) {
+      freshConversation = false;
+      els.rated.scrollIntoView({ block: "start" });
+    }
+  }
+
+  // Earlier turns of a conversation: the user's message once, then the two answers on the same
+  // sides as the rated turn. Each turn is cut to a few lines until its button expands it. The HTML
+  // pieces are server-rendered, escaped Markdown, like the rated turn's.
+  function showHistory(history) {
+    els.history.replaceChildren();
+    els.history.hidden = history.length === 0;
+    history.forEach((t, i) => {
+      const box = document.createElement("section");
+      box.className = "card earlier-turn collapsed";
+      box.setAttribute("aria-label", "Earlier turn " + (i + 1));
+      const head = document.createElement("h2");
+      head.className = "label";
+      head.textContent = "Turn " + (i + 1) + " (earlier)";
+      const user = document.createElement("div");
+      user.className = "md user-turn";
+      user.innerHTML = t.user_html;
+      const pair = document.createElement("div");
+      pair.className = "responses";
+      [["Left", "First", t.left_html], ["Right", "Second", t.right_html]].forEach(([wide, narrow, html]) => {
+        const col = document.createElement("div");
+        col.className = "response earlier";
+        const label = document.createElement("h3");
+        label.className = "label";
+        label.innerHTML = '<span class="wide">' + wide + '</span><span class="narrow">' + narrow + "</span> response";
+        const body = document.createElement("div");
+        body.className = "md answer";
+        body.innerHTML = html;
+        col.append(label, body);
+        pair.append(col);
+      });
+      const more = document.createElement("button");
+      more.type = "button";
+      more.className = "expand";
+      more.textContent = "Show the whole turn";
+      more.setAttribute("aria-expanded", "false");
+      more.addEventListener("click", () => {
+        const open = box.classList.toggle("collapsed") === false;
+        more.textContent = open ? "Cut it short again" : "Show the whole turn";
+        more.setAttribute("aria-expanded", String(open));
+      });
+      box.append(head, user, pair, more);
+      els.history.append(box);
+    });
   }
 
   async function run(url, body, message) {

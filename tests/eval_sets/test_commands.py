@@ -34,15 +34,12 @@ def test_import_prints_the_set_the_version_the_count_and_that_it_is_new(tmp_path
     assert output.startswith("koala v1: 2 prompts (koala; unchanged, identical content already stored;")
 
 
-def test_import_of_mtbench_says_the_later_turns_were_kept(tmp_path):
+def test_import_of_mtbench_says_the_questions_were_kept_as_conversations(tmp_path):
     path = tmp_path / "mt.jsonl"
     path.write_bytes(samples.MTBENCH)
     output = run("import_eval_set", str(path), "--name", "mt", "--format", "mtbench")
     assert "mt v1: 2 prompts (mtbench; new version" in output
-    assert (
-        "note: only the first turn is the prompt; the later turns of 2 questions were kept in metadata"
-        in output
-    )
+    assert "note: 2 questions kept as conversations (every turn)" in output
 
 
 def test_import_with_a_csv_mapping(tmp_path):

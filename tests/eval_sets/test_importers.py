@@ -41,13 +41,32 @@ def test_vicuna_reads_both_a_single_turn_and_the_older_text_field():
     ]
 
 
-def test_mtbench_prompts_on_the_first_turn_and_keeps_the_rest_in_metadata():
+def test_mtbench_keeps_every_turn_of_a_question_as_a_conversation():
     result = parse(samples.MTBENCH, format="mtbench")
     first, second = result.records
     assert first.text == "Write a poem."
-    assert first.metadata == {"later_turns": ["Now make it rhyme."]}
-    assert second.metadata == {"later_turns": ["And 3+3?"], "reference": ["4", "6"]}
-    assert any("later turns of 2 questions" in note for note in result.notes)
+    assert first.turns == ("Write a poem.", "Now make it rhyme.")
+    assert first.metadata == {}
+    assert second.turns[1] == "And 3+3?"
+    assert second.metadata == {"reference": ["4", "6"]}
+    assert any("2 questions kept as conversations" in note for note in result.notes)
+
+
+def test_generic_jsonl_reads_turns_in_place_of_the_prompt():
+    data = jsonl(
+        {"id": "c1", "turns": ["Hi.", "And then?"], "category": "chat"}, {"id": "c2", "prompt": "One."}
+    )
+    result = parse(data)
+    assert result.format == "jsonl"
+    first, second = result.records
+    assert (first.text, first.turns, first.category) == ("Hi.", ("Hi.", "And then?"), "chat")
+    assert (second.text, second.turns) == ("One.", ())
+
+
+def test_a_contract_line_whose_prompt_is_not_its_first_turn_is_refused():
+    data = jsonl({"id": "c1", "category": "c", "setting": "zero_shot", "prompt": "A", "turns": ["B", "C"]})
+    with pytest.raises(EvalSetImportError, match="differs from the first of `turns`"):
+        parse(data)
 
 
 def test_koala_prompts_get_the_general_category():

@@ -105,12 +105,14 @@ def test_the_exported_file_imports_back_as_the_same_version(format_name):
 
 
 def test_the_export_follows_the_contract_format():
+    single = eval_set_import(data=samples.KOALA, filename="k.jsonl").eval_set
     result = eval_set_import(data=samples.MTBENCH, filename="m.jsonl")
     lines = [json.loads(line) for line in eval_set_export(eval_set=result.eval_set).splitlines()]
     assert list(lines[0])[:6] == ["id", "category", "setting", "prompt", "variant_of", "stop"]
     assert lines[0]["id"] == "81"
     assert lines[0]["variant_of"] is None
-    assert lines[1]["later_turns"] == ["And 3+3?"]
+    assert lines[1]["turns"] == ["What is 2+2?", "And 3+3?"]
+    assert "turns" not in json.loads(eval_set_export(eval_set=single).splitlines()[0])
 
 
 def test_a_bad_record_anywhere_stores_nothing_at_all():

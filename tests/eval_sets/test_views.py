@@ -164,8 +164,14 @@ def test_metadata_is_shown_as_json_behind_a_disclosure(researcher_client):
     eval_set = eval_set_import(data=samples.MTBENCH, filename="mt.jsonl").eval_set
     page = researcher_client.get(reverse("eval_sets:detail", args=[eval_set.pk])).content.decode()
     assert "<summary>Metadata</summary>" in page
-    assert "later_turns" in page
-    assert "&quot;Now make it rhyme.&quot;" in page
+    assert "&quot;4&quot;" in page
+
+
+def test_a_conversation_shows_every_user_turn(researcher_client):
+    eval_set = eval_set_import(data=samples.MTBENCH, filename="mt.jsonl").eval_set
+    page = researcher_client.get(reverse("eval_sets:detail", args=[eval_set.pk])).content.decode()
+    assert "2 turns" in page
+    assert "Now make it rhyme." in page
 
 
 def test_the_download_header_of_a_set_named_with_a_quote_and_slash_stays_well_formed(researcher_client):

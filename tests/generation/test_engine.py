@@ -266,3 +266,16 @@ def test_min_new_tokens_keeps_eos_out_of_the_first_tokens_while_scores_stay_raw(
 def test_min_new_tokens_above_max_new_tokens_is_refused():
     with pytest.raises(ValueError, match="min_new_tokens"):
         SamplingParams(max_new_tokens=4, min_new_tokens=5).check()
+
+
+def test_a_conversation_turn_goes_through_the_chat_template_with_the_models_earlier_answers():
+    from generation.sample_types import PromptRequest
+
+    tokenizer = byte_tokenizer()
+    tokenizer.chat_template = (
+        "{% for m in messages %}<{{ m['role'][0] }}>{{ m['content'] }}{% endfor %}"
+        "{% if add_generation_prompt %}<a>{% endif %}"
+    )
+    engine = Engine(tiny_causal(), tokenizer, chat_template=True)
+    request = PromptRequest(key="q#turn2", text="more", history=(("hi", "hello"),))
+    assert engine.encode_prompt("more", request) == [byte_id(c) for c in "<u>hi<a>hello<u>more<a>"]

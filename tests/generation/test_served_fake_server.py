@@ -42,6 +42,7 @@ class FakeServer:
         self.fail_after: int | None = None  # completions answered before it goes "down" (503)
         self.completions = 0
         self.headers: list[dict[str, str]] = []
+        self.bodies: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         fake = self
 
@@ -52,6 +53,7 @@ class FakeServer:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.headers.append(dict(self.headers))
+                fake.bodies.append((self.path, body))
                 if self.path == "/tokenize":
                     ids = [b + 3 for b in body["prompt"].encode()] + (
                         [1] if body["add_special_tokens"] else []
@@ -250,3 +252,27 @@ def test_register_model_stores_a_served_model_with_chat(capsys, settings):
     assert "registered served model big" in capsys.readouterr().out
     with pytest.raises(GenerationError, match="already registered"):
         model_spec_register_served(name="big", base_url="http://10.0.0.7:8000/v1", served_model="x")
+
+
+def test_a_served_base_model_gets_each_conversation_turn_in_the_recorded_plain_template(
+    fake_spec, fake_server, settings
+):
+    from eval_sets.services import eval_set_import
+
+    settings.GENERATION_SERVED_CONCURRENCY = 1
+    line = {"question_id": 1, "category": "writing", "turns": ["Write a poem.", "Now make it rhyme."]}
+    eval_set_import(data=(json.dumps(line) + "\n").encode(), filename="mt.jsonl", name="mt")
+    job = generation_job_create(model=fake_spec, eval_set="mt", params=FAST, enqueue=False)
+    job = generation_job_run(job_id=job.pk)
+    assert job.status == JobStatus.DONE, job.error
+    chosen = Sample.objects.get(job=job, turn=1, selected=True).text
+    # Each prompt is tokenized more than once (with and without the tokenizer's suffix).
+    tokenized = list(
+        dict.fromkeys(body["prompt"] for path, body in fake_server.bodies if path == "/tokenize")
+    )
+    assert tokenized == [
+        "User: Write a poem.\n\nAssistant:",
+        f"User: Write a poem.\n\nAssistant: {chosen}\n\nUser: Now make it rhyme.\n\nAssistant:",
+    ]
+    assert Sample.objects.filter(job=job, turn=2).count() == 3
+    assert "User: {user}" in job.conversation_template

@@ -1,6 +1,7 @@
 """create_campaign NAME --eval-set NAME --systems A B [C ...] [--ratings-per-item K] [--overlap F] [--raters u1,u2]
 [--stop-when-settled [--precision W] [--max-ratings N] [--equivalence-margin M]]
-[--min-effect P] [--power Q] [--alpha A] [--sample N [--sample-seed S]] [--categories a,b]"""
+[--min-effect P] [--power Q] [--alpha A] [--sample N [--sample-seed S]] [--categories a,b]
+[--rate per-turn|conversation]"""
 
 from __future__ import annotations
 
@@ -87,6 +88,12 @@ class Command(BaseCommand):
             action="store_true",
             help="rate only the prompts every system answered (e.g. after generate --limit)",
         )
+        parser.add_argument(
+            "--rate",
+            choices=["per-turn", "conversation"],
+            default="per-turn",
+            help="conversations: rate every turn (default, MT-Bench) or once after the last turn (the Arena)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -122,6 +129,7 @@ class Command(BaseCommand):
                 sample=options["sample"],
                 sample_seed=options["sample_seed"],
                 categories=[c for c in options["categories"].split(",") if c.strip()],
+                rate=options["rate"],
             )
         except CampaignError as exc:
             raise CommandError(str(exc)) from None

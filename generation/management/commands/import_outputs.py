@@ -21,4 +21,9 @@ class Command(BaseCommand):
             )
         except GenerationError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"imported {job.prompts_done} responses for {job.model.name} as job {job.pk}")
+        answers = job.samples.count()
+        # A conversation has one answer per turn: say so when there are more answers than prompts.
+        turns = f" ({answers} answers, one per turn)" if answers != job.prompts_done else ""
+        self.stdout.write(
+            f"imported {job.prompts_done} responses{turns} for {job.model.name} as job {job.pk}"
+        )
