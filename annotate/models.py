@@ -195,7 +195,15 @@ class Comparison(models.Model):
 
     class Meta:
         ordering = ["campaign", "id"]
-        indexes = [models.Index(fields=["campaign", "order_key"], name="comparison_campaign_order")]
+        indexes = [
+            models.Index(fields=["campaign", "order_key"], name="comparison_campaign_order"),
+            # Items whose counter is full but whose counted leases may have run out (issue 31):
+            # progress counts these per campaign without a scan.
+            models.Index(
+                fields=["campaign", "lease_check_at"], name="comparison_may_open",
+                condition=models.Q(lease_check_at__isnull=False, taken__gte=models.F("needed")),
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"comparison {self.token}"
@@ -377,7 +385,7 @@ class SequentialCell(models.Model):
         return self.ci_high - self.ci_low
 
 
-# Recruiting's and the change log's models belong to this app; importing them here registers them.
+# Recruiting's, the change log's and serving's models belong to this app; importing them here registers them.
 from annotate.change_models import CampaignChange  # noqa: E402, F401
 from annotate.recruiting_models import (  # noqa: E402, F401
     CampaignRecruiting,
@@ -388,3 +396,4 @@ from annotate.recruiting_models import (  # noqa: E402, F401
     PracticeAnswer,
     PracticeItem,
 )
+from annotate.serving_models import ServingTally  # noqa: E402, F401

@@ -1,0 +1,39 @@
+"""Serving's campaign-wide counters (issue 31): what a rater's progress needs from the whole campaign.
+
+annotate.models imports this module, which registers the model with the app.
+
+A rater's progress needs, from the whole campaign, only how many regular comparisons have room by
+their counter (`taken < needed`) and how many gold checks there are; the rest comes from the
+rater's own rows. Those two numbers are kept here, per campaign, split over `SLOTS` rows (a
+comparison counts in slot `id % SLOTS`) so that raters filling different items do not queue on
+one row. Database triggers keep them (annotate migration 0013): every insert, delete and change of
+`taken`, `needed` or `gold_answer` of a comparison moves its slot in the same statement's
+transaction, under the locks the change already takes, whichever code path made it (the rating
+page, a recount, an exclusion, the admin). `manage.py serving_check` recounts them and reports drift.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+# How many rows a campaign's counters are split over. The slot of a comparison is `id % SLOTS`.
+SLOTS = 16
+
+
+class ServingTally(models.Model):
+    """One slot of a campaign's counters: regular comparisons with room by `taken`, and gold checks."""
+
+    # No database constraint: the triggers that keep these rows run inside the cascade that deletes
+    # a campaign, whose order Django decides; the rows go with the campaign all the same.
+    campaign = models.ForeignKey(
+        "annotate.Campaign", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    slot = models.PositiveSmallIntegerField()
+    open_items = models.BigIntegerField(default=0)
+    gold_items = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "slot"], name="serving_tally_slot")]
+
+    def __str__(self) -> str:
+        return f"tally {self.campaign_id}:{self.slot}"
