@@ -14,9 +14,10 @@ from django.db import models
 from django.utils import timezone
 
 from analysis.quality_flags import REASON_MAX_CHARS
+from annotate.serving_models import COMPARISON_SERVING_INDEXES
 
-# Order keys live in [0, ORDER_PRIME); each rater sees comparisons sorted by an affine permutation
-# (key * a + b) mod ORDER_PRIME of their own, which keeps products inside a signed 64-bit integer.
+# Order keys live in [0, ORDER_PRIME); each rater sees comparisons sorted by a rotation
+# (key + b) mod ORDER_PRIME, its start b drawn afresh at each rating (annotate.rater_access).
 ORDER_PRIME = 2_147_483_647
 
 DEFAULT_INSTRUCTIONS = """\
@@ -197,13 +198,8 @@ class Comparison(models.Model):
         ordering = ["campaign", "id"]
         indexes = [
             models.Index(fields=["campaign", "order_key"], name="comparison_campaign_order"),
-            # Items whose counter is full but whose counted leases may have run out (issue 31):
-            # progress counts these per campaign without a scan.
-            models.Index(
-                fields=["campaign", "lease_check_at"], name="comparison_may_open",
-                condition=models.Q(lease_check_at__isnull=False, taken__gte=models.F("needed")),
-            ),
-        ]  # fmt: skip
+            *COMPARISON_SERVING_INDEXES,  # issue 31: serving's pool, gold checks, items that may reopen
+        ]
 
     def __str__(self) -> str:
         return f"comparison {self.token}"

@@ -247,11 +247,12 @@ def counted_figures(*, campaign: Campaign, rater: User, now: datetime, since: da
     """The figures `_counts(own=True)` gives over `with_mine` rows, from the counters (`_COUNTED`)."""
     row = _COUNTED.row("counted", campaign=campaign.pk, rater=rater.pk, now=now, since=since)
     # PostgreSQL sums bigints as numeric, which reaches Python as Decimal: the figures are whole numbers.
-    got = {name: None if value is None else int(value) for name, value in row.items()}
+    # Every figure but the held item is a count (never NULL: each is coalesced to 0).
+    got = {name: int(value) for name, value in row.items() if name != "held"}
     room = got["open"] - got["rated_open"] + got["may_open"] + got["held_full"]
     gold = got["gold_all"] - got["n_gold"]
     return {
-        "room": room, "gold": gold, "unskipped": room + gold - got["skipped_left"], "held": got["held"],
+        "room": room, "gold": gold, "unskipped": room + gold - got["skipped_left"], "held": row["held"],
         "n": got["n"], "n_gold": got["n_gold"], "recent": got["recent"],
     }  # fmt: skip
 

@@ -16,6 +16,25 @@ from __future__ import annotations
 
 from django.db import models
 
+# Comparison's indexes for serving (annotate.models puts them in Comparison.Meta):
+# - the pool: regular items with room by their counter, in the order a rater's walk reads them
+#   (annotate.picking), so that the next item is found without sorting the campaign;
+# - gold checks, in the same order (few, but found without a scan);
+# - items full by their counter whose counted leases may have run out: progress counts these.
+COMPARISON_SERVING_INDEXES = [
+    models.Index(
+        fields=["campaign", "label_rank", "order_key", "id"], name="comparison_pool",
+        condition=models.Q(gold_answer__isnull=True, taken__lt=models.F("needed")),
+    ),
+    models.Index(
+        fields=["campaign", "order_key"], name="comparison_gold", condition=models.Q(gold_answer__isnull=False)
+    ),
+    models.Index(
+        fields=["campaign", "lease_check_at"], name="comparison_may_open",
+        condition=models.Q(lease_check_at__isnull=False, taken__gte=models.F("needed")),
+    ),
+]  # fmt: skip
+
 # How many rows a campaign's counters are split over. The slot of a comparison is `id % SLOTS`.
 SLOTS = 16
 

@@ -119,6 +119,22 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="comparison",
             index=models.Index(
+                condition=models.Q(("gold_answer__isnull", True), ("taken__lt", models.F("needed"))),
+                fields=["campaign", "label_rank", "order_key", "id"],
+                name="comparison_pool",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="comparison",
+            index=models.Index(
+                condition=models.Q(("gold_answer__isnull", False)),
+                fields=["campaign", "order_key"],
+                name="comparison_gold",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="comparison",
+            index=models.Index(
                 condition=models.Q(("lease_check_at__isnull", False), ("taken__gte", models.F("needed"))),
                 fields=["campaign", "lease_check_at"],
                 name="comparison_may_open",
