@@ -263,10 +263,19 @@ def _shortlist_lock(
     if split is None:
         return _locked(around.filter(pk__in=ordered.values("pk")[:_SHORTLIST]))
     walk = ordered.order_by("order_key", "pk").values("pk")
+    parts = [
+        walk.filter(side, label_rank=rank)[:_SHORTLIST]
+        for rank in (0, 1)
+        for side in (Q(order_key__gte=split), Q(order_key__lt=split))
+    ]
+    if connection.features.supports_slicing_ordering_in_compound:
+        # PostgreSQL: one IN over a UNION ALL, which it joins by primary key; an OR of four INs it
+        # would test on every row of the campaign.
+        return _locked(around.filter(pk__in=parts[0].union(*parts[1:], all=True)))
+    # SQLite cannot limit the parts of a compound; it reads an OR of INs by primary key (MULTI-INDEX OR).
     sides = Q()
-    for rank in (0, 1):
-        for side in (Q(order_key__gte=split), Q(order_key__lt=split)):
-            sides |= Q(pk__in=walk.filter(side, label_rank=rank)[:_SHORTLIST])
+    for part in parts:
+        sides |= Q(pk__in=part)
     return _locked(around.filter(sides))
 
 
