@@ -87,15 +87,15 @@ def build(name: str, size: int, n_raters: int) -> tuple[Campaign, list, float]:
     )
     copies = -(-size // len(prompts)) - 1
     if copies > 0:
-        fields = [f for f in Comparison._meta.concrete_fields if not f.primary_key]
+        fields = [str(f.column) for f in Comparison._meta.concrete_fields if not f.primary_key]
         fresh = {
             "token": "md5(random()::text || g::text || c.id::text)",
             "order_key": "floor(random() * 2147483647)::bigint",
             "taken": "0",
             "lease_check_at": "NULL",
         }
-        columns = ", ".join(f.column for f in fields)
-        values = ", ".join(fresh.get(f.column, f"c.{f.column}") for f in fields)
+        columns = ", ".join(fields)
+        values = ", ".join(fresh.get(column, f"c.{column}") for column in fields)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO annotate_comparison ({columns}) SELECT {values} FROM annotate_comparison c,"
