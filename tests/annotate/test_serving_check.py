@@ -6,9 +6,11 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
-from annotate.assignment import item_next, rating_submit
+from annotate.assignment import item_next, rating_submit, rating_submit_and_serve
 from annotate.models import Comparison, ServingTally
+from annotate.serving_check import serving_drift
 
 
 def test_the_tallies_follow_a_campaign_built_rated_and_deleted(campaign_factory, make_rater):
@@ -43,3 +45,24 @@ def test_the_check_says_zero_drift_and_names_a_counter_that_drifted(campaign_fac
 def test_the_check_refuses_an_unknown_campaign_with_a_reason(db):
     with pytest.raises(CommandError, match="no campaign named 'nope'"):
         call_command("serving_check", "--campaign", "nope")
+
+
+def test_a_worker_killed_mid_rating_leaves_the_counters_equal_to_a_recount(campaign_factory, make_rater):
+    # A worker that dies inside the rating's transaction (here: an error after the rating was
+    # stored and the next item leased) takes its counter changes with it, as the triggers write
+    # in that transaction.
+    rater = make_rater("r1")
+    campaign = campaign_factory(n_prompts=4, raters=[rater])
+    item = item_next(campaign=campaign, rater=rater)
+    assert item is not None
+    before = list(
+        ServingTally.objects.filter(campaign=campaign).order_by("slot").values_list("open_items", flat=True)
+    )
+    with pytest.raises(RuntimeError), transaction.atomic():
+        rating_submit_and_serve(campaign=campaign, rater=rater, token=item.token, side="left")
+        raise RuntimeError("killed")
+    after = list(
+        ServingTally.objects.filter(campaign=campaign).order_by("slot").values_list("open_items", flat=True)
+    )
+    assert after == before
+    assert serving_drift(campaigns=[campaign]) == []
