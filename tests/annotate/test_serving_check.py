@@ -6,11 +6,12 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 
 from annotate.assignment import item_next, rating_submit, rating_submit_and_serve
 from annotate.models import Comparison, ServingTally
 from annotate.serving_check import serving_drift
+from annotate.serving_triggers import serving_triggers_ensure
 
 
 def test_the_tallies_follow_a_campaign_built_rated_and_deleted(campaign_factory, make_rater):
@@ -66,3 +67,21 @@ def test_a_worker_killed_mid_rating_leaves_the_counters_equal_to_a_recount(campa
     )
     assert after == before
     assert serving_drift(campaigns=[campaign]) == []
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite drops triggers when it rebuilds a table")
+def test_triggers_lost_to_a_rebuilt_table_on_sqlite_are_created_again_after_migrate(db):
+    def triggers() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'serving_tally_%'"
+            )
+            return {row[0] for row in cursor.fetchall()}
+
+    expected = {"serving_tally_insert", "serving_tally_delete", "serving_tally_update"}
+    assert triggers() == expected
+    with connection.cursor() as cursor:  # what SQLite's table rebuild does to them
+        for name in expected:
+            cursor.execute(f"DROP TRIGGER {name}")
+    serving_triggers_ensure()
+    assert triggers() == expected
