@@ -109,6 +109,7 @@ def _serve(
         base = open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign)
         kw: dict[str, Any] = {
             "campaign": campaign, "rater": rater, "excluded": excluded, "now": now, "recount": recount,
+            "step": progress.done,  # the rater's order is drawn afresh at each rating
             # Unless everything left to the rater is an item they skipped, the item is one they
             # never saw. (Stop-when-settled campaigns draw their order at each call: one path.)
             "fresh_first": not (progress.only_skipped or campaign.stop_when_settled),

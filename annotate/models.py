@@ -14,9 +14,10 @@ from django.db import models
 from django.utils import timezone
 
 from analysis.quality_flags import REASON_MAX_CHARS
+from annotate.serving_models import COMPARISON_SERVING_INDEXES
 
-# Order keys live in [0, ORDER_PRIME); each rater sees comparisons sorted by an affine permutation
-# (key * a + b) mod ORDER_PRIME of their own, which keeps products inside a signed 64-bit integer.
+# Order keys live in [0, ORDER_PRIME); each rater sees comparisons sorted by a rotation
+# (key + b) mod ORDER_PRIME, its start b drawn afresh at each rating (annotate.rater_access).
 ORDER_PRIME = 2_147_483_647
 
 DEFAULT_INSTRUCTIONS = """\
@@ -210,7 +211,10 @@ class Comparison(models.Model):
 
     class Meta:
         ordering = ["campaign", "id"]
-        indexes = [models.Index(fields=["campaign", "order_key"], name="comparison_campaign_order")]
+        indexes = [
+            models.Index(fields=["campaign", "order_key"], name="comparison_campaign_order"),
+            *COMPARISON_SERVING_INDEXES,  # issue 31: serving's pool, gold checks, items that may reopen
+        ]
 
     def __str__(self) -> str:
         return f"comparison {self.token}"
@@ -334,6 +338,8 @@ class RaterExclusion(models.Model):
         return f"rater {self.rater_id} excluded from {self.campaign_id}"
 
 
+# Recruiting's, the change log's, serving's and settling's models belong to this app; importing them
+# here registers them.
 from annotate.change_models import CampaignChange  # noqa: E402, F401
 from annotate.recruiting_models import (  # noqa: E402, F401
     CampaignRecruiting,
@@ -344,4 +350,5 @@ from annotate.recruiting_models import (  # noqa: E402, F401
     PracticeAnswer,
     PracticeItem,
 )
+from annotate.serving_models import ServingTally  # noqa: E402, F401
 from annotate.settling_models import CampaignSettling, SequentialCell  # noqa: E402, F401

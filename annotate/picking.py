@@ -37,8 +37,8 @@ def item_candidates(
 ) -> QuerySet[Comparison]:
     """The order in which `qs` (rows of `with_mine`) is offered to the rater: the one place that decides it.
 
-    Items the rater never skipped come first, in the rater's own permutation of the campaign (under
-    active labelling, the drawn ones before the rest, each in that permutation); then
+    Items the rater never skipped come first, in the rater's own order of the campaign (a rotation
+    drawn at each rating; under active labelling, the drawn ones before the rest, each in that order); then
     skipped ones, least recently skipped first (so skipping cycles through them instead of
     returning the same item forever). Adaptive serving extends this ordering. `fresh` says that
     `qs` holds no item the rater skipped (`fresh_to`), and is not joined to the rater's rows.
@@ -68,8 +68,11 @@ def item_pick(
     excluded: list[int],
     now: datetime,
     recount: list[int],
+    step: int = 0,
 ) -> Comparison | None:
     """Lock and lease the first gold check (or regular item with room) of `base` in the rater's order.
+
+    `step` (the ratings the rater has given) picks the rater's order now (`rater_order`).
 
     With `fresh_first`, the items the rater never skipped are looked among first, without joins
     to the rater's rows: they come first in the rater's order and nearly always hold the item.
@@ -77,7 +80,11 @@ def item_pick(
     are recounted with the leased one, in one statement.
     """
     tried: list[int] = []
-    for pool in _pools(base, gold=gold, fresh_first=fresh_first, campaign=campaign, rater=rater, now=now):
+    order = rater_order(campaign=campaign, rater=rater, step=step)
+    pools = _pools(
+        base, gold=gold, fresh_first=fresh_first, campaign=campaign, rater=rater, now=now, order=order
+    )
+    for pool in pools:
         picked = _lock_with_room(pool, tried=tried, excluded=excluded, now=now, recount=recount)
         if picked is not None:
             until = lease_renew(campaign=campaign, comparison_id=picked.pk, rater=rater, now=now)
@@ -99,6 +106,8 @@ class _Pool:
 
     build: Callable[[], tuple[QuerySet[Comparison], QuerySet[Comparison] | None]]
     compiled: Callable[[], Comparison | None] | None = None
+    # Where the rater's rotation wraps (`_shortlist_lock`); None: sort the pool instead.
+    split: int | None = None
 
     @cached_property
     def built(self) -> tuple[QuerySet[Comparison], QuerySet[Comparison] | None]:
@@ -129,22 +138,39 @@ def _fresh(
     return item_candidates(fresh, **candidates), item_candidates(outer, **candidates)
 
 
+def _pool(
+    base: QuerySet[Comparison], *, campaign: Campaign, rater: User, order: Any
+) -> tuple[QuerySet[Comparison], QuerySet[Comparison]]:
+    """The rater's fresh regular items with room by their counter: what the `comparison_pool` index holds.
+
+    Items full by their counter whose counted leases may have run out are not in it: they are
+    looked for (`_fresh`) only when this pool has nothing for the rater.
+    """
+    wanted = Q(gold_answer__isnull=True, taken__lt=F("needed"))
+    fresh = base.filter(fresh_to(rater, campaign=campaign), wanted)
+    candidates = {"campaign": campaign, "rater": rater, "fresh": True, "order": order}
+    return item_candidates(fresh, **candidates), item_candidates(
+        Comparison.objects.filter(wanted), **candidates
+    )
+
+
 def _build_fresh_lock(values: Mapping[str, Any], *, gold: bool) -> QuerySet[Comparison]:
     # A campaign that does not stop when settled, as the compiled path is taken for those only.
     campaign = Campaign(pk=values["campaign"], stop_when_settled=False)
-    ordered, outer = _fresh(
-        Comparison.objects.filter(campaign=campaign), gold=gold, campaign=campaign,
-        rater=User(pk=values["rater"]), now=values.get("now"), order=(values["a"], values["b"]),
-    )  # fmt: skip
-    return _shortlist_lock(ordered, outer)
+    rows, rater = Comparison.objects.filter(campaign=campaign), User(pk=values["rater"])
+    order = (1, values["b"])
+    if gold:
+        return _shortlist_lock(
+            *_fresh(rows, gold=True, campaign=campaign, rater=rater, now=None, order=order)
+        )
+    return _shortlist_lock(*_pool(rows, campaign=campaign, rater=rater, order=order), split=values["split"])
 
 
 # The first look on nearly every rating: compiled once per process (core.statements).
 _FRESH_LOCK = {
     gold: QueryStatement(
         partial(_build_fresh_lock, gold=gold),
-        ints=("campaign", "rater", "a", "b"),
-        datetimes=() if gold else ("now",),  # a check has no room to check
+        ints=("campaign", "rater", "b") if gold else ("campaign", "rater", "b", "split"),
     )
     for gold in (False, True)
 }
@@ -158,22 +184,31 @@ def _pools(
     campaign: Campaign,
     rater: User,
     now: datetime,
+    order: tuple[int, int],
 ) -> Iterator[_Pool]:
-    """The pools to look in, in turn, each built only if the one before had nothing."""
-    if fresh_first:
-        compiled = None
-        if not campaign.stop_when_settled:
-            a, b = rater_order(campaign=campaign, rater=rater)
-            values: dict[str, Any] = {"campaign": campaign.pk, "rater": rater.pk, "a": a, "b": b}
-            if not gold:
-                values["now"] = now
-            compiled = partial(_FRESH_LOCK[gold].first, "fresh", **values)
-        yield _Pool(partial(_fresh, base, gold=gold, campaign=campaign, rater=rater, now=now), compiled)
+    """The pools to look in, in turn, each built only if the one before had nothing.
+
+    A campaign that does not stop when settled looks first in the pool of fresh regular items with
+    room (`_pool`), walked from the rater's start along its index, which costs the same whatever
+    the campaign's size; only when that has nothing for the rater are the other pools searched.
+    """
+    fresh = partial(_fresh, base, gold=gold, campaign=campaign, rater=rater, now=now, order=order)
+    if fresh_first and not campaign.stop_when_settled:
+        values: dict[str, Any] = {"campaign": campaign.pk, "rater": rater.pk, "b": order[1]}
+        if gold:
+            yield _Pool(fresh, partial(_FRESH_LOCK[True].first, "fresh", **values))
+        else:
+            split = ORDER_PRIME - order[1]
+            compiled = partial(_FRESH_LOCK[False].first, "pool", **values, split=split)
+            yield _Pool(partial(_pool, base, campaign=campaign, rater=rater, order=order), compiled, split)
+            yield _Pool(fresh)  # items whose counted leases may have run out
+    elif fresh_first:
+        yield _Pool(fresh)
 
     def whole() -> tuple[QuerySet[Comparison], None]:
         mine = with_mine(base, rater=rater)
         rows = mine.filter(NOT_MINE, gold_answer__isnull=False) if gold else mine.filter(room(now))
-        return item_candidates(rows, campaign=campaign, rater=rater), None
+        return item_candidates(rows, campaign=campaign, rater=rater, order=order), None
 
     yield _Pool(whole)
 
@@ -194,7 +229,7 @@ def _lock_with_room(
             ordered, outer = pool.built
             shortlist = ordered.exclude(pk__in=tried)
             picked = _shortlist_lock(
-                shortlist, None if outer is None else outer.exclude(pk__in=tried)
+                shortlist, None if outer is None else outer.exclude(pk__in=tried), split=pool.split
             ).first()
         if picked is None:  # every one of the short list was taken or locked meanwhile
             picked = _locked(pool.built[0].exclude(pk__in=tried)).first()
@@ -211,16 +246,37 @@ def _lock_with_room(
 
 
 def _shortlist_lock(
-    ordered: QuerySet[Comparison], outer: QuerySet[Comparison] | None
+    ordered: QuerySet[Comparison], outer: QuerySet[Comparison] | None, *, split: int | None = None
 ) -> QuerySet[Comparison]:
     """The first rows of `ordered`, locked through `outer` (or `ordered` itself).
 
     The whole rows are read for the one item shown; sorting them all would carry the texts
     through the sort (which a lock keeps from stopping at the first row), so the order is found
     on the narrow columns first and the rows read for a short list of the best.
+
+    With `split`, where the rater's rotation wraps (order keys from it come first, then those below
+    it), the short list is the first rows of each side for each `label_rank`, each read in index
+    order (`comparison_pool`: campaign, label_rank, order_key, id) instead of sorting the pool; the
+    first of the rater's order is the first of one of them, so `outer` orders the union.
     """
     around = ordered if outer is None else outer
-    return _locked(around.filter(pk__in=ordered.values("pk")[:_SHORTLIST]))
+    if split is None:
+        return _locked(around.filter(pk__in=ordered.values("pk")[:_SHORTLIST]))
+    walk = ordered.order_by("order_key", "pk").values("pk")
+    parts = [
+        walk.filter(side, label_rank=rank)[:_SHORTLIST]
+        for rank in (0, 1)
+        for side in (Q(order_key__gte=split), Q(order_key__lt=split))
+    ]
+    if connection.features.supports_slicing_ordering_in_compound:
+        # PostgreSQL: one IN over a UNION ALL, which it joins by primary key; an OR of four INs it
+        # would test on every row of the campaign.
+        return _locked(around.filter(pk__in=parts[0].union(*parts[1:], all=True)))
+    # SQLite cannot limit the parts of a compound; it reads an OR of INs by primary key (MULTI-INDEX OR).
+    sides = Q()
+    for part in parts:
+        sides |= Q(pk__in=part)
+    return _locked(around.filter(sides))
 
 
 def _locked(candidates: QuerySet[Comparison]) -> QuerySet[Comparison]:

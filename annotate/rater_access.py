@@ -69,15 +69,16 @@ def rater_campaign(*, rater: User, campaign_id: int) -> tuple[Campaign, list[int
     return campaign, sorted(int(pk) for pk in listed.split(",") if pk)
 
 
-def rater_order(*, campaign: Campaign, rater: User) -> tuple[int, int]:
-    """The rater's own permutation of the campaign, (a, b) in key -> (key * a + b) mod p.
+def rater_order(*, campaign: Campaign, rater: User, step: int = 0) -> tuple[int, int]:
+    """The rater's order of the campaign at their `step` (ratings given so far): (a, b) in key -> (key * a + b) mod p.
 
-    Keyed with the site secret so it is stable for a rater (a reload shows the same order) and
-    unguessable, and independent of anything about the systems.
+    A rotation (a is 1) from a start drawn afresh at each step, keyed with the site secret so it is
+    stable for a rater at a step (a reload shows the same item) and unguessable, and independent of
+    anything about the systems. Each next item is thus a uniform draw among those left to the rater,
+    no two raters walk the same sequence, and serving finds it by walking an index from the start
+    (annotate.picking) instead of sorting the campaign (issue 31).
     """
     digest = hmac.new(
-        settings.SECRET_KEY.encode(), f"order:{campaign.pk}:{rater.pk}".encode(), hashlib.sha256
+        settings.SECRET_KEY.encode(), f"order:{campaign.pk}:{rater.pk}:{step}".encode(), hashlib.sha256
     ).digest()
-    a = 1 + int.from_bytes(digest[:8], "big") % (ORDER_PRIME - 1)
-    b = int.from_bytes(digest[8:16], "big") % ORDER_PRIME
-    return a, b
+    return 1, int.from_bytes(digest[8:16], "big") % ORDER_PRIME

@@ -13,15 +13,21 @@ import pytest
 from django.utils import timezone
 
 from annotate.assignment import item_next, item_skip, rating_submit
-from annotate.models import Comparison
+from annotate.models import Comparison, Rating
 from annotate.picking import item_candidates
 from annotate.progress import held_now, room, with_mine
+from annotate.rater_access import rater_order
 
 
 def _first_in_order(campaign, rater, now):
     rows = with_mine(Comparison.objects.filter(campaign=campaign), rater=rater)
+    # The rater's order at their step: drawn afresh at each rating they give.
+    step = Rating.objects.filter(campaign=campaign, rater=rater).count()
     candidates = item_candidates(
-        rows.filter(room(now)).exclude(held_now(now)), campaign=campaign, rater=rater
+        rows.filter(room(now)).exclude(held_now(now)),
+        campaign=campaign,
+        rater=rater,
+        order=rater_order(campaign=campaign, rater=rater, step=step),
     )
     first = candidates.first()
     return None if first is None else first.pk

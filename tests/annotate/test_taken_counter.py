@@ -17,11 +17,13 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
+from annotate import progress
 from annotate.assignment import RatingError, item_next, item_skip, rating_submit, rating_undo
 from annotate.leases import taken_exact
 from annotate.models import Comparison, Rating
 from annotate.selectors import excluded_rater_ids
 from annotate.services import campaign_rater_exclude, campaign_rater_include
+from annotate.serving_check import serving_drift
 from tests.factories import login, served_item
 
 count_taken = __import__(
@@ -43,6 +45,15 @@ def _served(campaign, rater, now=None) -> Comparison:
 
 
 def _check(campaign, now) -> None:
+    # Serving's other counters (issue 31): the tallies equal a recount, and so does every rater's
+    # progress read from them.
+    assert serving_drift(campaigns=[campaign], now=now) == []
+    since = progress.undo_since(now)
+    for rater in campaign.raters.all():
+        recount = progress.with_mine(Comparison.objects.filter(campaign=campaign), rater=rater).aggregate(
+            **progress._counts(now=now, since=since, own=True)
+        )
+        assert progress.counted_figures(campaign=campaign, rater=rater, now=now, since=since) == recount
     excluded = excluded_rater_ids(campaign=campaign)
     for comparison in Comparison.objects.filter(campaign=campaign):
         exact = taken_exact(comparison_id=comparison.pk, excluded=excluded, now=now)
@@ -52,7 +63,7 @@ def _check(campaign, now) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_counter_stays_at_or_above_the_rows_and_every_item_can_be_finished(
+def test_the_counters_stay_at_or_above_the_rows_the_tallies_and_progress_equal_a_recount_and_every_item_can_be_finished(
     campaign_factory, make_rater, monkeypatch, seed
 ):
     rng = random.Random(seed)
@@ -140,6 +151,7 @@ def test_deleting_a_rater_gives_their_items_back(campaign_factory, make_rater):
     assert item_next(campaign=campaign, rater=r2) is None
     r1.delete()
     assert item_next(campaign=campaign, rater=r2) is not None
+    assert serving_drift(campaigns=[campaign]) == []
 
 
 def test_the_migration_counts_what_the_service_counts(campaign_factory, make_rater):
