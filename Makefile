@@ -58,6 +58,9 @@ typecheck: $(STAMP)
 
 # The suite runs on PostgreSQL + Redis when they can be started here, then on the embedded
 # default (SQLite + filesystem broker). pytest exits 5 when it collects nothing: a failure here.
+# Two workers (pytest-xdist), one per core: the suite stays under 15 minutes on 2 cores. Each worker has
+# its own test database; PYTEST_ARGS="-n 0" runs it in one process.
+PYTEST_ARGS ?= -n 2
 PYTEST := $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest ran no test"; exit 1; fi; exit $$rc
 pytest: $(STAMP) $(VLLM_STAMP)
 	@bin/with-services --skip-without-postgres sh -c '$(PYTEST)'

@@ -52,5 +52,19 @@ def main(argv: Sequence[str] | None = None, *, callback: TrainCallback | None = 
     return 0
 
 
+def process_group_close() -> None:
+    """Leave the process group before the interpreter exits.
+
+    Gloo's threads still running at exit abort a process ("terminate called without an active
+    exception", SIGABRT): seen once in a two-process test under load, after both processes had finished.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    process_group_close()
+    raise SystemExit(code)

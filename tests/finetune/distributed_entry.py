@@ -44,3 +44,4 @@ if __name__ == "__main__":
         callback = StopAfter(Path(log), None if stop_at == "-" else int(stop_at))
         if launch.main([config], callback=callback) != 0:
             raise SystemExit(1)
+    launch.process_group_close()
