@@ -79,6 +79,7 @@ def test_invite_signup_consent_practice_rate_completion_code(live_server, study,
     page.click("#accept")
     expect(page.locator("#practice-number")).to_have_text("1")
     page.screenshot(path=str(ARTIFACTS / "recruit-3-practice.png"), full_page=True)
+    page.wait_for_load_state()  # the practice page's key script is deferred
     page.keyboard.press("3")  # the rating page's keys: 3 is a tie
     expect(page.locator("#expected")).to_have_text(re.compile("Left is better|Right is better"))
     expect(page.locator("#explanation")).to_contain_text("2 + 2 is 4")
@@ -172,6 +173,7 @@ def test_a_screened_out_participant_sees_only_that_they_did_not_qualify(live_ser
     page.goto(f"{live_server.url}/join/p/{recruiting.entry_token}/?PROLIFIC_PID=90aa11bb22cc33dd44ee55ff")
     page.click("#start-study")
     expect(page.locator("#practice-note")).to_contain_text("qualification round")
+    page.wait_for_load_state()  # the practice page's key script is deferred
     page.keyboard.press("4")  # both bad: wrong, and no feedback says so
     expect(page.locator("#finish")).to_have_attribute("data-kind", "screened_out")
     expect(page.locator("body")).not_to_contain_text("2 + 2 is 4")

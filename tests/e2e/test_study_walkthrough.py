@@ -82,6 +82,7 @@ def _do_practice(page, expect, *, right: bool) -> None:
         side = _right_practice_side(page)
         if not right:
             side = "right" if side == "left" else "left"
+        page.wait_for_load_state()  # the key script is deferred: a key pressed before it runs is lost
         page.keyboard.press("1" if side == "left" else "2")
         if number == 1:
             expect(page.locator("#practice-number")).to_have_text("2")
