@@ -4,10 +4,6 @@ process alone stops both at the same step, after one resumable checkpoint."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,39 +14,14 @@ if not torch.distributed.is_available() or not torch.distributed.is_gloo_availab
 
 from finetune import checkpoints as ck  # noqa: E402
 from generation.tiny import save_tiny, tiny_causal  # noqa: E402
+from tests.finetune.launching import launch_two  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 ENTRY = Path(__file__).with_name("distributed_entry.py")
 STEPS, STOP_AT = 8, 4
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _launch(tmp_path: Path, *runs: tuple[Path, Path, int | None]) -> str:
-    """`accelerate launch` two processes; returns their output. A hang fails on the timeout."""
-    accelerate = Path(sys.executable).with_name("accelerate")
-    args = [str(a) for cfg, log, stop in runs for a in (cfg, log, "-" if stop is None else stop)]
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        # `--cpu` alone takes accelerate's single-process launcher; this is its multi-CPU route (torchrun).
-        "ACCELERATE_USE_CPU": "1",
-        "OMP_NUM_THREADS": "1",
-        "HF_HOME": str(tmp_path / "hf"),  # no accelerate config file of the machine's user
-        "HF_HUB_OFFLINE": "1",
-    }
-    command = [
-        str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
-        str(ENTRY), *args,
-    ]  # fmt: skip
-    done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=150)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
+    return launch_two(ENTRY, tmp_path, *runs, timeout=150)
 
 
 def _config(tmp_path: Path, base: Path, out: str) -> Path:

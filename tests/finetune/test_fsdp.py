@@ -12,10 +12,6 @@ waits for a GPU (bench/gpu_check.sh runs a two-step FSDP finetune where more tha
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,38 +25,15 @@ from finetune.models import FinetuneJob
 from finetune.runner import train_config_for
 from finetune.train_types import TrainConfig
 from generation.models import ModelSpec
+from tests.finetune.launching import launch_two
 
 torch = pytest.importorskip("torch")
 
-ROOT = Path(__file__).resolve().parents[2]
 ENTRY = Path(__file__).with_name("fsdp_entry.py")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _launch(tmp_path: Path, *runs: tuple[Path, Path, int | None]) -> str:
-    accelerate = Path(sys.executable).with_name("accelerate")
-    args = [str(a) for cfg, log, stop in runs for a in (cfg, log, "-" if stop is None else stop)]
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "ACCELERATE_USE_CPU": "1",  # accelerate's multi-CPU route (torchrun, gloo)
-        "OMP_NUM_THREADS": "1",
-        "HF_HOME": str(tmp_path / "hf"),
-        "HF_HUB_OFFLINE": "1",
-    }
-    command = [
-        str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
-        str(ENTRY), *args,
-    ]  # fmt: skip
-    done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
+    return launch_two(ENTRY, tmp_path, *runs, timeout=240)
 
 
 def _sharded_config(tmp_path: Path, base: Path, out: str) -> Path:
