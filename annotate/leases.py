@@ -11,7 +11,7 @@ may be too high, and serving counts again (`taken_exact`) before it refuses an i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from annotate.models import Campaign, Comparison, Lease, Rating
 from annotate.selectors import excluded_rater_ids
+from core.statements import WriteStatement
 
 
 def _active_leases(now: datetime) -> QuerySet[Lease, Any]:
@@ -85,16 +86,25 @@ def taken_exact(*, comparison_id: int, excluded: list[int], now: datetime) -> in
     return value
 
 
+def _build_add_lease(values: Mapping[str, Any]) -> Callable[[], object]:
+    until = Value(values["until"])
+    return lambda: Comparison.objects.filter(pk=values["comparison"]).update(
+        taken=F("taken") + 1, lease_check_at=Least(Coalesce(F("lease_check_at"), until), until)
+    )
+
+
+# The per-rating writes are compiled once per process (core.statements): building them through the
+# ORM each time cost more than running them (issue 31).
+_ADD_LEASE = WriteStatement(_build_add_lease, ints=("comparison",), datetimes=("until",))
+
+
 def taken_add_lease(*, comparison_id: int, until: datetime) -> None:
     """Count a lease just taken on a comparison that had room by its counter (under its row lock).
 
     Cheaper than a recount and as good: a counter that was exact is exact after it, and one that may
     have been too high keeps its `lease_check_at` in the past, so it is still counted again when needed.
     """
-    Comparison.objects.filter(pk=comparison_id).update(
-        taken=F("taken") + 1,
-        lease_check_at=Least(Coalesce(F("lease_check_at"), Value(until)), Value(until)),
-    )
+    _ADD_LEASE.execute("add", comparison=comparison_id, until=until)
 
 
 def has_room(comparison: Comparison, *, now: datetime) -> bool | None:
@@ -106,24 +116,32 @@ def has_room(comparison: Comparison, *, now: datetime) -> bool | None:
     return False
 
 
-def lease_renew(*, campaign: Campaign, comparison_id: int, rater: User, now: datetime) -> datetime:
-    """Lease the comparison to the rater (a new lease, or their old one renewed); returns its end."""
-    until = now + timedelta(seconds=campaign.lease_seconds)
+def _build_lease(values: Mapping[str, Any]) -> Callable[[], object]:
+    lease = Lease(
+        campaign_id=values["campaign"],
+        comparison_id=values["comparison"],
+        rater_id=values["rater"],
+        served_at=values["now"],
+        leased_until=values["until"],
+        skipped=False,
+    )
     # One upsert: a rater's row for an item is kept (unique per rater and item) and renewed.
-    Lease.objects.bulk_create(
-        [
-            Lease(
-                campaign=campaign,
-                comparison_id=comparison_id,
-                rater=rater,
-                served_at=now,
-                leased_until=until,
-                skipped=False,
-            )
-        ],
+    return lambda: Lease.objects.bulk_create(
+        [lease],
         update_conflicts=True,
         unique_fields=["rater", "comparison"],
         update_fields=["served_at", "leased_until", "skipped"],
+    )
+
+
+_LEASE = WriteStatement(_build_lease, ints=("campaign", "comparison", "rater"), datetimes=("now", "until"))
+
+
+def lease_renew(*, campaign: Campaign, comparison_id: int, rater: User, now: datetime) -> datetime:
+    """Lease the comparison to the rater (a new lease, or their old one renewed); returns its end."""
+    until = now + timedelta(seconds=campaign.lease_seconds)
+    _LEASE.execute(
+        "lease", campaign=campaign.pk, comparison=comparison_id, rater=rater.pk, now=now, until=until
     )
     return until
 

@@ -7,7 +7,8 @@ the build once with marker values, keeps the SQL the ORM sent and the places of 
 its parameters, and from then on sends that SQL with the real values in those places.
 
 `QueryStatement` does the same for a model queryset's first row and makes the instance as the
-ORM would (the next item, the rated item, the rater's campaign on the rating path).
+ORM would (the next item, the rated item, the rater's campaign on the rating path). `WriteStatement`
+records one UPDATE or INSERT (the lease and its counter on the rating path).
 
 A marker must reach the SQL as a parameter, never folded into its text: recording refuses a build
 whose SQL lacks one of its markers among the parameters, so a build that inlines a value fails
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
 
@@ -75,8 +76,11 @@ class _Recorded:
         self._cache: dict[tuple[str, Hashable], _Compiled] = {}
         self._lock = threading.Lock()
 
-    def _run(self, shape: Hashable, using: str, values: dict[str, Any]) -> tuple[_Compiled, Any]:
-        """Execute the compiled statement for these values; returns it with its first row (or None)."""
+    def _run(
+        self, shape: Hashable, using: str, values: dict[str, Any], *, fetch: bool = True
+    ) -> tuple[_Compiled, Any]:
+        """Execute the compiled statement for these values; returns it with its first row (or None),
+        or with the number of rows it changed when not `fetch`."""
         if values.keys() != self._markers.keys():
             raise TypeError(f"values for {sorted(self._markers)} are needed, got {sorted(values)}")
         key = (using, shape)
@@ -91,7 +95,7 @@ class _Recorded:
             params[index] = self._adapt(connection, name, values[name])
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            return compiled, cursor.fetchone()
+            return compiled, cursor.fetchone() if fetch else cursor.rowcount
 
     def _record(self, using: str) -> _Compiled:
         raise NotImplementedError
@@ -214,6 +218,47 @@ class QueryStatement(_Recorded):
         )
         slots = self._slots(connections[using], params)
         return _Compiled(sql=sql, params=params, slots=slots, columns=(), rows=rows)
+
+
+class WriteStatement(_Recorded):
+    """One UPDATE or INSERT, built by `build(markers)` (a callable that runs it through the ORM), run
+    as `execute(shape, **values)`, which returns the number of rows it changed.
+
+    Recording runs the build once with the marker values inside a savepoint that is rolled back, so
+    it leaves nothing behind even where it would insert (a foreign key checked at commit included).
+    A statement with RETURNING is run without reading what it returns.
+    """
+
+    def __init__(self, build: Build, *, ints: tuple[str, ...] = (), datetimes: tuple[str, ...] = ()) -> None:
+        super().__init__(ints=ints, datetimes=datetimes)
+        self._build = build
+
+    def execute(self, shape: Hashable, *, using: str = "default", **values: Any) -> int:
+        _compiled, changed = self._run(shape, using, values, fetch=False)
+        return int(changed)
+
+    def _record(self, using: str) -> _Compiled:
+        connection = connections[using]
+        seen: list[tuple[str, tuple[Any, ...]]] = []
+
+        def capture(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+            seen.append((sql, tuple(params or ())))
+            return execute(sql, params, many, context)
+
+        run = self._build(dict(self._markers))
+        with transaction.atomic(using=using):
+            with connection.execute_wrapper(capture):
+                run()
+            transaction.set_rollback(True, using=using)
+        writes = [
+            (sql, params)
+            for sql, params in seen
+            if not sql.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))
+        ]
+        if len(writes) != 1:
+            raise StatementShapeError(f"the build ran {len(writes)} statements, not one")
+        sql, params = writes[0]
+        return _Compiled(sql=sql, params=params, slots=self._slots(connection, params), columns=())
 
 
 def _hashable(value: Any) -> bool:

@@ -59,3 +59,14 @@ def test_an_inactive_user_is_not_loaded():
     rater.is_active = False
     rater.save()
     assert RoleBackend().get_user(rater.pk) is None
+
+
+@pytest.mark.django_db
+def test_a_session_holding_no_user_id_or_one_out_of_range_loads_no_user():
+    from core.backends import RoleBackend
+
+    backend = RoleBackend()
+    assert backend.get_user("not-a-number") is None
+    assert backend.get_user(None) is None
+    assert backend.get_user(2**70) is None
+    assert backend.get_user(987654) is None

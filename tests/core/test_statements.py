@@ -10,7 +10,7 @@ from django.db.models import Count, F, Max, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from core.statements import QueryStatement, Statement, StatementShapeError
+from core.statements import QueryStatement, Statement, StatementShapeError, WriteStatement
 
 
 def _users_from(values):
@@ -105,3 +105,41 @@ def test_a_query_statement_needs_an_ordered_plain_queryset():
     )
     with pytest.raises(StatementShapeError, match="plain"):
         rows.first("values", low=1)
+
+
+@pytest.mark.django_db
+def test_a_write_statement_records_without_writing_and_then_writes_with_each_new_value():
+    users = [User.objects.create(username=f"w{i}", last_name="") for i in range(3)]
+
+    def build(values):
+        return lambda: User.objects.filter(pk=values["user"]).update(last_login=values["when"], is_staff=True)
+
+    statement = WriteStatement(build, ints=("user",), datetimes=("when",))
+    when = timezone.now().replace(microsecond=0)
+    assert statement.execute("staff", user=users[1].pk, when=when) == 1
+    assert statement.execute("staff", user=10**9, when=when) == 0
+    rows = {u.username: (u.is_staff, u.last_login) for u in User.objects.all()}
+    assert rows == {"w0": (False, None), "w1": (True, when), "w2": (False, None)}
+
+
+@pytest.mark.django_db
+def test_recording_an_insert_leaves_no_row_behind():
+    def build(values):
+        return lambda: User.objects.bulk_create([User(pk=values["n"], username="made")])
+
+    statement = WriteStatement(build, ints=("n",))
+    statement.execute("insert", n=7)
+    assert list(User.objects.values_list("pk", "username")) == [(7, "made")]
+
+
+@pytest.mark.django_db
+def test_a_write_build_that_runs_two_statements_is_refused():
+    def build(values):
+        def run():
+            User.objects.filter(pk=values["user"]).update(is_staff=True)
+            User.objects.filter(pk=values["user"]).update(is_active=False)
+
+        return run
+
+    with pytest.raises(StatementShapeError):
+        WriteStatement(build, ints=("user",)).execute("two", user=1)
