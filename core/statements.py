@@ -60,6 +60,8 @@ class _Rows:
     init_list: list[str]
     populators: list[Any]
     annotations: dict[str, int]
+    # The select list's converters, found once (Django looks them up again on every results_iter).
+    converters: dict[int, Any]
 
 
 class _Recorded:
@@ -179,7 +181,7 @@ class QueryStatement(_Recorded):
         compiler = rows.compiler
         if compiler.has_extra_select:
             got = got[: compiler.col_count]
-        row = next(iter(compiler.results_iter(results=[[got]])))
+        row = next(iter(compiler.apply_converters([got], rows.converters))) if rows.converters else got
         instance = rows.model.from_db(using, rows.init_list, row[rows.start : rows.end])
         for populator in rows.populators:
             populator.populate(row, instance)
@@ -215,6 +217,9 @@ class QueryStatement(_Recorded):
             # (The stubs describe a later Django, which added an argument.)
             populators=get_related_populators(info, compiler.select, using),  # type: ignore[call-arg]
             annotations=dict(compiler.annotation_col_map or {}),
+            converters=compiler.get_converters(
+                [column[0] for column in compiler.select[: compiler.col_count]]
+            ),
         )
         slots = self._slots(connections[using], params)
         return _Compiled(sql=sql, params=params, slots=slots, columns=(), rows=rows)
