@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.models import WebhookEvent
-from api.webhooks import hooks_for, queued_task, webhook_event_announce
+from api.webhooks import hooks_for, hooks_want, queued_task, webhook_event_announce
 from core.events import campaign_rated, campaign_settled, job_ended
 from core.models import Job, JobStatus
 
@@ -52,7 +52,7 @@ def on_campaign_settled(sender: Any, campaign_id: int, **kwargs: Any) -> None:
 
 
 def on_campaign_rated(sender: Any, campaign_id: int, **kwargs: Any) -> None:
-    if not (hooks_for(WebhookEvent.CAMPAIGN_COMPLETE) or hooks_for(WebhookEvent.RATER_FLAGGED)):
+    if not hooks_want(WebhookEvent.CAMPAIGN_COMPLETE, WebhookEvent.RATER_FLAGGED):
         return
     queued_task("campaign_watch_task").delay(campaign_id)
 

@@ -100,6 +100,16 @@ def hooks_for(event: str) -> list[Webhook]:
     return [hook for hook in Webhook.objects.filter(active=True) if event in hook.events]
 
 
+def hooks_want(*events: str) -> bool:
+    """Whether any active hook receives one of `events`: one read of the hooks' event lists, run on
+    every rating, so it makes no model instances."""
+    wanted = set(events)
+    return any(
+        wanted.intersection(listed)
+        for listed in Webhook.objects.filter(active=True).values_list("events", flat=True)
+    )
+
+
 def webhook_event_announce(*, event: str, key: str, data: dict[str, Any]) -> list[WebhookDelivery]:
     """A delivery for every hook that wants `event`, once per (hook, event, key), queued after commit."""
     body = json.dumps(

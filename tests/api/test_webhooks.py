@@ -143,3 +143,23 @@ def test_a_failed_generation_job_is_announced(researcher, receiver_factory, sett
     payload = json.loads(receiver.received[0][1])
     assert payload["event"] == "job.failed"
     assert payload["data"]["kind"] == "generation" and "would not load" in payload["data"]["error"]
+
+
+@pytest.mark.django_db
+def test_a_rating_reads_the_hooks_once_after_commit_and_queues_nothing_when_none_wants_it(
+    researcher, rater, django_capture_on_commit_callbacks
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from api.models import Webhook
+
+    Webhook.objects.create(
+        user=researcher, url="https://hooks.example.org/x", events=["job.ended"], secret="s"
+    )
+    campaign = make_campaign(name="quiet", n_prompts=2, raters=[rater])
+    with CaptureQueriesContext(connection) as captured, django_capture_on_commit_callbacks(execute=True):
+        rate(campaign, rater, "left", n=1)
+    hook_reads = [q["sql"] for q in captured.captured_queries if "api_webhook" in q["sql"]]
+    assert len(hook_reads) == 1, hook_reads
+    assert not WebhookDelivery.objects.exists()
