@@ -9,11 +9,12 @@ campaign of two systems:
 - serve: the rating page's per-rating call, service-level (`rating_submit_and_serve`: store the
   choice and lease the next item in one transaction), --raters threads x --ratings ratings each:
   p50 and p95 per call;
-- throughput: --clients threads rating without pause for --saturate-s seconds: ratings/s;
+- throughput: --clients HTTP clients (bench/rating_load.py's, one keep-alive connection each) rating
+  without pause for --saturate-s seconds against gunicorn on the same database: ratings/s;
 - correctness: no rater rated an item twice, no item got more than it needs.
 
 What it does not measure yet (printed as `na`): the report at a million ratings, the pages' p95,
-and the HTTP stack (bench/rating_load.py drives gunicorn). `create_s` is the time to build the large
+`create_s` is the time to build the large
 campaign as this bench builds it: `create_campaign`'s service for 1,000 prompts, then the rows
 copied in SQL (`INSERT ... SELECT`) up to the size, with fresh tokens and order keys; not
 `create_campaign` at a million. The last line is
@@ -24,9 +25,14 @@ copied in SQL (`INSERT ... SELECT`) up to the size, with fresh tokens and order 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
+import secrets
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,6 +40,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# The gunicorn this bench starts shares these (sessions made here are read there); var/ is not touched.
+os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="rating-scale-"))
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(40))
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
+os.environ.setdefault("DEBUG", "false")
 
 import django  # noqa: E402
 
@@ -102,6 +113,14 @@ def build(name: str, size: int, n_raters: int) -> tuple[Campaign, list, float]:
                 " generate_series(1, %s) g WHERE c.campaign_id = %s",
                 [copies, campaign.pk],
             )
+            # The copies' texts: the page shows each served item's two answers.
+            cursor.execute(
+                "INSERT INTO annotate_comparisontexts (comparison_id, text_a, text_b, history_a, history_b)"
+                " SELECT c.id, 'scale-a answer ' || c.id, 'scale-b answer ' || c.id, '[]', '[]'"
+                " FROM annotate_comparison c LEFT JOIN annotate_comparisontexts t ON t.comparison_id = c.id"
+                " WHERE c.campaign_id = %s AND t.comparison_id IS NULL",
+                [campaign.pk],
+            )
     campaign.status = Campaign.Status.OPEN
     campaign.save()
     with connection.cursor() as cursor:
@@ -141,27 +160,70 @@ def serve(campaign: Campaign, raters: list, ratings: int) -> list[float]:
     return times
 
 
-def saturate(campaign: Campaign, raters: list, seconds: float) -> float:
-    """Ratings per second with every rater rating without pause."""
-    done = [0]
-    lock = threading.Lock()
-    stop = time.perf_counter() + seconds
+class Server:
+    """gunicorn serving the site on the bench's database, as bench/rating_load.py serves it."""
 
-    def work(i: int) -> None:
-        try:
-            item = item_next(campaign=campaign, rater=raters[i])
-            while item is not None and time.perf_counter() < stop:
-                _r, created, item, _p = rating_submit_and_serve(
-                    campaign=campaign, rater=raters[i], token=item.token, side="right"
-                )
-                with lock:
-                    done[0] += created
-        finally:
-            connections.close_all()
+    def __init__(self, workers: int) -> None:
+        from bench.rating_load import free_port
 
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(workers), "--log-level", "warning", "--backlog", "512"],
+            cwd=ROOT, env=dict(os.environ),
+        )  # fmt: skip
+        for _ in range(300):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            sys.exit("rating_scale: gunicorn did not start")
+        for _ in range(workers * 2):  # each worker's imports, before anything is timed
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            conn.request("GET", "/healthz", headers={"Host": "127.0.0.1"})
+            conn.getresponse().read()
+            conn.close()
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def sessions_for(raters: list) -> dict[str, str]:
+    """A logged-in session per rater, as the login view would make it."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    made = {}
+    for user in raters:
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "core.backends.RoleBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        made[user.username] = store.session_key
+    return made
+
+
+def http_saturate(server: Server, campaign: Campaign, raters: list, seconds: float) -> tuple[float, int]:
+    """Ratings/s with one client per rater, each rating without pause through the page's submit-with-next
+    call (bench/rating_load.py's client); returns it with the client errors."""
+    from bench.rating_load import Rater
+
+    deadline = time.monotonic() + seconds
+    clients = [
+        Rater(name, session, server.port, campaign.pk, 10**6, deadline)
+        for name, session in sorted(sessions_for(raters).items())
+    ]
     start = time.perf_counter()
-    _threads(work, len(raters))
-    return done[0] / (time.perf_counter() - start)
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(timeout=seconds + 60)
+    wall = time.perf_counter() - start
+    return sum(len(c.acked) for c in clients) / wall, sum(len(c.errors) for c in clients)
 
 
 def sound(campaign: Campaign) -> tuple[int, int]:
@@ -195,8 +257,9 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--raters", type=int, default=10)
     parser.add_argument("--ratings", type=int, default=20)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=50, help="HTTP clients rating without pause")
     parser.add_argument("--saturate-s", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn sync workers (default cores + 1)")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("needs PostgreSQL: run it under bin/with-services (or with DATABASE_URL)")
@@ -204,20 +267,25 @@ def main() -> None:
               "report_peak_mb=na page_p95_ms=na")  # fmt: skip
         sys.exit(1)
     call_command("migrate", verbosity=0)
+    server = Server(args.workers or (os.cpu_count() or 1) + 1)
     results = {}
-    for label, size in (("small", args.small), ("large", args.large)):
-        campaign, raters, create_s = build(f"scale-{label}", size, args.raters + args.clients)
-        n = Comparison.objects.filter(campaign=campaign).count()
-        times = serve(campaign, raters[: args.raters], args.ratings)
-        rate = saturate(campaign, raters[args.raters :], args.saturate_s)
-        twice, over = sound(campaign)
-        results[label] = (statistics.median(times), pct(times, 0.95), rate, create_s)
-        print(
-            f"{label}: {n} comparisons built in {create_s:.1f} s; per rating p50 {1000 * results[label][0]:.1f} ms,"
-            f" p95 {1000 * results[label][1]:.1f} ms ({len(times)} calls); {rate:.0f} ratings/s"
-            f" ({args.clients} clients); rated twice {twice}, over-rated {over}",
-            flush=True,
-        )
+    try:
+        for label, size in (("small", args.small), ("large", args.large)):
+            campaign, raters, create_s = build(f"scale-{label}", size, args.raters + args.clients)
+            n = Comparison.objects.filter(campaign=campaign).count()
+            times = serve(campaign, raters[: args.raters], args.ratings)
+            rate, errors = http_saturate(server, campaign, raters[args.raters :], args.saturate_s)
+            twice, over = sound(campaign)
+            results[label] = (statistics.median(times), pct(times, 0.95), rate, create_s)
+            print(
+                f"{label}: {n} comparisons built in {create_s:.1f} s; per rating p50 {1000 * results[label][0]:.1f} ms,"
+                f" p95 {1000 * results[label][1]:.1f} ms ({len(times)} calls, {args.raters} threads);"
+                f" {rate:.0f} ratings/s over HTTP ({args.clients} clients, gunicorn); client errors {errors},"
+                f" rated twice {twice}, over-rated {over}",
+                flush=True,
+            )
+    finally:
+        server.close()
     small, large = results["small"], results["large"]
     print(
         f"serve_p50_ratio={large[0] / small[0]:.2f} serve_p95_ratio={large[1] / small[1]:.2f}"
