@@ -7,9 +7,10 @@ rest of reports reads campaigns through the names here, and filters in SQL, not 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from django.db.models import OuterRef, Subquery
+from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from analysis.judge import JudgeInput, VerdictRecord, item_key
 from analysis.quality_flags import FlagThresholds
@@ -36,6 +37,9 @@ from judging.selectors import (
     judgeable_comparisons,
 )
 
+# Rows read from the database at a time when records are streamed: a chunk of records, never the campaign.
+STREAM_CHUNK = 2000
+
 __all__ = [
     "Campaign",
     "Exclusion",
@@ -48,6 +52,7 @@ __all__ = [
     "campaign_flag_thresholds",
     "campaign_judge_input",
     "campaign_rater_names",
+    "campaign_rating_record_stream",
     "campaign_rating_records",
     "campaign_roster",
     "campaign_stop_design",
@@ -87,6 +92,50 @@ def campaign_rating_records(
     `exclude_raters` (usernames) leaves out more. Uploaded gold pairs compare no systems and are
     never exported; comparisons marked gold are exported with `is_gold=True` unless `exclude_gold`.
     """
+    ratings = _rating_rows(
+        campaign=campaign,
+        exclude_raters=exclude_raters,
+        exclude_gold=exclude_gold,
+        include_excluded_raters=include_excluded_raters,
+    )
+    crowd = external_ids(campaign=campaign)
+    return [_rating_record(rating, campaign=campaign, crowd=crowd) for rating in ratings]
+
+
+def campaign_rating_record_stream(
+    *,
+    campaign: Campaign,
+    exclude_raters: Sequence[str] = (),
+    exclude_gold: bool = False,
+    include_excluded_raters: bool = False,
+    chunk_size: int = STREAM_CHUNK,
+) -> Iterator[RatingRecord]:
+    """`campaign_rating_records` one record at a time, read from the database `chunk_size` rows at a time,
+    so a download of a million ratings holds one chunk, never the campaign.
+
+    Inside a transaction: PostgreSQL's server-side cursor then hands rows over as it finds them, where
+    one declared outside a transaction (WITH HOLD) is copied out whole before the first row.
+    """
+    ratings = _rating_rows(
+        campaign=campaign,
+        exclude_raters=exclude_raters,
+        exclude_gold=exclude_gold,
+        include_excluded_raters=include_excluded_raters,
+    )
+    crowd = external_ids(campaign=campaign)
+    with transaction.atomic():
+        for rating in ratings.iterator(chunk_size=chunk_size):
+            yield _rating_record(rating, campaign=campaign, crowd=crowd)
+
+
+def _rating_rows(
+    *,
+    campaign: Campaign,
+    exclude_raters: Sequence[str],
+    exclude_gold: bool,
+    include_excluded_raters: bool,
+) -> QuerySet[Rating]:
+    """The ratings the records are made of, filtered in SQL, oldest first."""
     ratings = (
         Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False)
         .select_related(
@@ -108,55 +157,55 @@ def campaign_rating_records(
         ratings = ratings.exclude(rater_id__in=excluded_rater_ids(campaign=campaign))
     if exclude_gold:
         ratings = ratings.filter(comparison__gold_answer__isnull=True)
-    crowd = external_ids(campaign=campaign)
-    records = []
-    for rating in ratings:
-        comparison = rating.comparison
-        prompt = comparison.prompt
-        assert comparison.system_a is not None and comparison.system_b is not None
-        records.append(
-            RatingRecord(
-                campaign=campaign.name,
-                prompt_id=prompt.uid,
-                category=prompt.category,
-                setting=prompt.setting,
-                system_a=comparison.system_a.name,
-                system_b=comparison.system_b.name,
-                system_on_left=comparison.system_on_left,  # type: ignore[arg-type]
-                # A gold check is scored on the rater's first answer: undo cannot re-answer it.
-                choice=(
-                    rating.first_choice or rating.choice  # type: ignore[arg-type]
-                    if comparison.gold_answer is not None
-                    else rating.choice
-                ),
-                rater=rating.rater.username,
-                seconds=float(rating.seconds),
-                created=rating.created.isoformat(),
-                comment=rating.comment,
-                is_gold=comparison.gold_answer is not None,
-                gold_choice=comparison.gold_answer or "",
-                prompt_text=prompt.user_turns[comparison.turn - 1],
-                text_a=comparison.texts.text_a,
-                text_b=comparison.texts.text_b,
-                turn=comparison.turn,
-                earlier=tuple(
-                    zip(
-                        prompt.user_turns[: comparison.turn - 1],
-                        comparison.texts.history_a,
-                        comparison.texts.history_b,
-                        strict=True,
-                    )
-                ),
-                **dict(
-                    zip(
-                        ("external_id", "study_id", "session_id"),
-                        crowd.get(rating.rater_id, ("", "", "")),
-                        strict=True,
-                    )
-                ),
+    return ratings
+
+
+def _rating_record(
+    rating: Rating, *, campaign: Campaign, crowd: dict[int, tuple[str, str, str]]
+) -> RatingRecord:
+    comparison = rating.comparison
+    prompt = comparison.prompt
+    assert comparison.system_a is not None and comparison.system_b is not None
+    return RatingRecord(
+        campaign=campaign.name,
+        prompt_id=prompt.uid,
+        category=prompt.category,
+        setting=prompt.setting,
+        system_a=comparison.system_a.name,
+        system_b=comparison.system_b.name,
+        system_on_left=comparison.system_on_left,  # type: ignore[arg-type]
+        # A gold check is scored on the rater's first answer: undo cannot re-answer it.
+        choice=(
+            rating.first_choice or rating.choice  # type: ignore[attr-defined,arg-type]
+            if comparison.gold_answer is not None
+            else rating.choice
+        ),
+        rater=rating.rater.username,
+        seconds=float(rating.seconds),
+        created=rating.created.isoformat(),
+        comment=rating.comment,
+        is_gold=comparison.gold_answer is not None,
+        gold_choice=comparison.gold_answer or "",
+        prompt_text=prompt.user_turns[comparison.turn - 1],
+        text_a=comparison.texts.text_a,
+        text_b=comparison.texts.text_b,
+        turn=comparison.turn,
+        earlier=tuple(
+            zip(
+                prompt.user_turns[: comparison.turn - 1],
+                comparison.texts.history_a,
+                comparison.texts.history_b,
+                strict=True,
             )
-        )
-    return records
+        ),
+        **dict(
+            zip(
+                ("external_id", "study_id", "session_id"),
+                crowd.get(rating.rater_id, ("", "", "")),
+                strict=True,
+            )
+        ),
+    )
 
 
 def _ppi_refusal(*, campaign: Campaign, covered: int, exclude_raters: Sequence[str]) -> str | None:
