@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -36,7 +37,7 @@ def _jsonl(rows: list[dict]) -> bytes:
 
 def _rich_campaign(make_rater) -> Campaign:  # type: ignore[no-untyped-def]
     """Two-turn conversations, a gold check, comments, a crowd rater with platform ids, two plain raters."""
-    questions = [
+    questions: list[dict[str, Any]] = [
         {"question_id": 1, "category": "writing", "turns": ["Write a poem.", "-Now make it rhyme."]},
         {"question_id": 2, "category": "math", "turns": ["What is 2+2?", "And 3+3?"]},
         {"question_id": 3, "category": "math", "turns": ["@everyone: what is 5+5?"]},
@@ -84,10 +85,10 @@ def _today(campaign: Campaign, fmt: str, **filters: object) -> bytes:
     return report_export(source=source, fmt=fmt).encode()
 
 
-def _download(client: Client, campaign: Campaign, **query: object) -> tuple[bytes, object]:
+def _download(client: Client, campaign: Campaign, **query: str) -> tuple[bytes, Any]:
     response = client.get(reverse("reports:download", args=[campaign.pk]), query)
     assert response.status_code == 200 and response.streaming
-    return b"".join(response.streaming_content), response  # type: ignore[arg-type]
+    return b"".join(response.streaming_content), response  # type: ignore[attr-defined,arg-type]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
