@@ -28,10 +28,14 @@ def csv_dict_chunks(
     """The CSV text of ``rows``, header first, a piece of ``rows_per_chunk`` rows at a time: a download
     streams it without holding the file; joined, the pieces are exactly what ``csv_write_dicts`` writes."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(fieldnames), lineterminator="\n")
-    writer.writeheader()
+    # A plain writer over the fields in order writes what csv.DictWriter would, with less work a row.
+    names = list(fieldnames)
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
     for number, row in enumerate(rows, start=1):
-        writer.writerow({key: csv_cell(value) for key, value in row.items()})
+        if row.keys() - names:
+            raise ValueError(f"fields not in the header: {sorted(row.keys() - names)}")
+        writer.writerow([csv_cell(row.get(name, "")) for name in names])
         if number % rows_per_chunk == 0:
             yield buffer.getvalue()
             buffer.seek(0)
