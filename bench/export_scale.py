@@ -1,6 +1,6 @@
 """Do the ratings downloads stream in constant memory at a million ratings? (issue 31)
 
-    bin/with-services .venv/bin/python bench/export_scale.py [--large 1000000] [--small 100000] [--raters 100]
+    bin/with-services .venv/bin/python bench/export_scale.py [--large 1000000] [--small 100000] [--raters 10]
 
 Needs PostgreSQL (DATABASE_URL, as bin/with-services sets it on a throwaway server); it migrates that
 database and builds two campaigns there (bench/rating_scale.py's build: 1,000 prompts' comparisons
@@ -12,11 +12,11 @@ comparisons. Side by side, each download in a process of its own (its peak RSS i
 - list: today's list-based path at the small size: csv and jsonl as the download built them before
   (`campaign_report_source`, then `report_export`'s text, then its bytes), parquet as `report --format
   hf` wrote it before (every row in one pyarrow table, `write_table`).
-Each line gives seconds, peak RSS, the RSS of the process before the download (Django and the
-libraries loaded) and the sha256 of the bytes; csv and jsonl streamed and list at the small size must
-have the same sha256 (`identical=1`). The last line is
-`csv_stream_s=… csv_stream_rss_mb=… csv_list_small_s=… csv_list_small_rss_mb=… (jsonl_…, parquet_…)
-identical=1 ratings=…` (stream: the large campaign).
+Each line gives seconds, the peak RSS of the download (Linux: the peak is reset to the present RSS
+once Django, the campaign and pyarrow are loaded) and that RSS before it; csv and jsonl streamed
+and list at the small size must hash (sha256) the same (`identical=1`). The last line is
+`csv_stream_s=… csv_stream_rss_mb=… csv_stream_small_s=… csv_stream_small_rss_mb=… csv_list_small_s=…
+csv_list_small_rss_mb=… (jsonl_…, parquet_…) identical=1 ratings=…` (stream: the large campaign).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -47,17 +48,25 @@ from annotate.models import Campaign  # noqa: E402
 
 FORMATS = ("csv", "jsonl", "parquet")
 # About 1 KB of answer: real answers run to a few KB, and the records carry both responses.
-ANSWER = "The answer, at some length, " * 36
+ANSWER = "The answer, at some length, " * 9
 
 
 def texts_fill(*, campaign: Campaign) -> None:
-    """Texts for the comparisons that rating_scale's build copied in SQL (it copies comparisons only)."""
+    """About 1 KB a response for every comparison (rating_scale's build copies comparisons, not their
+    texts): some prose and 768 characters of md5 hex, so Parquet's compression meets text of a real size."""
+    noise = "(SELECT string_agg(md5(c.id::text || '{side}' || g::text), '') FROM generate_series(1, 24) g)"
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO annotate_comparisontexts (comparison_id, text_a, text_b, history_a, history_b)"
-            " SELECT c.id, 'A ' || c.id || ': ' || %s, 'B ' || c.id || ': ' || %s, '[]', '[]'"
-            " FROM annotate_comparison c LEFT JOIN annotate_comparisontexts t ON t.comparison_id = c.id"
+            " SELECT c.id, '', '', '[]', '[]' FROM annotate_comparison c"
+            " LEFT JOIN annotate_comparisontexts t ON t.comparison_id = c.id"
             " WHERE c.campaign_id = %s AND t.comparison_id IS NULL",
+            [campaign.pk],
+        )
+        cursor.execute(
+            f"UPDATE annotate_comparisontexts t SET text_a = %s || {noise.format(side='a')},"
+            f" text_b = %s || {noise.format(side='b')} FROM annotate_comparison c"
+            " WHERE c.id = t.comparison_id AND c.campaign_id = %s",
             [ANSWER, ANSWER, campaign.pk],
         )
 
@@ -96,8 +105,24 @@ def build(name: str, ratings: int, raters: int) -> Campaign:
     return campaign
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _status_mb(field: str) -> float:
+    match = re.search(rf"{field}:\s+(\d+) kB", Path("/proc/self/status").read_text())
+    return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def _peak_reset() -> float:
+    """Resets the peak RSS to the present one (Linux) and returns the present one, in MB; elsewhere the
+    process's peak so far (the download's own peak is then hidden below it)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return _status_mb("VmRSS")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _peak_mb() -> float:
+    peak = _status_mb("VmHWM") if Path("/proc/self/status").exists() else float("nan")
+    return max(peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 if peak != peak else peak)
 
 
 def _list_based(campaign: Campaign, fmt: str) -> Iterable[bytes]:
@@ -126,7 +151,9 @@ def measure(name: str, fmt: str, mode: str) -> None:
 
     campaign = Campaign.objects.get(name=name)
     connection.ensure_connection()
-    before = _rss_mb()
+    if fmt == "parquet":
+        import pyarrow.parquet  # noqa: F401  (loaded before the peak is taken: the library is not the download)
+    before = _peak_reset()
     digest, size = hashlib.sha256(), 0
     start = time.perf_counter()
     chunks = (
@@ -141,7 +168,13 @@ def measure(name: str, fmt: str, mode: str) -> None:
     seconds = time.perf_counter() - start
     print(
         json.dumps(
-            {"s": seconds, "rss_mb": _rss_mb(), "before_mb": before, "bytes": size, "sha": digest.hexdigest()}
+            {
+                "s": seconds,
+                "rss_mb": _peak_mb(),
+                "before_mb": before,
+                "bytes": size,
+                "sha": digest.hexdigest(),
+            }
         )
     )
 
@@ -165,7 +198,7 @@ def main() -> None:
     )
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=100_000)
-    parser.add_argument("--raters", type=int, default=100)
+    parser.add_argument("--raters", type=int, default=10)
     parser.add_argument("--measure", nargs=3, metavar=("CAMPAIGN", "FORMAT", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -192,6 +225,7 @@ def main() -> None:
             {
                 f"{fmt}_stream_s": large_stream["s"],
                 f"{fmt}_stream_rss_mb": large_stream["rss_mb"],
+                f"{fmt}_stream_small_s": small_stream["s"],
                 f"{fmt}_stream_small_rss_mb": small_stream["rss_mb"],
                 f"{fmt}_list_small_s": small_list["s"],
                 f"{fmt}_list_small_rss_mb": small_list["rss_mb"],
