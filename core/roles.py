@@ -10,13 +10,15 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.db.models.signals import post_migrate
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 RESEARCHERS = "researchers"
 RATERS = "raters"
 ROLES = {"researcher": RESEARCHERS, "rater": RATERS}
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+# Streamed responses (StreamingHttpResponse) are views too.
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def _flag(name: str) -> str:
@@ -50,7 +52,7 @@ def is_rater(user: AbstractBaseUser | AnonymousUser) -> bool:
 def _require(check: Callable[[Any], bool]) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             # LoginRequiredMiddleware has already sent anonymous users to the login page.
             if not check(request.user):
                 raise PermissionDenied

@@ -7,9 +7,11 @@ rest of reports reads campaigns through the names here, and filters in SQL, not 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from django.db.models import OuterRef, Subquery
+from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from analysis.judge import JudgeInput, VerdictRecord, item_key
 from analysis.quality_flags import FlagThresholds
@@ -36,6 +38,9 @@ from judging.selectors import (
     judgeable_comparisons,
 )
 
+# Rows read from the database at a time when records are streamed: a chunk of records, never the campaign.
+STREAM_CHUNK = 2000
+
 __all__ = [
     "Campaign",
     "Exclusion",
@@ -48,6 +53,7 @@ __all__ = [
     "campaign_flag_thresholds",
     "campaign_judge_input",
     "campaign_rater_names",
+    "campaign_rating_record_stream",
     "campaign_rating_records",
     "campaign_roster",
     "campaign_stop_design",
@@ -87,19 +93,82 @@ def campaign_rating_records(
     `exclude_raters` (usernames) leaves out more. Uploaded gold pairs compare no systems and are
     never exported; comparisons marked gold are exported with `is_gold=True` unless `exclude_gold`.
     """
-    ratings = (
-        Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False)
-        .select_related(
-            "rater", "comparison__prompt", "comparison__system_a", "comparison__system_b", "comparison__texts"
+    rows = _rating_rows(
+        campaign=campaign,
+        exclude_raters=exclude_raters,
+        exclude_gold=exclude_gold,
+        include_excluded_raters=include_excluded_raters,
+    )
+    crowd = external_ids(campaign=campaign)
+    return [_rating_record(row, campaign=campaign, crowd=crowd) for row in rows]
+
+
+def campaign_rating_record_stream(
+    *,
+    campaign: Campaign,
+    exclude_raters: Sequence[str] = (),
+    exclude_gold: bool = False,
+    include_excluded_raters: bool = False,
+    chunk_size: int = STREAM_CHUNK,
+) -> Iterator[RatingRecord]:
+    """`campaign_rating_records` one record at a time, read from the database `chunk_size` rows at a time,
+    so a download of a million ratings holds one chunk, never the campaign.
+
+    Inside a transaction: PostgreSQL's server-side cursor then hands rows over as it finds them, where
+    one declared outside a transaction (WITH HOLD) is copied out whole before the first row.
+    """
+    rows = _rating_rows(
+        campaign=campaign,
+        exclude_raters=exclude_raters,
+        exclude_gold=exclude_gold,
+        include_excluded_raters=include_excluded_raters,
+    )
+    crowd = external_ids(campaign=campaign)
+    with transaction.atomic():
+        for row in rows.iterator(chunk_size=chunk_size):
+            yield _rating_record(row, campaign=campaign, crowd=crowd)
+
+
+# What a record is made of, read as plain values (a row of tuples, not seven model instances per rating).
+_ROW_FIELDS = (
+    "rater_id",
+    "rater__username",
+    "choice",
+    "first_choice",
+    "seconds",
+    "created",
+    "comment",
+    "comparison__prompt__uid",
+    "comparison__prompt__category",
+    "comparison__prompt__setting",
+    "comparison__prompt__text",
+    "comparison__prompt__turns",
+    "comparison__system_a__name",
+    "comparison__system_b__name",
+    "comparison__system_on_left",
+    "comparison__gold_answer",
+    "comparison__turn",
+    "comparison__texts__text_a",
+    "comparison__texts__text_b",
+    "comparison__texts__history_a",
+    "comparison__texts__history_b",
+)
+
+
+def _rating_rows(
+    *,
+    campaign: Campaign,
+    exclude_raters: Sequence[str],
+    exclude_gold: bool,
+    include_excluded_raters: bool,
+) -> QuerySet[Rating, tuple[Any, ...]]:
+    """The ratings the records are made of (`_ROW_FIELDS`), filtered in SQL, oldest first."""
+    ratings = Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False).annotate(
+        first_choice=Subquery(
+            Lease.objects.filter(rater=OuterRef("rater"), comparison=OuterRef("comparison")).values(
+                "first_choice"
+            )[:1]
         )
-        .annotate(
-            first_choice=Subquery(
-                Lease.objects.filter(rater=OuterRef("rater"), comparison=OuterRef("comparison")).values(
-                    "first_choice"
-                )[:1]
-            )
-        )
-        .order_by("created", "pk")
     )
     skip = {name for name in exclude_raters if name}
     if skip:
@@ -108,55 +177,44 @@ def campaign_rating_records(
         ratings = ratings.exclude(rater_id__in=excluded_rater_ids(campaign=campaign))
     if exclude_gold:
         ratings = ratings.filter(comparison__gold_answer__isnull=True)
-    crowd = external_ids(campaign=campaign)
-    records = []
-    for rating in ratings:
-        comparison = rating.comparison
-        prompt = comparison.prompt
-        assert comparison.system_a is not None and comparison.system_b is not None
-        records.append(
-            RatingRecord(
-                campaign=campaign.name,
-                prompt_id=prompt.uid,
-                category=prompt.category,
-                setting=prompt.setting,
-                system_a=comparison.system_a.name,
-                system_b=comparison.system_b.name,
-                system_on_left=comparison.system_on_left,  # type: ignore[arg-type]
-                # A gold check is scored on the rater's first answer: undo cannot re-answer it.
-                choice=(
-                    rating.first_choice or rating.choice  # type: ignore[arg-type]
-                    if comparison.gold_answer is not None
-                    else rating.choice
-                ),
-                rater=rating.rater.username,
-                seconds=float(rating.seconds),
-                created=rating.created.isoformat(),
-                comment=rating.comment,
-                is_gold=comparison.gold_answer is not None,
-                gold_choice=comparison.gold_answer or "",
-                prompt_text=prompt.user_turns[comparison.turn - 1],
-                text_a=comparison.texts.text_a,
-                text_b=comparison.texts.text_b,
-                turn=comparison.turn,
-                earlier=tuple(
-                    zip(
-                        prompt.user_turns[: comparison.turn - 1],
-                        comparison.texts.history_a,
-                        comparison.texts.history_b,
-                        strict=True,
-                    )
-                ),
-                **dict(
-                    zip(
-                        ("external_id", "study_id", "session_id"),
-                        crowd.get(rating.rater_id, ("", "", "")),
-                        strict=True,
-                    )
-                ),
-            )
-        )
-    return records
+    return ratings.order_by("created", "pk").values_list(*_ROW_FIELDS)
+
+
+def _rating_record(
+    row: tuple[Any, ...], *, campaign: Campaign, crowd: dict[int, tuple[str, str, str]]
+) -> RatingRecord:
+    (
+        rater_id, username, choice, first_choice, seconds, created, comment,
+        uid, category, setting, text, turns, system_a, system_b, system_on_left, gold_answer, turn,
+        text_a, text_b, history_a, history_b,
+    ) = row  # fmt: skip
+    user_turns = list(turns) if turns else [text]  # Prompt.user_turns
+    external_id, study_id, session_id = crowd.get(rater_id, ("", "", ""))
+    return RatingRecord(
+        campaign=campaign.name,
+        prompt_id=uid,
+        category=category,
+        setting=setting,
+        system_a=system_a,
+        system_b=system_b,
+        system_on_left=system_on_left,
+        # A gold check is scored on the rater's first answer: undo cannot re-answer it.
+        choice=(first_choice or choice) if gold_answer is not None else choice,
+        rater=username,
+        seconds=float(seconds),
+        created=created.isoformat(),
+        comment=comment,
+        is_gold=gold_answer is not None,
+        gold_choice=gold_answer or "",
+        prompt_text=user_turns[turn - 1],
+        text_a=text_a,
+        text_b=text_b,
+        turn=turn,
+        earlier=tuple(zip(user_turns[: turn - 1], history_a or (), history_b or (), strict=True)),
+        external_id=external_id,
+        study_id=study_id,
+        session_id=session_id,
+    )
 
 
 def _ppi_refusal(*, campaign: Campaign, covered: int, exclude_raters: Sequence[str]) -> str | None:

@@ -6,7 +6,7 @@ raters). The report page, its downloads and the ``report`` command all start her
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from analysis.report import report_build
@@ -16,10 +16,13 @@ from reports.campaign_records import (
     campaign_cell_shares,
     campaign_exclusions,
     campaign_judge_input,
+    campaign_rating_record_stream,
     campaign_rating_records,
     campaign_stop_design,
 )
+from reports.hf_dataset import hf_parquet_chunks
 from reports.rater_flags import quality_flags_block
+from reports.ratings_file import ratings_text_chunks
 from reports.sources import ExportError, ReportSource
 
 # The campaign page's judge summary: fewer bootstrap rounds than a report, for a page that loads fast.
@@ -56,6 +59,25 @@ def campaign_report_source(
         excluded_raters=excluded,
         quality_flags=quality_flags_block(campaign=campaign, records=everyone),
     )
+
+
+# The downloads that stream: the ratings, read and written a chunk at a time (constant memory).
+STREAMED_FORMATS = ("csv", "jsonl", "parquet")
+
+
+def campaign_ratings_chunks(
+    *, campaign: Campaign, fmt: str, exclude_raters: Sequence[str] = (), exclude_gold: bool = False
+) -> Iterator[str] | Iterator[bytes]:
+    """The campaign's ratings file in ``fmt`` (csv, jsonl: text; parquet: the hf dataset's file, bytes), a
+    piece at a time. csv and jsonl are the bytes ``report_export`` gives for the same filters."""
+    if fmt not in STREAMED_FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(STREAMED_FORMATS)}")
+    records = campaign_rating_record_stream(
+        campaign=campaign, exclude_raters=exclude_raters, exclude_gold=exclude_gold
+    )
+    if fmt == "parquet":
+        return hf_parquet_chunks(records=records)
+    return ratings_text_chunks(records=records, fmt=fmt)
 
 
 def source_from_campaign(

@@ -26,8 +26,18 @@ CONTENT_TYPES = {
     "jsonl": "application/x-ndjson",
     "html": "text/html; charset=utf-8",
     "dpo": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
 }
-EXTENSIONS = {"json": "json", "csv": "csv", "jsonl": "jsonl", "html": "html", "dpo": "dpo.jsonl"}
+EXTENSIONS = {
+    "json": "json",
+    "csv": "csv",
+    "jsonl": "jsonl",
+    "html": "html",
+    "dpo": "dpo.jsonl",
+    "parquet": "parquet",
+}
+# What the report page offers: the exports, and the ratings as the hf dataset's Parquet file.
+DOWNLOAD_FORMATS = (*FORMATS, "parquet")
 
 
 def dpo_lines(*, records: Iterable[RatingRecord]) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,9 @@ from analysis.report import ReportInputError
 from reports.sources import ExportError, ReportSource, report_of
 
 DATA_FILE = "data/train-00000-of-00001.parquet"
+# A row group of the Parquet file: this many rows, or fewer once their texts hold this many characters.
+ROWS_PER_GROUP = 10_000
+GROUP_BYTES = 32 * 1024 * 1024
 # (column, pyarrow type name, the card's dtype): the card lists exactly what the file holds.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("campaign", "string", "string"),
@@ -43,29 +46,91 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def hf_rows(records: Sequence[RatingRecord]) -> list[dict[str, Any]]:
+def hf_rows(records: Iterable[RatingRecord]) -> list[dict[str, Any]]:
     """One row per rating; `winner` names the system chosen (or tie / both_bad), `left` the system shown left."""
+    return list(hf_row_stream(records))
+
+
+def hf_row_stream(records: Iterable[RatingRecord]) -> Iterator[dict[str, Any]]:
+    """`hf_rows` one row at a time; the pseudonyms hold across the stream (a rater-to-pseudonym map)."""
     pseudonyms: dict[str, str] = {}
-    rows = []
     for record in records:
         rater = pseudonyms.setdefault(record.rater, f"rater-{len(pseudonyms) + 1:03d}")
-        rows.append(
-            {
-                "campaign": record.campaign, "prompt_id": record.prompt_id, "prompt": record.prompt_text,
-                "system_a": record.system_a, "system_b": record.system_b,
-                "response_a": record.text_a, "response_b": record.text_b,
-                "left": record.system(record.system_on_left), "choice": record.choice,
-                "winner": record.chosen_system or record.choice, "rater": rater, "seconds": float(record.seconds),
-                "turn": int(getattr(record, "turn", 1) or 1), "category": record.category,
-                "setting": record.setting, "is_gold": record.is_gold, "created": record.created,
-            }
-        )  # fmt: skip
-    return rows
+        yield {
+            "campaign": record.campaign, "prompt_id": record.prompt_id, "prompt": record.prompt_text,
+            "system_a": record.system_a, "system_b": record.system_b,
+            "response_a": record.text_a, "response_b": record.text_b,
+            "left": record.system(record.system_on_left), "choice": record.choice,
+            "winner": record.chosen_system or record.choice, "rater": rater, "seconds": float(record.seconds),
+            "turn": int(getattr(record, "turn", 1) or 1), "category": record.category,
+            "setting": record.setting, "is_gold": record.is_gold, "created": record.created,
+        }  # fmt: skip
 
 
-def _card(source: ReportSource, rows: Sequence[dict[str, Any]]) -> str:
+class _DrainedSink:
+    """What ParquetWriter writes into: the bytes are taken out as they come, so none pile up here."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        chunk = bytes(data)
+        self.parts.append(chunk)
+        self.size += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:  # the writer records row groups' offsets from it
+        return self.size
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def drain(self) -> bytes:
+        out = b"".join(self.parts)
+        self.parts.clear()
+        return out
+
+
+def hf_parquet_chunks(
+    *, records: Iterable[RatingRecord], rows_per_group: int = ROWS_PER_GROUP, group_bytes: int = GROUP_BYTES
+) -> Iterator[bytes]:
+    """The dataset's Parquet file (COLUMNS, pseudonymous raters), a row group at a time: a row group is
+    `rows_per_group` rows, or fewer once their texts pass `group_bytes` (long responses stay bounded).
+    Yields each row group's bytes as the writer writes them, then the footer. No ratings: a valid file
+    of no rows."""
+    import pyarrow as pa  # only this export needs it
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(name, getattr(pa, kind)()) for name, kind, _ in COLUMNS])
+    sink = _DrainedSink()
+    writer = pq.ParquetWriter(sink, schema)
+    try:
+        columns: dict[str, list[Any]] = {name: [] for name, _, _ in COLUMNS}
+        held = 0
+        for row in hf_row_stream(records):
+            for name, value in row.items():
+                columns[name].append(value)
+            held += sum(len(row[name] or "") for name in ("prompt", "response_a", "response_b"))
+            if len(columns["campaign"]) >= rows_per_group or held >= group_bytes:
+                writer.write_table(pa.table(columns, schema=schema), row_group_size=rows_per_group)
+                columns = {name: [] for name in columns}
+                held = 0
+                yield sink.drain()
+        if columns["campaign"]:
+            writer.write_table(pa.table(columns, schema=schema), row_group_size=rows_per_group)
+    finally:
+        writer.close()
+    yield sink.drain()
+
+
+def _card(source: ReportSource, rows: Sequence[RatingRecord]) -> str:
     features = "\n".join(f"    - name: {name}\n      dtype: {dtype}" for name, _, dtype in COLUMNS)
-    systems = sorted({row["system_a"] for row in rows} | {row["system_b"] for row in rows})
+    systems = sorted({row.system_a for row in rows} | {row.system_b for row in rows})
     try:
         overall = report_of(source=source, rounds=200)["overall"]
         summary = (
@@ -123,22 +188,21 @@ dataset_info:
 
 
 def hf_dataset_write(*, source: ReportSource, out: Path) -> Path:
-    """Write the folder `out` (created; an existing folder gets these files replaced). Returns it."""
-    import pyarrow as pa  # only this export needs it
-    import pyarrow.parquet as pq
+    """Write the folder `out` (created; an existing folder gets these files replaced). Returns it.
 
-    rows = hf_rows(source.records)
-    if not rows:
+    The Parquet file is written by `hf_parquet_chunks`, the writer of the report page's Parquet download,
+    so the two files are the same bytes for the same ratings."""
+    if not source.records:
         raise ExportError("no ratings to export")
-    schema = pa.schema([(name, getattr(pa, kind)()) for name, kind, _ in COLUMNS])
-    table = pa.Table.from_pylist(rows, schema=schema)
     out.mkdir(parents=True, exist_ok=True)
     # Written beside `out` and moved in: a failed export leaves no half-written file behind.
     with tempfile.TemporaryDirectory(dir=out) as staging:
         staged = Path(staging)
         (staged / "data").mkdir()
-        pq.write_table(table, staged / DATA_FILE)
-        (staged / "README.md").write_text(_card(source, rows), encoding="utf-8")
+        with open(staged / DATA_FILE, "wb") as parquet:
+            for chunk in hf_parquet_chunks(records=source.records):
+                parquet.write(chunk)
+        (staged / "README.md").write_text(_card(source, source.records), encoding="utf-8")
         (out / "data").mkdir(exist_ok=True)
         for name in (DATA_FILE, "README.md"):
             os.replace(staged / name, out / name)

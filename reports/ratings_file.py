@@ -6,17 +6,16 @@ was only half read. Every error names the line and the field.
 
 from __future__ import annotations
 
-import io
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from analysis.records import CONTRACT_FIELDS, EXTERNAL_FIELDS, RatingRecord
-from core.csv_safe import csv_write_dicts
+from core.csv_safe import csv_dict_chunks, csv_write_dicts
 from reports.battles import battle_record, is_battle
 
 SIDES = ("a", "b")
@@ -220,21 +219,25 @@ def ratings_write_jsonl(*, records: Iterable[RatingRecord], stream: IO[str]) -> 
     """JSONL that ``ratings_read`` reads back: the contract fields plus comment, gold marks and, when
     known, the prompt and both responses (so a dpo export can be made from the file later)."""
     for record in records:
-        line = record.contract_dict()
-        line.update(comment=record.comment, is_gold=record.is_gold)
-        if record.gold_choice:
-            line["gold_choice"] = record.gold_choice
-        for name in EXTERNAL_FIELDS:
-            if getattr(record, name):
-                line[name] = getattr(record, name)
-        for name in ("prompt_text", "text_a", "text_b"):
-            if getattr(record, name) is not None:
-                line[name] = getattr(record, name)
-        if record.turn != 1:
-            line["turn"] = record.turn
-        if record.earlier:
-            line["earlier_turns"] = [{"user": u, "a": a, "b": b} for u, a, b in record.earlier]
-        stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+        stream.write(_jsonl_line(record))
+
+
+def _jsonl_line(record: RatingRecord) -> str:
+    line = record.contract_dict()
+    line.update(comment=record.comment, is_gold=record.is_gold)
+    if record.gold_choice:
+        line["gold_choice"] = record.gold_choice
+    for name in EXTERNAL_FIELDS:
+        if getattr(record, name):
+            line[name] = getattr(record, name)
+    for name in ("prompt_text", "text_a", "text_b"):
+        if getattr(record, name) is not None:
+            line[name] = getattr(record, name)
+    if record.turn != 1:
+        line["turn"] = record.turn
+    if record.earlier:
+        line["earlier_turns"] = [{"user": u, "a": a, "b": b} for u, a, b in record.earlier]
+    return json.dumps(line, ensure_ascii=False) + "\n"
 
 
 CSV_FIELDS = (
@@ -256,11 +259,29 @@ def ratings_write_csv(*, records: Iterable[RatingRecord], stream: IO[str]) -> No
 
 
 def ratings_to_text(*, records: Iterable[RatingRecord], fmt: str) -> str:
-    buffer = io.StringIO()
-    if fmt == "csv":
-        ratings_write_csv(records=records, stream=buffer)
-    elif fmt == "jsonl":
-        ratings_write_jsonl(records=records, stream=buffer)
-    else:
+    return "".join(ratings_text_chunks(records=records, fmt=fmt))
+
+
+RATINGS_FORMATS = ("csv", "jsonl")
+
+
+def ratings_text_chunks(*, records: Iterable[RatingRecord], fmt: str, per_chunk: int = 1000) -> Iterator[str]:
+    """The ratings file in ``fmt`` (csv or jsonl), ``per_chunk`` records a piece: what a streamed download
+    sends, and joined, what ``ratings_to_text`` returns, byte for byte."""
+    if fmt not in RATINGS_FORMATS:
         raise ValueError(f"unknown ratings format: {fmt}")
-    return buffer.getvalue()
+    if fmt == "csv":
+        rows = (record_row(record) for record in records)
+        return csv_dict_chunks(fieldnames=CSV_FIELDS, rows=rows, rows_per_chunk=per_chunk)
+    return _jsonl_chunks(records, per_chunk)
+
+
+def _jsonl_chunks(records: Iterable[RatingRecord], per_chunk: int) -> Iterator[str]:
+    lines: list[str] = []
+    for record in records:
+        lines.append(_jsonl_line(record))
+        if len(lines) == per_chunk:
+            yield "".join(lines)
+            lines = []
+    if lines:
+        yield "".join(lines)

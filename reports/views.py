@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_GET
@@ -17,8 +18,8 @@ from django.views.decorators.http import require_GET
 from analysis.report import ReportInputError, systems_in_order
 from core.roles import researcher_required
 from reports.campaign_records import Campaign, campaign_by_pk, campaign_rater_names
-from reports.campaign_report import campaign_report_source
-from reports.exports import CONTENT_TYPES, EXTENSIONS, FORMATS, report_export
+from reports.campaign_report import STREAMED_FORMATS, campaign_ratings_chunks, campaign_report_source
+from reports.exports import CONTENT_TYPES, DOWNLOAD_FORMATS, EXTENSIONS, report_export
 from reports.presentation import report_context
 from reports.sources import ExportError, report_of
 
@@ -71,7 +72,7 @@ def campaign_report(request: HttpRequest, pk: int) -> HttpResponse:
         "filters": filters,
         "systems": systems_in_order(records=source.records, preferred=source.system_order),
         "all_raters": sorted({*campaign_rater_names(campaign=campaign), *filters["exclude_raters"]}),
-        "downloads": [(fmt, _query(filters, format=fmt)) for fmt in FORMATS],
+        "downloads": [(fmt, _query(filters, format=fmt)) for fmt in DOWNLOAD_FORMATS],
         "error": None,
     }
     try:
@@ -85,24 +86,38 @@ def campaign_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 @researcher_required
 @require_GET
-def campaign_download(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_download(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """A report export, or the ratings themselves (csv, jsonl, parquet), streamed a chunk at a time so a
+    campaign of a million ratings downloads in constant memory."""
     campaign = _campaign_or_404(pk)
     filters = _filters(request)
     fmt = request.GET.get("format", "json")
-    if fmt not in FORMATS:
+    if fmt not in DOWNLOAD_FORMATS:
         return HttpResponse(
-            f"unknown format; choose one of {', '.join(FORMATS)}", status=400, content_type="text/plain"
+            f"unknown format; choose one of {', '.join(DOWNLOAD_FORMATS)}",
+            status=400,
+            content_type="text/plain",
         )
-    source = campaign_report_source(
-        campaign=campaign, exclude_raters=filters["exclude_raters"], exclude_gold=filters["exclude_gold"]
-    )
-    try:
-        text = report_export(
-            source=source, fmt=fmt, baseline=filters["baseline"], candidate=filters["candidate"]
+    response: HttpResponseBase
+    if fmt in STREAMED_FORMATS:
+        chunks = campaign_ratings_chunks(
+            campaign=campaign,
+            fmt=fmt,
+            exclude_raters=filters["exclude_raters"],
+            exclude_gold=filters["exclude_gold"],
         )
-    except (ExportError, ReportInputError) as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(text, content_type=CONTENT_TYPES[fmt])
+        response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
+    else:
+        source = campaign_report_source(
+            campaign=campaign, exclude_raters=filters["exclude_raters"], exclude_gold=filters["exclude_gold"]
+        )
+        try:
+            text = report_export(
+                source=source, fmt=fmt, baseline=filters["baseline"], candidate=filters["candidate"]
+            )
+        except (ExportError, ReportInputError) as exc:
+            return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(text, content_type=CONTENT_TYPES[fmt])
     safe_name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in campaign.name) or "campaign"
     response["Content-Disposition"] = content_disposition_header(
         True, f"{safe_name}-report.{EXTENSIONS[fmt]}"

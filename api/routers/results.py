@@ -6,7 +6,6 @@ import io
 import json
 import tempfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,9 +17,8 @@ from api.routers.campaigns import campaign_get_or_404
 from api.routers.jobs import job_out
 from api.schemas.jobs import JobOut
 from judging.imports import judgments_import
-from reports.campaign_report import campaign_report_source
+from reports.campaign_report import campaign_ratings_chunks, campaign_report_source
 from reports.hf_dataset import hf_dataset_write
-from reports.ratings_file import CSV_FIELDS, ratings_write_csv, ratings_write_jsonl
 from reports.sources import ReportSource, report_of
 
 router = Router(tags=["campaigns"])
@@ -40,26 +38,12 @@ def ratings(
     format: Literal["jsonl", "csv"] = "jsonl",
     exclude_gold: bool = False,
 ) -> StreamingHttpResponse:
-    """The contract's ratings file, one rating a line (jsonl) or a CSV with the sides unblinded."""
-    _, source = _source(campaign_id, [], exclude_gold)
-
-    def lines() -> Iterator[str]:
-        for index, record in enumerate(source.records):
-            buffer = io.StringIO()
-            if format == "jsonl":
-                ratings_write_jsonl(records=[record], stream=buffer)
-            else:
-                ratings_write_csv(records=[record], stream=buffer)
-                text = buffer.getvalue()
-                # Each one-record CSV starts with the header: keep the first only.
-                yield text if index == 0 else text.split("\n", 1)[1]
-                continue
-            yield buffer.getvalue()
-        if not source.records and format == "csv":
-            yield ",".join(CSV_FIELDS) + "\r\n"
-
+    """The contract's ratings file, one rating a line (jsonl) or a CSV with the sides unblinded: the report
+    page's download, read and sent a chunk at a time."""
+    campaign = campaign_get_or_404(campaign_id)
+    chunks = campaign_ratings_chunks(campaign=campaign, fmt=format, exclude_gold=exclude_gold)
     content_type = "application/x-ndjson" if format == "jsonl" else "text/csv; charset=utf-8"
-    return StreamingHttpResponse(lines(), content_type=content_type)
+    return StreamingHttpResponse(chunks, content_type=content_type)
 
 
 @router.get("/{int:campaign_id}/report", summary="The report JSON (the same function as the report page)")

@@ -54,3 +54,26 @@ def test_the_report_page_draws_its_figures_and_tables(logged_in_page, rated_camp
     assert page.locator(".js-plotly-plot").count() >= 3
     expect(page.locator("table").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "report-page.png"), full_page=False)
+
+
+def test_the_report_page_downloads_the_ratings_as_parquet(logged_in_page, rated_campaign, tmp_path):
+    import pyarrow.parquet as pq
+    from playwright.sync_api import expect
+
+    page = logged_in_page(
+        f"/reports/campaigns/{rated_campaign.pk}/", "e2e-researcher", "e2e-password-1", 1000
+    )
+    link = page.locator("nav.downloads a", has_text="parquet")
+    expect(link).to_be_visible()
+    page.locator("nav.downloads").screenshot(path=str(ARTIFACTS / "report-downloads.png"))
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == "report-e2e-report.parquet"
+    saved = tmp_path / "ratings.parquet"
+    download.value.save_as(saved)
+    table = pq.read_table(saved)
+    assert table.num_rows == rated_campaign.ratings.count() and set(table.column("rater").to_pylist()) == {
+        "rater-001",
+        "rater-002",
+        "rater-003",
+    }

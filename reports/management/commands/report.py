@@ -8,26 +8,29 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analysis.report import ReportInputError
-from reports.campaign_report import source_from_campaign
+from reports.campaign_records import campaign_by_name
+from reports.campaign_report import campaign_ratings_chunks, source_from_campaign
 from reports.exports import FORMATS, report_export
 from reports.hf_dataset import hf_dataset_write
 from reports.ratings_file import RatingsFileError
-from reports.sources import ExportError, source_from_ratings_file
+from reports.sources import ExportError, ReportSource, source_from_ratings_file
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, chunks: Iterable[str]) -> None:
     """Write to a temporary file beside ``path`` and rename it: a failed export leaves nothing behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+            for chunk in chunks:
+                stream.write(chunk)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; give it the usual mode
@@ -59,35 +62,57 @@ class Command(BaseCommand):
         if options["fmt"] == "hf" and not options["out"]:
             raise CommandError("--format hf writes a folder: give --out DIR")
         try:
-            if options["ratings"]:
-                if not Path(options["ratings"]).is_file():
-                    raise CommandError(f"no such ratings file: {options['ratings']}")
-                source = source_from_ratings_file(
-                    path=options["ratings"],
-                    exclude_raters=options["exclude_raters"],
-                    exclude_gold=options["exclude_gold"],
-                )
-            else:
-                source = source_from_campaign(
-                    name=options["campaign"],
-                    exclude_raters=options["exclude_raters"],
-                    exclude_gold=options["exclude_gold"],
-                )
             if options["fmt"] == "hf":
-                hf_dataset_write(source=source, out=Path(options["out"]))
+                hf_dataset_write(source=self._source(options), out=Path(options["out"]))
                 self.stderr.write(f"wrote a Hugging Face dataset folder to {options['out']}")
                 return
-            text = report_export(
-                source=source,
-                fmt=options["fmt"],
-                baseline=options["baseline"],
-                candidate=options["candidate"],
-            )
+            chunks = self._streamed(options)
+            if chunks is None:
+                chunks = [
+                    report_export(
+                        source=self._source(options),
+                        fmt=options["fmt"],
+                        baseline=options["baseline"],
+                        candidate=options["candidate"],
+                    )
+                ]
+            if options["out"]:
+                _write_atomically(Path(options["out"]), chunks)
+                self.stderr.write(f"wrote {options['fmt']} report to {options['out']}")
+            else:
+                for chunk in chunks:
+                    sys.stdout.write(chunk)
+                sys.stdout.flush()
         except (RatingsFileError, ExportError, ReportInputError) as exc:
             raise CommandError(str(exc)) from exc
-        if options["out"]:
-            _write_atomically(Path(options["out"]), text)
-            self.stderr.write(f"wrote {options['fmt']} report to {options['out']}")
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+
+    def _source(self, options: dict[str, Any]) -> ReportSource:
+        if options["ratings"]:
+            if not Path(options["ratings"]).is_file():
+                raise CommandError(f"no such ratings file: {options['ratings']}")
+            return source_from_ratings_file(
+                path=options["ratings"],
+                exclude_raters=options["exclude_raters"],
+                exclude_gold=options["exclude_gold"],
+            )
+        return source_from_campaign(
+            name=options["campaign"],
+            exclude_raters=options["exclude_raters"],
+            exclude_gold=options["exclude_gold"],
+        )
+
+    def _streamed(self, options: dict[str, Any]) -> Iterable[str] | None:
+        """A campaign's ratings as csv or jsonl, read and written a chunk at a time (constant memory);
+        None for the other formats and for a ratings file (already read whole to be validated)."""
+        if not options["campaign"] or options["fmt"] not in ("csv", "jsonl"):
+            return None
+        campaign = campaign_by_name(options["campaign"])
+        if campaign is None:
+            raise ExportError(f"no campaign named {options['campaign']!r}")
+        chunks = campaign_ratings_chunks(
+            campaign=campaign,
+            fmt=options["fmt"],
+            exclude_raters=options["exclude_raters"],
+            exclude_gold=options["exclude_gold"],
+        )
+        return cast(Iterable[str], chunks)
