@@ -361,4 +361,6 @@ PLATFORM_ENV_VARS = env_names_read() | {
     "POSTGRES_USER",
     "POSTGRES_DB",
     "WEB_WORKERS",
+    "WEB_THREADS",
+    "WEB_TIMEOUT",
 }
