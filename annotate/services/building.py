@@ -163,7 +163,7 @@ def build_rows(
     writer = ComparisonBatches(
         campaign=campaign,
         progress=None if progress is None else (lambda done: progress(done, total)),
-        **({"batch_size": batch_size} if batch_size else {}),
+        batch_size=batch_size,
     )
     slot = 0
     for (system_a, system_b), pair_sides in zip(pairs, sides, strict=True):

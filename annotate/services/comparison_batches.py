@@ -91,11 +91,11 @@ class ComparisonBatches:
         self,
         *,
         campaign: Campaign,
-        batch_size: int = BATCH_SIZE,
+        batch_size: int | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         self.campaign = campaign
-        self.batch_size = batch_size
+        self.batch_size = batch_size or BATCH_SIZE
         self.progress = progress
         self.rows: list[BuiltRow] = []
         self.written = 0

@@ -202,3 +202,49 @@ def test_serving_check_finds_no_drift_after_a_bulk_build():
     out = io.StringIO()
     call_command("serving_check", "--campaign", "bulk", stdout=out)
     assert out.getvalue().strip().endswith("drift=0")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _create_command(*extra: str) -> tuple[str, str]:
+    out, err = io.StringIO(), _Terminal()
+    call_command(
+        "create_campaign", "bulk", "--eval-set", "mixed", "--systems", "alpha", "beta", *extra,
+        stdout=out, stderr=err,
+    )  # fmt: skip
+    return out.getvalue(), err.getvalue()
+
+
+def test_create_campaign_shows_a_progress_bar_on_a_terminal():
+    _mixed_set()
+    out, err = _create_command()
+    n = Comparison.objects.count()
+    assert f"{n} comparisons" in out
+    assert "Building" in err and f"{n}/{n}" in err
+
+
+def test_create_campaign_shows_no_bar_with_no_progress_or_off_a_terminal():
+    _mixed_set()
+    _out, err = _create_command("--no-progress")
+    assert "Building" not in err
+    piped = io.StringIO()
+    call_command(
+        "create_campaign", "piped", "--eval-set", "mixed", "--systems", "alpha", "gamma", stderr=piped
+    )
+    assert "Building" not in piped.getvalue()
+
+
+def test_the_build_reports_its_progress_after_each_batch(monkeypatch):
+    from annotate.services import comparison_batches
+
+    monkeypatch.setattr(comparison_batches, "BATCH_SIZE", 10)
+    eval_set = _mixed_set()
+    seen: list[tuple[int, int]] = []
+    campaign_create(
+        name="bulk", eval_set=eval_set, systems=["alpha", "beta"], progress=lambda d, t: seen.append((d, t))
+    )
+    n = Comparison.objects.count()
+    assert seen == [(d, n) for d in [*range(10, n, 10), n]]
