@@ -55,8 +55,8 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def answered_set(name: str, n_prompts: int, answer_chars: int) -> EvalSet:
-    """A set of `n_prompts` prompts with a selected answer from each of SYSTEMS, written in SQL."""
+def answered_set(name: str, n_prompts: int, answer_chars: int, systems: tuple[str, ...] = SYSTEMS) -> EvalSet:
+    """A set of `n_prompts` prompts with a selected answer from each of `systems`, written in SQL."""
     es = EvalSet.objects.create(name=name, version=1, content_hash=name, source_format="jsonl")
     filler = "x" * max(0, answer_chars - 40)
     with connection.cursor() as cursor:
@@ -67,7 +67,7 @@ def answered_set(name: str, n_prompts: int, answer_chars: int) -> EvalSet:
             " '[]', '{}', '[]' FROM generate_series(0, %s) g",
             [es.pk, n_prompts - 1],
         )
-        for system in SYSTEMS:
+        for system in systems:
             model, _ = ModelSpec.objects.get_or_create(name=system, defaults={"path": "/bench/" + system})
             job = GenerationJob.objects.create(model=model, eval_set=es, status=JobStatus.DONE)
             cursor.execute(
