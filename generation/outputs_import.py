@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -48,8 +48,9 @@ def _check_length(response: str, where: str) -> None:
         )
 
 
-@dataclass(frozen=True)
-class _Prompt:
+class _Prompt(NamedTuple):
+    """What matching needs of a prompt; a tuple, as a set of 500,000 prompts keeps one each."""
+
     pk: int
     uid: str
     turn_count: int

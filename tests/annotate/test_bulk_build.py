@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -248,3 +249,48 @@ def test_the_build_reports_its_progress_after_each_batch(monkeypatch):
     )
     n = Comparison.objects.count()
     assert seen == [(d, n) for d in [*range(10, n, 10), n]]
+
+
+def _wide_build_peak(n: int, label: str) -> int:
+    """The traced peak of building 3 pairs over `n` prompts whose answers are 1 KB each."""
+    from core.models import JobStatus
+    from eval_sets.models import EvalSet, Prompt
+    from generation.models import GenerationJob, ModelSpec
+
+    systems, answer = [f"{label}-{k}" for k in range(3)], "word " * 200
+    eval_set = EvalSet.objects.create(name=label, version=1, content_hash=label, source_format="jsonl")
+    prompts = Prompt.objects.bulk_create(
+        Prompt(eval_set=eval_set, uid=f"p{i}", position=i, category="writing", text=f"Prompt {i}")
+        for i in range(n)
+    )
+    for name in systems:
+        model = ModelSpec.objects.create(name=name, path=f"/m/{name}")
+        job = GenerationJob.objects.create(model=model, eval_set=eval_set, status=JobStatus.DONE)
+        Sample.objects.bulk_create(
+            (
+                Sample(job=job, prompt=p, index=0, text=f"{name} {p.uid} {answer}", selected=True)
+                for p in prompts
+            ),
+            batch_size=1000,
+        )
+    tracemalloc.start()
+    try:
+        campaign_create(name=label, eval_set=eval_set, systems=systems, seed=1)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_build_holds_a_batch_of_texts_not_the_whole_campaign(monkeypatch):
+    from annotate.services import building, comparison_batches
+
+    # A batch written and a fetch of answers read at a time: both well below the smaller campaign.
+    monkeypatch.setattr(comparison_batches, "BATCH_SIZE", 500)
+    monkeypatch.setattr(building, "_FETCH", 200)
+    _wide_build_peak(200, "warm")  # the first build in a process compiles and caches what every build uses
+    small = _wide_build_peak(1000, "small")
+    large = _wide_build_peak(3000, "large")
+    assert Comparison.objects.filter(campaign__name="large").count() == 9000
+    # The large campaign's texts are 12 MB more than the small one's (6,000 more comparisons of two
+    # 1 KB answers); its peak grows by what is kept per prompt (ids, flags, the index), about 2 MB.
+    assert large - small < 5 * 2**20, f"peaks {small / 2**20:.1f} and {large / 2**20:.1f} MiB"
