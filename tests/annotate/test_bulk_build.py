@@ -41,7 +41,7 @@ def _mixed_set(*, n: int = 23, missing: dict[str, set[int]] | None = None):
 
     `missing` leaves some prompts unanswered by a system (by question number).
     """
-    questions = [
+    questions: list[dict[str, Any]] = [
         {
             "question_id": i,
             "category": ("writing", "math", "coding")[i % 3],

@@ -23,7 +23,7 @@ def _write_set(path: Path, lines: int, bad_line: int | None = None) -> Path:
             if i == bad_line:
                 f.write('{"id": "broken", "prompt": \n')
                 continue
-            record = {
+            record: dict[str, object] = {
                 "id": f"q{i}", "category": ("writing", "math")[i % 2], "setting": "zero_shot",
                 "prompt": f"Question {i}: explain something in a few sentences, please.", "variant_of": None,
                 "stop": [], "source": "generated",
