@@ -9,8 +9,7 @@ holding its records. `parse_eval_set` gives the records as a list, as it always 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from eval_sets.importers.chat import parse_koala, parse_mtbench, parse_vicuna
@@ -93,7 +92,6 @@ class StreamedParse:
     source: RecordFile
     options: Options
     csv_items: list[tuple[str, Any]] | None = None
-    _problems: list[str] = field(default_factory=list)
 
     def _items(self) -> Iterable[tuple[str, Any]]:
         if self.csv_items is not None:
@@ -241,7 +239,3 @@ def parse_eval_set_stream(
     return StreamedParse(
         format=format, count=len(locations), notes=notes, source=source, options=options, csv_items=csv_list
     )
-
-
-def record_file(*, filename: str, path: str | Path | None = None, data: bytes | None = None) -> RecordFile:
-    return RecordFile(filename=filename, path=path, data=data)
