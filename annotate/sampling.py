@@ -68,15 +68,21 @@ def campaign_pool(*, campaign: Campaign) -> list[Prompt]:
 
 def campaign_sample(*, campaign: Campaign, prompts: Sequence[Prompt]) -> list[Prompt]:
     """The campaign's sample of `prompts` (all of them when it samples none)."""
+    chosen = campaign_sample_uids(campaign=campaign, keys=_keys(prompts))
+    return list(prompts) if chosen is None else [p for p in prompts if p.uid in chosen]
+
+
+def campaign_sample_uids(*, campaign: Campaign, keys: Sequence[PromptKey]) -> set[str] | None:
+    """The uids of the campaign's sample of the prompts `keys` describe; None when it samples none.
+
+    The bulk build (annotate.services.building) gives the keys alone, not the prompts.
+    """
     if campaign.sample_size is None:
-        return list(prompts)
+        return None
     try:
-        chosen = set(
-            stratified_sample(_keys(prompts), n=campaign.sample_size, seed=campaign.sample_seed or 0)
-        )
+        return set(stratified_sample(list(keys), n=campaign.sample_size, seed=campaign.sample_seed or 0))
     except SampleError as exc:
         raise CampaignError(f"{exc} (after leaving out what cannot be rated)") from None
-    return [p for p in prompts if p.uid in chosen]
 
 
 def _keys(prompts: Any) -> list[PromptKey]:

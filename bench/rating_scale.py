@@ -13,11 +13,8 @@ campaign of two systems:
   without pause for --saturate-s seconds against gunicorn on the same database: ratings/s;
 - correctness: no rater rated an item twice, no item got more than it needs.
 
-What it does not measure yet (printed as `na`): the report at a million ratings, the pages' p95,
-`create_s` is the time to build the large
-campaign as this bench builds it: `create_campaign`'s service for 1,000 prompts, then the rows
-copied in SQL (`INSERT ... SELECT`) up to the size, with fresh tokens and order keys; not
-`create_campaign` at a million. The last line is
+`create_s` is the time `campaign_create` (the service `create_campaign` calls) takes to build the large campaign from a set of that many
+prompts answered by both systems. The last line is
 `serve_p50_ratio=… serve_p95_ratio=… throughput_ratio=… create_s=… report_s=… report_peak_mb=… page_p95_ms=…`
 (large over small for the ratios: 1.00 is flat; throughput large over small, higher is better).
 """
@@ -56,76 +53,28 @@ from django.db import connection, connections  # noqa: E402
 from annotate.assignment import item_next, rating_submit_and_serve  # noqa: E402
 from annotate.models import Campaign, Comparison  # noqa: E402
 from annotate.services import campaign_create  # noqa: E402
-from core.models import JobStatus  # noqa: E402
+from bench.create_scale import answered_set  # noqa: E402
 from core.users import user_create  # noqa: E402
-from eval_sets.models import EvalSet, Prompt  # noqa: E402
-from generation.models import GenerationJob, ModelSpec, Sample  # noqa: E402
-
-_BASE_PROMPTS = 1000
 
 
 def build(name: str, size: int, n_raters: int) -> tuple[Campaign, list, float]:
-    """A campaign of `size` comparisons and its raters; returns the seconds the build took."""
-    start = time.perf_counter()
-    es = EvalSet.objects.create(name=name, version=1, content_hash=name, source_format="jsonl")
-    prompts = Prompt.objects.bulk_create(
-        Prompt(
-            eval_set=es,
-            uid=f"p{i:05d}",
-            position=i,
-            category=("writing", "coding")[i % 2],
-            text=f"Prompt {i}",
-        )
-        for i in range(min(size, _BASE_PROMPTS))
-    )
-    for system in ("scale-a", "scale-b"):
-        model, _ = ModelSpec.objects.get_or_create(name=system, defaults={"path": "/bench/" + system})
-        job = GenerationJob.objects.create(model=model, eval_set=es, status=JobStatus.DONE)
-        Sample.objects.bulk_create(
-            Sample(
-                job=job,
-                prompt=p,
-                index=0,
-                text=f"{system} answer to {p.uid}",
-                finish_reason="eos",
-                selected=True,
-            )
-            for p in prompts
-        )
+    """A campaign of `size` comparisons and its raters; returns the seconds `campaign_create` took.
+
+    The set (`size` prompts) and both systems' answers are written in SQL first (bench/create_scale.py),
+    untimed; the campaign is then built by the service `create_campaign` calls.
+    """
+    es = answered_set(name, size, 60, systems=("scale-a", "scale-b"))
     raters = [user_create(username=f"{name}-{i:03d}", role="rater") for i in range(n_raters)]
+    start = time.perf_counter()
     campaign = campaign_create(
         name=name, eval_set=es, systems=["scale-a", "scale-b"], ratings_per_comparison=2, raters=raters
     )
-    copies = -(-size // len(prompts)) - 1
-    if copies > 0:
-        fields = [str(f.column) for f in Comparison._meta.concrete_fields if not f.primary_key]
-        fresh = {
-            "token": "md5(random()::text || g::text || c.id::text)",
-            "order_key": "floor(random() * 2147483647)::bigint",
-            "taken": "0",
-            "lease_check_at": "NULL",
-        }
-        columns = ", ".join(fields)
-        values = ", ".join(fresh.get(column, f"c.{column}") for column in fields)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO annotate_comparison ({columns}) SELECT {values} FROM annotate_comparison c,"
-                " generate_series(1, %s) g WHERE c.campaign_id = %s",
-                [copies, campaign.pk],
-            )
-            # The copies' texts: the page shows each served item's two answers.
-            cursor.execute(
-                "INSERT INTO annotate_comparisontexts (comparison_id, text_a, text_b, history_a, history_b)"
-                " SELECT c.id, 'scale-a answer ' || c.id, 'scale-b answer ' || c.id, '[]', '[]'"
-                " FROM annotate_comparison c LEFT JOIN annotate_comparisontexts t ON t.comparison_id = c.id"
-                " WHERE c.campaign_id = %s AND t.comparison_id IS NULL",
-                [campaign.pk],
-            )
+    seconds = time.perf_counter() - start
     campaign.status = Campaign.Status.OPEN
     campaign.save()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return campaign, raters, time.perf_counter() - start
+    return campaign, raters, seconds
 
 
 def _threads(work, n: int) -> None:

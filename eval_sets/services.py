@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from eval_sets.importers import EvalSetImportError, ParseResult, Problem, PromptRecord, parse_eval_set
+from eval_sets.importers import EvalSetImportError, Problem, PromptRecord
+from eval_sets.importers.parse import StreamedParse, parse_eval_set_stream
+from eval_sets.importers.streaming import RecordFile
 from eval_sets.models import EvalSet, Prompt
 
 MAX_NAME_CHARS = 200
+_BATCH = 2000  # prompts per insert
 
 
 @dataclass(frozen=True)
@@ -32,12 +36,15 @@ class EvalSetImportResult:
     notes: list[str] = field(default_factory=list)
 
 
+def _contract_line(record: PromptRecord) -> bytes:
+    line = json.dumps(record.as_contract(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return line.encode("utf-8") + b"\n"
+
+
 def eval_set_content_hash(*, records: Iterable[PromptRecord]) -> str:
     digest = hashlib.sha256()
     for record in records:
-        line = json.dumps(record.as_contract(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        digest.update(line.encode("utf-8"))
-        digest.update(b"\n")
+        digest.update(_contract_line(record))
     return digest.hexdigest()
 
 
@@ -99,58 +106,49 @@ def eval_set_import(
     The name defaults to the file name without its extension. Identical content returns the
     version already stored (`created` False); anything else becomes version max+1. The size limit
     defaults to `settings.MAX_UPLOAD_BYTES`. Raises `EvalSetImportError` and stores nothing when any
-    record is bad.
+    record is bad. The file is read in streamed passes (eval_sets.importers.parse): every record is
+    checked and hashed first, then the prompts are stored in batches in one transaction.
     """
     limit = settings.MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
-    if data is None:
-        if path is None:
-            raise TypeError("eval_set_import needs data or path")
-        source = Path(path)
-        filename = filename or str(path)
-        try:
-            eval_set_check_size(size=source.stat().st_size, filename=filename, limit=limit)
-            data = source.read_bytes()
-        except OSError as exc:
-            raise EvalSetImportError(
-                [Problem(filename, "", "", f"cannot read the file ({exc.strerror})")]
-            ) from None
-    filename = filename or "upload"
-    set_name = _clean_name(name if name is not None else _default_name(filename), filename)
-    parsed: ParseResult = parse_eval_set(
-        data=data,
-        filename=filename,
-        format=format,
-        id_field=id_field,
-        prompt_field=prompt_field,
-        category_field=category_field,
-        max_bytes=limit,
-        max_prompt_chars=settings.MAX_PROMPT_CHARS,
+    if data is None and path is None:
+        raise TypeError("eval_set_import needs data or path")
+    filename = filename or (str(path) if data is None else "upload")
+    source = (
+        RecordFile(filename=filename, data=data)
+        if data is not None
+        else RecordFile(filename=filename, path=path)
     )
-    content_hash = eval_set_content_hash(records=parsed.records)
+    set_name = _clean_name(name if name is not None else _default_name(filename), filename)
+    digest = hashlib.sha256()
     try:
-        eval_set, created = _store(
-            name=set_name,
-            content_hash=content_hash,
-            description=description,
-            source_format=parsed.format,
-            source_file=Path(filename).name[:255],
-            records=parsed.records,
+        parsed = parse_eval_set_stream(
+            source=source,
+            format=format,
+            id_field=id_field,
+            prompt_field=prompt_field,
+            category_field=category_field,
+            max_bytes=limit,
+            max_prompt_chars=settings.MAX_PROMPT_CHARS,
+            on_record=lambda record: digest.update(_contract_line(record)),
         )
-    except IntegrityError:
-        # Another import of the same name committed between our read and our insert.
-        eval_set, created = _store(
-            name=set_name,
-            content_hash=content_hash,
-            description=description,
-            source_format=parsed.format,
-            source_file=Path(filename).name[:255],
-            records=parsed.records,
-        )
+        content_hash = digest.hexdigest()
+        source_file = Path(filename).name[:255]
+        try:
+            eval_set, created = _store(name=set_name, content_hash=content_hash, description=description,
+                                       source_file=source_file, parsed=parsed)  # fmt: skip
+        except IntegrityError:
+            # Another import of the same name committed between our read and our insert.
+            eval_set, created = _store(name=set_name, content_hash=content_hash, description=description,
+                                       source_file=source_file, parsed=parsed)  # fmt: skip
+    except OSError as exc:
+        raise EvalSetImportError(
+            [Problem(filename, "", "", f"cannot read the file ({exc.strerror})")]
+        ) from None
     return EvalSetImportResult(
         eval_set=eval_set,
         created=created,
         format=parsed.format,
-        prompt_count=len(parsed.records),
+        prompt_count=parsed.count,
         notes=parsed.notes,
     )
 
@@ -160,9 +158,8 @@ def _store(
     name: str,
     content_hash: str,
     description: str,
-    source_format: str,
     source_file: str,
-    records: Sequence[PromptRecord],
+    parsed: StreamedParse,
 ) -> tuple[EvalSet, bool]:
     with transaction.atomic():
         existing = EvalSet.objects.filter(name=name, content_hash=content_hash).first()
@@ -174,27 +171,41 @@ def _store(
             version=latest + 1,
             content_hash=content_hash,
             description=description.strip(),
-            source_format=source_format,
+            source_format=parsed.format,
             source_file=source_file,
         )
-        Prompt.objects.bulk_create(
-            [
-                Prompt(
-                    eval_set=eval_set,
-                    uid=record.uid,
-                    position=position,
-                    category=record.category,
-                    setting=record.setting,
-                    text=record.text,
-                    variant_of=record.variant_of or "",
-                    stop=list(record.stop),
-                    metadata=record.metadata,
-                    turns=list(record.turns),
-                )
-                for position, record in enumerate(records)
-            ],
-            batch_size=500,
-        )
+        # The second pass over the file: stored a batch at a time, hashed again so that a file
+        # changed between the passes is refused rather than stored under the first pass's hash.
+        digest = hashlib.sha256()
+        records = enumerate(parsed.records())
+        while batch := list(islice(records, _BATCH)):
+            for _, record in batch:
+                digest.update(_contract_line(record))
+            Prompt.objects.bulk_create(
+                [
+                    Prompt(
+                        eval_set=eval_set,
+                        uid=record.uid,
+                        position=position,
+                        category=record.category,
+                        setting=record.setting,
+                        text=record.text,
+                        variant_of=record.variant_of or "",
+                        stop=list(record.stop),
+                        metadata=record.metadata,
+                        turns=list(record.turns),
+                    )
+                    for position, record in batch
+                ]
+            )
+        if digest.hexdigest() != content_hash:
+            raise EvalSetImportError(
+                [
+                    Problem(
+                        source_file, "", "", "the file changed while it was being imported; nothing imported"
+                    )
+                ]
+            )
     return eval_set, True
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Sequence
 
 from django.contrib.auth.models import User
@@ -15,14 +14,13 @@ from annotate.errors import CampaignError, CampaignFieldError
 from annotate.models import (
     DEFAULT_INSTRUCTIONS,
     DEFAULT_MIN_SECONDS,
-    ORDER_PRIME,
     Campaign,
     CampaignSystem,
-    Comparison,
 )
-from annotate.sampling import campaign_pool, campaign_sample, sampling_check
-from annotate.selectors import campaign_pairs
-from annotate.services.comparisons import comparisons_create
+from annotate.sampling import sampling_check
+from annotate.selectors import campaign_pairs as campaign_pairs  # where callers find it
+from annotate.services.building import BuildProgress, build_rows
+from annotate.services.building import balanced_sides as balanced_sides  # where callers find it
 from annotate.services.raters import campaign_rater_add
 from core.seeding import secret_rng
 from eval_sets.models import EvalSet, Prompt
@@ -103,6 +101,7 @@ def campaign_create(
     sample_seed: int | None = None,
     categories: Sequence[str] = (),
     rate: str = Campaign.Rate.PER_TURN,
+    progress: BuildProgress | None = None,
 ) -> Campaign:
     """Create a campaign in draft and (by default) build its comparisons; `open_now` opens it too.
 
@@ -185,7 +184,7 @@ def campaign_create(
     for user in raters:
         campaign_rater_add(campaign=campaign, user=user)
     if build:
-        campaign_build(campaign=campaign, seed=seed, answered_only=answered_only)
+        campaign_build(campaign=campaign, seed=seed, answered_only=answered_only, progress=progress)
     if open_now:
         campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     return campaign
@@ -209,92 +208,24 @@ def rated_turns(*, campaign: Campaign, prompt: Prompt) -> list[int]:
     return list(range(1, prompt.turn_count + 1))
 
 
-def balanced_sides(*, group_sizes: Sequence[int], rng: random.Random) -> list[list[str]]:
-    """Left sides per group: each group and the whole list have A on the left in half, plus or minus one.
-
-    Odd groups take their extra A alternately, so the odd ones cancel out over the campaign.
-    """
-    out: list[list[str]] = []
-    extra_a = rng.random() < 0.5
-    for size in group_sizes:
-        n_a = size // 2
-        if size % 2:
-            n_a += int(extra_a)
-            extra_a = not extra_a
-        sides = ["a"] * n_a + ["b"] * (size - n_a)
-        rng.shuffle(sides)
-        out.append(sides)
-    return out
-
-
-def _answered(by_prompt: dict[int, dict[int, Sample]], prompt: Prompt) -> bool:
-    """Every turn of the prompt has a selected answer (a conversation answered halfway is not)."""
-    turns = by_prompt.get(prompt.pk, {})
-    return all(t in turns for t in range(1, prompt.turn_count + 1))
-
-
 @transaction.atomic
-def campaign_build(*, campaign: Campaign, seed: int | None = None, answered_only: bool = False) -> int:
+def campaign_build(
+    *,
+    campaign: Campaign,
+    seed: int | None = None,
+    answered_only: bool = False,
+    progress: BuildProgress | None = None,
+) -> int:
     """Make one comparison per (prompt, pair) from each system's selected sample; returns how many.
 
     A prompt some system did not answer is an error, unless `answered_only`: then the campaign
-    covers the prompts every system answered (after `generate --limit`, say).
+    covers the prompts every system answered (after `generate --limit`, say). The rows are streamed
+    and written in batches (annotate.services.building); `progress(done, total)` follows each batch.
     """
     if campaign.comparisons.filter(gold_uploaded=False).exists():
         raise CampaignError(f"campaign {campaign.name!r} is already built")
     rng = secret_rng(seed=seed, purpose="campaign-sides")
-    prompts = campaign_pool(campaign=campaign)
-    pairs = campaign_pairs(campaign=campaign)
-    samples: dict[int, dict[int, dict[int, Sample]]] = {
-        model.pk: selected_samples(model=model, eval_set=campaign.eval_set)
-        for model in {m.pk: m for pair in pairs for m in pair}.values()
-    }
-    if answered_only:
-        # Sampled from the answered prompts, so that a sample of N gives N prompts.
-        prompts = [p for p in prompts if all(_answered(by_prompt, p) for by_prompt in samples.values())]
-        if not prompts:
-            raise CampaignError("no prompt was answered by every system")
-    prompts = campaign_sample(campaign=campaign, prompts=prompts)
-    for model in {m.pk: m for pair in pairs for m in pair}.values():
-        by_prompt = samples[model.pk]
-        lacking = [p.uid for p in prompts if not _answered(by_prompt, p)]
-        if lacking:
-            shown = ", ".join(lacking[:10]) + (f" and {len(lacking) - 10} more" if len(lacking) > 10 else "")
-            raise CampaignError(f"system {model.name!r} has no selected sample for prompt(s) {shown}")
-    # One item per rated turn; a system keeps its side for every turn of the same conversation.
-    items = [(prompt, turn) for prompt in prompts for turn in rated_turns(campaign=campaign, prompt=prompt)]
-    sides = balanced_sides(group_sizes=[len(prompts)] * len(pairs), rng=rng)
-    k = campaign.ratings_per_comparison
-    total = len(items) * len(pairs)
-    n_overlap = round(campaign.overlap * total)
-    overlap_slots = set(rng.sample(range(total), n_overlap))
-    rows: list[tuple[Comparison, str, str]] = []
-    histories: list[tuple[list[str], list[str]]] = []
-    slot = 0
-    for (system_a, system_b), pair_sides in zip(pairs, sides, strict=True):
-        left_of = {prompt.pk: left for prompt, left in zip(prompts, pair_sides, strict=True)}
-        for prompt, turn in items:
-            by_turn_a = samples[system_a.pk][prompt.pk]
-            by_turn_b = samples[system_b.pk][prompt.pk]
-            sample_a, sample_b = by_turn_a[turn], by_turn_b[turn]
-            comparison = Comparison(
-                campaign=campaign,
-                prompt=prompt,
-                turn=turn,
-                system_a=system_a,
-                system_b=system_b,
-                sample_a=sample_a,
-                sample_b=sample_b,
-                system_on_left=left_of[prompt.pk],
-                needed=max(3, k) if slot in overlap_slots else k,
-                order_key=rng.randrange(ORDER_PRIME),
-            )
-            rows.append((comparison, sample_a.text, sample_b.text))
-            histories.append(
-                ([by_turn_a[t].text for t in range(1, turn)], [by_turn_b[t].text for t in range(1, turn)])
-            )
-            slot += 1
-    comparisons_create(rows=rows, histories=histories)
+    written = build_rows(campaign=campaign, rng=rng, answered_only=answered_only, progress=progress)
     campaign.built = timezone.now()
     campaign.save(update_fields=["built"])
-    return len(rows)
+    return written

@@ -1,7 +1,7 @@
 """create_campaign NAME --eval-set NAME --systems A B [C ...] [--ratings-per-item K] [--overlap F] [--raters u1,u2]
 [--stop-when-settled [--precision W] [--max-ratings N] [--equivalence-margin M]]
 [--min-effect P] [--power Q] [--alpha A] [--sample N [--sample-seed S]] [--categories a,b]
-[--rate per-turn|conversation]"""
+[--rate per-turn|conversation] [--no-progress]"""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
 
 from analysis.stats.planning import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, DEFAULT_POWER
 from annotate.feasibility import campaign_feasibility
@@ -95,6 +96,12 @@ class Command(BaseCommand):
             help="conversations: rate every turn (default, MT-Bench) or once after the last turn (the Arena)",
         )
 
+        parser.add_argument(
+            "--no-progress",
+            action="store_true",
+            help="no progress bar while building (there is none when stderr is not a terminal)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             eval_set = eval_set_resolve(spec=options["eval_set"])
@@ -105,6 +112,7 @@ class Command(BaseCommand):
         unknown = [u for u in usernames if u not in users]
         if unknown:
             raise CommandError(f"no user named {', '.join(unknown)}")
+        bar = _BuildBar(enabled=not options["no_progress"] and self.stderr.isatty(), out=self.stderr._out)
         try:
             campaign = campaign_create(
                 name=options["name"],
@@ -130,9 +138,12 @@ class Command(BaseCommand):
                 sample_seed=options["sample_seed"],
                 categories=[c for c in options["categories"].split(",") if c.strip()],
                 rate=options["rate"],
+                progress=bar.update,
             )
         except CampaignError as exc:
             raise CommandError(str(exc)) from None
+        finally:
+            bar.close()
         n = campaign.comparisons.count()
         self.stdout.write(
             f"campaign {campaign.name} (id {campaign.pk}): {n} comparisons of {', '.join(campaign.system_names())} "
@@ -142,3 +153,22 @@ class Command(BaseCommand):
             self.stdout.write(f"prompts: {campaign_sampling_text(campaign=campaign)}")
         for problem in campaign_feasibility(campaign=campaign):
             self.stderr.write(f"warning: this campaign cannot be finished as it stands: {problem}")
+
+
+class _BuildBar:
+    """tqdm's bar over the comparisons written, on stderr; made at the first batch, when the total is known."""
+
+    def __init__(self, *, enabled: bool, out: Any) -> None:
+        self.enabled, self.out = enabled, out
+        self.bar: Any = None
+
+    def update(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc="Building", unit=" comparisons", file=self.out)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

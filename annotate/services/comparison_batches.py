@@ -1,0 +1,186 @@
+"""Writing a built campaign's comparisons in batches: COPY on PostgreSQL, bulk inserts elsewhere.
+
+A million comparisons and their texts must not be held at once, nor sent as a million model
+instances: rows are gathered a batch at a time and written with psycopg's `COPY ... FROM STDIN`
+on PostgreSQL (ids taken from the table's sequence first, so the texts can name their comparison),
+or through `comparisons_create` (Django's bulk_create) on SQLite. Both write what that service
+writes: the same columns, the model's defaults for the rest, a fresh random token per row.
+
+Serving's tallies follow either way: PostgreSQL's insert trigger runs once per COPY over its
+transition table, SQLite's once per row (annotate/migrations/0013_serving_counters.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from django.db import connection
+from psycopg.copy import QueuedLibpqWriter
+
+from annotate.models import Campaign, Comparison, ComparisonTexts
+from annotate.services.comparisons import comparisons_create
+
+BATCH_SIZE = 10_000
+# `new_token` is secrets.token_urlsafe(16): 16 random bytes, URL-safe base64 without padding.
+_TOKEN_BYTES = 16
+_BUILT = (
+    "id",
+    "campaign_id",
+    "token",
+    "order_key",
+    "prompt_id",
+    "system_a_id",
+    "system_b_id",
+    "sample_a_id",
+    "sample_b_id",
+    "system_on_left",
+    "turn",
+    "needed",
+)
+_TEXT_COLUMNS = ("comparison_id", "text_a", "text_b", "history_a", "history_b")
+
+
+class BuiltRow(NamedTuple):
+    """One comparison as the build draws it, with its two texts and each system's earlier turns."""
+
+    prompt_id: int
+    turn: int
+    system_a_id: int
+    system_b_id: int
+    sample_a_id: int
+    sample_b_id: int
+    system_on_left: str
+    needed: int
+    order_key: int
+    text_a: str
+    text_b: str
+    history_a: list[str]
+    history_b: list[str]
+
+
+def _other_columns() -> tuple[list[str], tuple[Any, ...]]:
+    """The columns the build does not set, and the model's default for each (taken 0, no gold ...)."""
+    fields = [f for f in Comparison._meta.concrete_fields if f.column not in _BUILT]
+    for f in fields:
+        if f.has_default() and callable(f.default):
+            # A per-row default (like the token) would be drawn once for the whole batch here.
+            raise RuntimeError(f"Comparison.{f.name} has a per-row default the bulk build does not draw")
+    return [str(f.column) for f in fields], tuple(f.get_default() for f in fields)
+
+
+def _tokens(n: int) -> list[str]:
+    raw = os.urandom(_TOKEN_BYTES * n)
+    return [
+        base64.urlsafe_b64encode(raw[i : i + _TOKEN_BYTES]).rstrip(b"=").decode("ascii")
+        for i in range(0, len(raw), _TOKEN_BYTES)
+    ]
+
+
+def _json_list(texts: list[str]) -> str:
+    return json.dumps(texts) if texts else "[]"  # most items are a first turn, with no history
+
+
+class ComparisonBatches:
+    """Collects built rows and writes them `batch_size` at a time; `progress(done)` after each batch."""
+
+    def __init__(
+        self,
+        *,
+        campaign: Campaign,
+        batch_size: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.campaign = campaign
+        self.batch_size = batch_size or BATCH_SIZE
+        self.progress = progress
+        self.rows: list[BuiltRow] = []
+        self.written = 0
+        self.copy = connection.vendor == "postgresql"
+        self._others, self._defaults = _other_columns()
+        self._sequence: str | None = None
+
+    def add(self, row: BuiltRow) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        if self.copy:
+            self._copy(self.rows)
+        else:
+            self._bulk_create(self.rows)
+        self.written += len(self.rows)
+        self.rows = []
+        if self.progress is not None:
+            self.progress(self.written)
+
+    def _bulk_create(self, rows: list[BuiltRow]) -> None:
+        comparisons_create(
+            rows=[
+                (
+                    Comparison(
+                        campaign=self.campaign,
+                        prompt_id=r.prompt_id,
+                        turn=r.turn,
+                        system_a_id=r.system_a_id,
+                        system_b_id=r.system_b_id,
+                        sample_a_id=r.sample_a_id,
+                        sample_b_id=r.sample_b_id,
+                        system_on_left=r.system_on_left,
+                        needed=r.needed,
+                        order_key=r.order_key,
+                    ),
+                    r.text_a,
+                    r.text_b,
+                )
+                for r in rows
+            ],
+            histories=[(r.history_a, r.history_b) for r in rows],
+            batch_size=500,
+        )
+
+    def _copy(self, rows: list[BuiltRow]) -> None:
+        comparison_table = Comparison._meta.db_table
+        with connection.cursor() as cursor:
+            if self._sequence is None:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [comparison_table])
+                self._sequence = cursor.fetchone()[0]
+            cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [self._sequence, len(rows)])
+            ids = sorted(pk for (pk,) in cursor.fetchall())  # ascending: pk order is build order
+            raw = cursor.cursor  # psycopg's own cursor, for COPY
+            columns = ", ".join((*_BUILT, *self._others))
+            campaign_id, defaults = self.campaign.pk, self._defaults
+            # The queued writer sends from a thread of its own, so PostgreSQL takes in one batch's
+            # rows while this thread is still formatting them.
+            statement = f"COPY {comparison_table} ({columns}) FROM STDIN"
+            with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:
+                for pk, token, r in zip(ids, _tokens(len(rows)), rows, strict=True):
+                    copy.write_row(
+                        (
+                            pk,
+                            campaign_id,
+                            token,
+                            r.order_key,
+                            r.prompt_id,
+                            r.system_a_id,
+                            r.system_b_id,
+                            r.sample_a_id,
+                            r.sample_b_id,
+                            r.system_on_left,
+                            r.turn,
+                            r.needed,
+                            *defaults,
+                        )
+                    )
+            texts_table = ComparisonTexts._meta.db_table
+            statement = f"COPY {texts_table} ({', '.join(_TEXT_COLUMNS)}) FROM STDIN"
+            with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:
+                for pk, r in zip(ids, rows, strict=True):
+                    # jsonb columns take their JSON text, as Django's JSONField writes it.
+                    copy.write_row((pk, r.text_a, r.text_b, _json_list(r.history_a), _json_list(r.history_b)))
