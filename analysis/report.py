@@ -69,7 +69,8 @@ def systems_in_order(*, records: Sequence[RatingRecord], preferred: Sequence[str
 def _item(record: RatingRecord) -> tuple[str, str, tuple[str, ...]]:
     # A conversation's turns are separate items (each rated on its own); turn 1 keeps the old key.
     prompt = record.prompt_id if record.turn == 1 else f"{record.prompt_id}#turn{record.turn}"
-    return (record.campaign, prompt, tuple(sorted((record.system_a, record.system_b))))
+    a, b = record.system_a, record.system_b
+    return (record.campaign, prompt, (a, b) if a <= b else (b, a))
 
 
 def _prompt(record: RatingRecord) -> tuple[str, str]:
@@ -79,7 +80,7 @@ def _prompt(record: RatingRecord) -> tuple[str, str]:
 def _pair_blocks(
     records: Sequence[RatingRecord], baseline: str, candidate: str, rounds: int, seed: int
 ) -> dict[str, Any]:
-    pair = [r for r in records if r.pair == {baseline, candidate}]
+    pair = [r for r in records if r.is_pair(baseline, candidate)]
     outcomes = [r.outcome_for(candidate) for r in pair]
     units = [_prompt(r) for r in pair]
     return {

@@ -57,15 +57,24 @@ class StyleInputs:
         left_counts, right_counts = [], []
         for r in records:
             left, right = r.side_systems
-            left_text, right_text = (r.text_a, r.text_b) if r.system_on_left == "a" else (r.text_b, r.text_a)
+            counts_a, counts_b = answer_counts(r, counts_of)
             self.matchups.append((left, right))
             won = r.left_won
             self.outcomes.append(0.5 if won is None else float(won))
-            left_counts.append(_counts(counts_of, left_text))
-            right_counts.append(_counts(counts_of, right_text))
+            left_counts.append(counts_a if r.system_on_left == "a" else counts_b)
+            right_counts.append(counts_b if r.system_on_left == "a" else counts_a)
         self.counts_left = np.array(left_counts, dtype=np.float64).reshape(-1, len(FEATURES))
         self.counts_right = np.array(right_counts, dtype=np.float64).reshape(-1, len(FEATURES))
         self.units = [(r.campaign, r.prompt_id) for r in records]
+
+
+def answer_counts(
+    record: RatingRecord, cache: dict[str, tuple[int, int, int, int]]
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """The style counts of answers A and B: the record's own when it carries them, else from its texts."""
+    if record.style_a is not None and record.style_b is not None:
+        return record.style_a, record.style_b
+    return _counts(cache, record.text_a), _counts(cache, record.text_b)
 
 
 def _counts(cache: dict[str, tuple[int, int, int, int]], text: str | None) -> tuple[int, int, int, int]:
@@ -77,7 +86,10 @@ def _counts(cache: dict[str, tuple[int, int, int, int]], text: str | None) -> tu
 
 
 def missing_texts(records: Sequence[RatingRecord]) -> bool:
-    return any(r.text_a is None or r.text_b is None for r in records)
+    """Whether some record has neither both answers' style counts nor both texts to count them from."""
+    return any(
+        (r.style_a is None or r.style_b is None) and (r.text_a is None or r.text_b is None) for r in records
+    )
 
 
 def _fit(
@@ -157,7 +169,7 @@ def _decisive(records: Sequence[RatingRecord]) -> int:
 
 
 def _pair_records(records: Sequence[RatingRecord], first: str, second: str) -> list[RatingRecord]:
-    return [r for r in records if r.pair == {first, second}]
+    return [r for r in records if r.is_pair(first, second)]
 
 
 def style_control_add(
@@ -197,7 +209,8 @@ def style_control_add(
             if not _allowed(block):
                 continue
             subset = [r for r in records if getattr(r, field) == group]
-            present = [name for name in systems if any(name in r.pair for r in subset)]
+            named = {name for r in subset for name in (r.system_a, r.system_b)}
+            present = [name for name in systems if name in named]
             sub_fit = _fit(subset, present, cache, rounds, seed)
             block["style_controlled"] = rate_block(sub_fit, candidate, baseline)
 
@@ -230,9 +243,10 @@ def length_ratio_block(*, records: Sequence[RatingRecord], baseline: str, candid
         {"low": low, "high": high, "wins": 0, "decisive": 0, "n": 0} for low, high in _bin_edges()
     ]
     for r in _pair_records(records, baseline, candidate):
-        text_c, text_b = (r.text_a, r.text_b) if r.system_a == candidate else (r.text_b, r.text_a)
-        assert text_c is not None and text_b is not None
-        ratio = (len(text_c) + 1) / (len(text_b) + 1)
+        length_a, length_b = _length(r.text_a, r.style_a), _length(r.text_b, r.style_b)
+        if r.system_a != candidate:
+            length_a, length_b = length_b, length_a
+        ratio = (length_a + 1) / (length_b + 1)
         row = next(b for b in bins if b["low"] <= ratio < b["high"])
         row["n"] += 1
         vote = r.vote_for(candidate)
@@ -245,6 +259,14 @@ def length_ratio_block(*, records: Sequence[RatingRecord], baseline: str, candid
         row["ci_low"], row["ci_high"] = low, high
         row["high"] = None if math.isinf(row["high"]) else row["high"]
     return {"baseline": baseline, "candidate": candidate, "bins": bins}
+
+
+def _length(text: str | None, counts: tuple[int, int, int, int] | None) -> int:
+    """An answer's length in characters: its first style count when it carries them, else its text's."""
+    if counts is not None:
+        return counts[0]
+    assert text is not None
+    return len(text)
 
 
 def _bin_edges() -> list[tuple[float, float]]:

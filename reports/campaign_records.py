@@ -8,6 +8,7 @@ rest of reports reads campaigns through the names here, and filters in SQL, not 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db.models import OuterRef, Subquery
 
@@ -15,6 +16,7 @@ from analysis.judge import JudgeInput, VerdictRecord, item_key
 from analysis.quality_flags import FlagThresholds
 from analysis.records import RatingRecord
 from annotate.models import Campaign, Lease, Rating
+from annotate.rating_rows import campaign_gold_first_choices, campaign_rating_rows
 from annotate.recruiting.links import external_ids
 from annotate.selectors import (
     Exclusion,
@@ -49,6 +51,7 @@ __all__ = [
     "campaign_judge_input",
     "campaign_rater_names",
     "campaign_rating_records",
+    "campaign_report_records",
     "campaign_roster",
     "campaign_stop_design",
     "campaign_too_fast_counts",
@@ -154,6 +157,63 @@ def campaign_rating_records(
                         strict=True,
                     )
                 ),
+            )
+        )
+    return records
+
+
+def campaign_report_records(
+    *,
+    campaign: Campaign,
+    exclude_raters: Sequence[str] = (),
+    exclude_gold: bool = False,
+    include_excluded_raters: bool = False,
+) -> list[RatingRecord]:
+    """The records of ``campaign_rating_records`` as a report needs them: no texts (``prompt_text``,
+    ``text_a``, ``text_b`` are None, ``earlier`` empty) but each answer's stored style counts.
+
+    What the report page, the JSON and HTML reports and the campaign page read: the report of these is
+    the report of the full records. Streamed in chunks; the names repeated on every row (prompts,
+    categories, systems, raters) are kept once each.
+    """
+    crowd = external_ids(campaign=campaign)
+    first_choices = campaign_gold_first_choices(campaign=campaign)
+    shared: dict[Any, Any] = {}
+    keep = shared.setdefault
+    records = []
+    rows = campaign_rating_rows(
+        campaign=campaign,
+        exclude_raters=exclude_raters,
+        exclude_gold=exclude_gold,
+        include_excluded_raters=include_excluded_raters,
+    )
+    for row in rows:
+        uid, category, setting, system_a, system_b, left, choice, rater, rater_id, seconds, created = row[:11]
+        comment, gold, turn, comparison_id = row[11:15]
+        external = crowd.get(rater_id, ("", "", ""))
+        records.append(
+            RatingRecord(
+                campaign=campaign.name,
+                prompt_id=keep(uid, uid),
+                category=keep(category, category),
+                setting=keep(setting, setting),
+                system_a=keep(system_a, system_a),
+                system_b=keep(system_b, system_b),
+                system_on_left=left,
+                # A gold check is scored on the rater's first answer: undo cannot re-answer it.
+                choice=first_choices.get((rater_id, comparison_id), choice) if gold is not None else choice,
+                rater=keep(rater, rater),
+                seconds=float(seconds),
+                created=created.isoformat(),
+                comment=comment,
+                is_gold=gold is not None,
+                gold_choice=gold or "",
+                turn=turn,
+                external_id=external[0],
+                study_id=external[1],
+                session_id=external[2],
+                style_a=row[15:19] if row[15] is not None else None,
+                style_b=row[19:23] if row[19] is not None else None,
             )
         )
     return records

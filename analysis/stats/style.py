@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +35,8 @@ STYLE_REG = 0.5
 _TOL = 1e-9  # on the largest gradient component, relative to 1 + the number of comparisons
 _MAX_ITER = 100
 _CHUNK = 128  # bootstrap rounds per chunk: bounds the (rounds x comparisons) arrays
+# Elements of one chunk of prompt draws (8 bytes each, twice over); fewer rounds a chunk past it.
+_DRAWS_BUDGET = 4_000_000
 # Work budgets (multiply-adds) for the bootstrap's passes over the comparisons; see `_bootstrap`.
 _HESSIAN_BUDGET = 2e8
 _PASS_BUDGET = 1.5e8
@@ -120,7 +122,7 @@ def _fit_one(x: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
 
 
 def _bootstrap(
-    x: np.ndarray, outcomes: np.ndarray, theta: np.ndarray, unit_of: np.ndarray, draws: np.ndarray
+    x: np.ndarray, outcomes: np.ndarray, theta: np.ndarray, unit_of: np.ndarray, draws: Draws
 ) -> tuple[np.ndarray, float | None]:
     """Each round's optimum (rounds x params), the comparisons weighted by their prompt's draw count.
 
@@ -129,7 +131,7 @@ def _bootstrap(
     when the size of the problem left no pass to measure it (the one-step bootstrap).
     """
     n, p = x.shape
-    rounds, n_units = draws.shape
+    rounds, n_units = draws.rounds, draws.n_units
     prob = _sigmoid(x @ theta)
     upper = np.triu_indices(p)
     # Per-prompt sums of each comparison's gradient and (upper-triangle) Hessian at the optimum.
@@ -150,8 +152,8 @@ def _bootstrap(
     passes = _MAX_ITER if newton else int(_PASS_BUDGET // (rounds * n * p))
     out = np.empty((rounds, p))
     last_step = np.zeros((rounds, p))
-    for start in range(0, rounds, _CHUNK):
-        counts = draws[start : start + _CHUNK].astype(np.float64)
+    for start, chunk in draws.chunks():
+        counts = chunk.astype(np.float64)
         summed = counts @ per_unit
         grad = summed[:, :p] + STYLE_REG * theta
         hessian = np.empty((len(counts), p, p))
@@ -182,12 +184,34 @@ def _bootstrap(
     return out, float(np.abs(last_step / safe).max())
 
 
-def _prompt_draws(n_units: int, rounds: int, seed: int) -> np.ndarray:
-    """(rounds x units): how often each prompt is drawn when ``n_units`` are resampled with replacement."""
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, n_units, size=(rounds, n_units))
-    flat = (picks + n_units * np.arange(rounds)[:, None]).ravel()
-    return np.bincount(flat, minlength=rounds * n_units).reshape(rounds, n_units)
+class Draws:
+    """(rounds x units): how often each prompt is drawn when ``n_units`` are resampled with replacement.
+
+    Made a chunk of rounds at a time from one generator, which gives the very numbers of drawing the
+    whole (rounds x units) array at once: at 500,000 prompts that array alone would take 4 GB.
+    """
+
+    def __init__(self, n_units: int, rounds: int, seed: int):
+        self.n_units, self.rounds, self.seed = n_units, rounds, seed
+        # _CHUNK rounds at a time, fewer where that many rounds of prompts would pass _DRAWS_BUDGET.
+        self.chunk = max(1, min(_CHUNK, _DRAWS_BUDGET // max(1, n_units)))
+
+    def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        rng = np.random.default_rng(self.seed)
+        n = self.n_units
+        for start in range(0, self.rounds, self.chunk):
+            size = min(self.chunk, self.rounds - start)
+            picks = rng.integers(0, n, size=(size, n))
+            flat = (picks + n * np.arange(size)[:, None]).ravel()
+            yield start, np.bincount(flat, minlength=size * n).reshape(size, n)
+
+    def array(self) -> np.ndarray:
+        """All rounds at once (for tests and small problems)."""
+        return (
+            np.concatenate([chunk for _, chunk in self.chunks()])
+            if self.rounds
+            else np.zeros((0, self.n_units))
+        )
 
 
 @dataclass(frozen=True)
@@ -240,8 +264,7 @@ def style_fit(
     unit_ids: dict[Hashable, int] = {}
     unit_of = np.array([unit_ids.setdefault(u, len(unit_ids)) for u in units], dtype=np.intp)
     if rounds and len(unit_ids):
-        draws = _prompt_draws(len(unit_ids), rounds, seed)
-        boot, residual = _bootstrap(x, y, theta, unit_of, draws)
+        boot, residual = _bootstrap(x, y, theta, unit_of, Draws(len(unit_ids), rounds, seed))
     else:
         boot, residual = np.zeros((0, x.shape[1])), None
     return StyleFit(systems=list(systems), theta=theta, boot=boot, n=len(y), bootstrap_residual=residual)

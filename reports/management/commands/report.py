@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analysis.report import ReportInputError
 from reports.campaign_report import source_from_campaign
-from reports.exports import FORMATS, report_export
+from reports.exports import FORMATS, REPORT_FORMATS, report_export
 from reports.hf_dataset import hf_dataset_write
 from reports.ratings_file import RatingsFileError
 from reports.sources import ExportError, source_from_ratings_file
@@ -72,6 +72,8 @@ class Command(BaseCommand):
                     name=options["campaign"],
                     exclude_raters=options["exclude_raters"],
                     exclude_gold=options["exclude_gold"],
+                    # The report reads the answers' stored style counts, not their texts.
+                    texts=options["fmt"] not in REPORT_FORMATS,
                 )
             if options["fmt"] == "hf":
                 hf_dataset_write(source=source, out=Path(options["out"]))

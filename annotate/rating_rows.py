@@ -1,0 +1,74 @@
+"""A campaign's ratings as plain rows for its report, streamed: the columns a report reads and nothing more.
+
+A report at a million ratings cannot afford a model instance per rating (with its comparison, prompt,
+systems, rater and texts), nor the texts themselves: it reads each answer's style counts, kept beside
+the texts (``ComparisonTexts.style_*``), and streams the rows from a server-side cursor in chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from annotate.models import Campaign, ComparisonTexts, Lease, Rating
+from annotate.selectors import excluded_rater_ids
+from annotate.services.comparisons import comparison_texts_style_fill
+
+# Rows fetched from the server-side cursor at a time.
+CHUNK = 10_000
+# The columns of a row, in order (the last eight: answer A's style counts, then answer B's).
+COLUMNS = (
+    "comparison__prompt__uid",
+    "comparison__prompt__category",
+    "comparison__prompt__setting",
+    "comparison__system_a__name",
+    "comparison__system_b__name",
+    "comparison__system_on_left",
+    "choice",
+    "rater__username",
+    "rater_id",
+    "seconds",
+    "created",
+    "comment",
+    "comparison__gold_answer",
+    "comparison__turn",
+    "comparison_id",
+    *(f"comparison__texts__{name}" for name in (*ComparisonTexts.STYLE_A, *ComparisonTexts.STYLE_B)),
+)
+
+
+def campaign_rating_rows(
+    *,
+    campaign: Campaign,
+    exclude_raters: Sequence[str] = (),
+    exclude_gold: bool = False,
+    include_excluded_raters: bool = False,
+) -> Iterator[tuple[Any, ...]]:
+    """The rows (``COLUMNS``) of the ratings ``reports.campaign_records.campaign_rating_records`` returns,
+    filtered and ordered as it does (oldest first); texts without style counts are counted first."""
+    if ComparisonTexts.objects.filter(
+        comparison__campaign=campaign, style_a_length__isnull=True
+    ).exists() or (
+        ComparisonTexts.objects.filter(comparison__campaign=campaign, style_b_length__isnull=True).exists()
+    ):
+        comparison_texts_style_fill(campaign=campaign)
+    ratings = Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False)
+    skip = {name for name in exclude_raters if name}
+    if skip:
+        ratings = ratings.exclude(rater__username__in=skip)
+    if not include_excluded_raters:
+        ratings = ratings.exclude(rater_id__in=excluded_rater_ids(campaign=campaign))
+    if exclude_gold:
+        ratings = ratings.filter(comparison__gold_answer__isnull=True)
+    return ratings.order_by("created", "pk").values_list(*COLUMNS).iterator(chunk_size=CHUNK)
+
+
+def campaign_gold_first_choices(*, campaign: Campaign) -> dict[tuple[int, int], str]:
+    """(rater id, comparison id) -> the rater's first answer, for the campaign's gold comparisons."""
+    rows = Lease.objects.filter(campaign=campaign, comparison__gold_answer__isnull=False).exclude(
+        first_choice=""
+    )
+    return {
+        (rater, comparison): first
+        for rater, comparison, first in rows.values_list("rater_id", "comparison_id", "first_choice")
+    }
