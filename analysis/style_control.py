@@ -135,7 +135,7 @@ def fit_block(fit: StyleFit, rounds: int) -> dict[str, Any]:
             {"name": name, "score": finite_or_none(LN10 * fit.theta[i]), "ci_low": low, "ci_high": high}
         )
     scores.sort(key=lambda row: -float(row["score"] or 0.0))
-    return {
+    block = {
         "method": METHOD,
         "features": list(FEATURES),
         "coefficients": {name: finite_or_none(fit.theta[k + i]) for i, name in enumerate(FEATURES)},
@@ -146,6 +146,12 @@ def fit_block(fit: StyleFit, rounds: int) -> dict[str, Any]:
         "bootstrap_residual_sd": fit.bootstrap_residual,
         "reference": REFERENCE,
     }
+    if fit.normal_limit:
+        block["bootstrap_draws"] = (
+            "normal limit: with this many prompts each round's count-weighted sums are drawn from their normal "
+            "limit (exact mean and covariance of the multinomial resample), not from drawn counts"
+        )
+    return block
 
 
 def block_refusal(block: dict[str, Any]) -> str | None:

@@ -37,6 +37,9 @@ _MAX_ITER = 100
 _CHUNK = 128  # bootstrap rounds per chunk: bounds the (rounds x comparisons) arrays
 # Elements of one chunk of prompt draws (8 bytes each, twice over); fewer rounds a chunk past it.
 _DRAWS_BUDGET = 4_000_000
+# Past this many draws (rounds x prompts) the one-step bootstrap draws its sums from their normal
+# limit (`_summed_draws`): at 500,000 prompts the exact counts are 5e8 draws for each fit.
+_EXACT_DRAWS = 50_000_000
 # Work budgets (multiply-adds) for the bootstrap's passes over the comparisons; see `_bootstrap`.
 _HESSIAN_BUDGET = 2e8
 _PASS_BUDGET = 1.5e8
@@ -152,17 +155,16 @@ def _bootstrap(
     passes = _MAX_ITER if newton else int(_PASS_BUDGET // (rounds * n * p))
     out = np.empty((rounds, p))
     last_step = np.zeros((rounds, p))
-    for start, chunk in draws.chunks():
-        counts = chunk.astype(np.float64)
-        summed = counts @ per_unit
+    for start, counts, summed in _summed_draws(per_unit, draws, exact=bool(passes) or draws.exact):
         grad = summed[:, :p] + STYLE_REG * theta
-        hessian = np.empty((len(counts), p, p))
+        hessian = np.empty((len(summed), p, p))
         hessian[:, upper[0], upper[1]] = summed[:, p:]
         hessian[:, upper[1], upper[0]] = summed[:, p:]
         hessian += STYLE_REG * eye
         boot = theta - np.linalg.solve(hessian, grad[..., None])[..., 0]
         step = np.zeros_like(boot)
-        weights = counts[:, unit_of] if passes else None  # each comparison counts as often as its prompt
+        # Each comparison counts as often as its prompt.
+        weights = counts[:, unit_of] if passes and counts is not None else None
         for _ in range(passes):
             assert weights is not None
             prob_r = _sigmoid(boot @ x.T)
@@ -175,13 +177,38 @@ def _bootstrap(
                 hessian = np.matmul(x.T[None] * curvature[:, None, :], x) + STYLE_REG * eye
             step = np.linalg.solve(hessian, grad[..., None])[..., 0]
             boot -= step
-        out[start : start + len(counts)] = boot
-        last_step[start : start + len(counts)] = step
+        out[start : start + len(boot)] = boot
+        last_step[start : start + len(boot)] = step
     if not passes:
         return out, None
     spread = out.std(axis=0)
     safe = np.where(spread > 0, spread, 1.0)
     return out, float(np.abs(last_step / safe).max())
+
+
+def _summed_draws(
+    per_unit: np.ndarray, draws: Draws, *, exact: bool
+) -> Iterator[tuple[int, np.ndarray | None, np.ndarray]]:
+    """(first round, the rounds' draw counts or None, the rounds' sums of ``per_unit`` weighted by them).
+
+    A round touches the prompts' sums only through their count-weighted total. Exactly: from each
+    round's counts. Past the exact budget (``Draws.exact`` false, and only for the one-step
+    bootstrap, which needs no per-comparison weights), from that total's normal limit: the counts are
+    multinomial(n, 1/n each), so the total has mean sum_u v_u and covariance
+    sum_u v_u v_u' - (sum_u v_u)(sum_u v_u)' / n, and with that many prompts (over 50,000 at 1,000
+    rounds) it is normal to within O(1/sqrt(n)), well inside the bootstrap's own error.
+    """
+    if exact:
+        for start, chunk in draws.chunks():
+            counts = chunk.astype(np.float64)
+            yield start, counts, counts @ per_unit
+        return
+    total = per_unit.sum(axis=0)
+    covariance = per_unit.T @ per_unit - np.outer(total, total) / draws.n_units
+    values, vectors = np.linalg.eigh((covariance + covariance.T) / 2)
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))
+    normal = np.random.default_rng(draws.seed).standard_normal((draws.rounds, len(total)))
+    yield 0, None, total + normal @ root.T
 
 
 class Draws:
@@ -195,6 +222,8 @@ class Draws:
         self.n_units, self.rounds, self.seed = n_units, rounds, seed
         # _CHUNK rounds at a time, fewer where that many rounds of prompts would pass _DRAWS_BUDGET.
         self.chunk = max(1, min(_CHUNK, _DRAWS_BUDGET // max(1, n_units)))
+        # Whether to draw every count (else a one-step bootstrap may use the sums' normal limit).
+        self.exact = rounds * n_units <= _EXACT_DRAWS
 
     def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
         rng = np.random.default_rng(self.seed)
@@ -225,6 +254,8 @@ class StyleFit:
     # The largest correction the bootstrap rounds were still making when stopped, in bootstrap
     # standard deviations (0: every round converged).
     bootstrap_residual: float | None = 0.0
+    # Whether the bootstrap's sums came from their normal limit (very many prompts; `_summed_draws`).
+    normal_limit: bool = False
 
     def ratings(self) -> np.ndarray:
         return self.theta[: len(self.systems)]
@@ -264,7 +295,16 @@ def style_fit(
     unit_ids: dict[Hashable, int] = {}
     unit_of = np.array([unit_ids.setdefault(u, len(unit_ids)) for u in units], dtype=np.intp)
     if rounds and len(unit_ids):
-        boot, residual = _bootstrap(x, y, theta, unit_of, Draws(len(unit_ids), rounds, seed))
+        draws = Draws(len(unit_ids), rounds, seed)
+        boot, residual = _bootstrap(x, y, theta, unit_of, draws)
+        normal_limit = residual is None and not draws.exact
     else:
-        boot, residual = np.zeros((0, x.shape[1])), None
-    return StyleFit(systems=list(systems), theta=theta, boot=boot, n=len(y), bootstrap_residual=residual)
+        boot, residual, normal_limit = np.zeros((0, x.shape[1])), None, False
+    return StyleFit(
+        systems=list(systems),
+        theta=theta,
+        boot=boot,
+        n=len(y),
+        bootstrap_residual=residual,
+        normal_limit=normal_limit,
+    )
