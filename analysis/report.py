@@ -130,8 +130,12 @@ def report_build(
     judge: JudgeInput | None = None,
     excluded_raters: Sequence[Mapping[str, str]] = (),
     quality_flags: Sequence[Mapping[str, Any]] | None = None,
+    raters: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The contract report for ``records``.
+
+    ``raters``: ``rater_rows(records=records)`` when the caller has made it already (a campaign's
+    quality flags need the same rows), so that a million ratings are not counted twice.
 
     ``excluded_raters`` (``{"rater", "reason", "excluded_at"}`` each) are the raters a researcher
     excluded, whose ratings ``records`` already leave out; ``quality_flags`` a campaign's flagged raters.
@@ -161,7 +165,7 @@ def report_build(
     report.update(_pair_blocks(records, baseline, candidate, rounds, seed))
     report["agreement"] = stats.agreement([(_item(r), r.rater, r.label) for r in records])
     report["position_bias"] = stats.position_bias([r.left_won for r in records if r.left_won is not None])
-    report["raters"] = rater_rows(records=records)
+    report["raters"] = rater_rows(records=records) if raters is None else [dict(row) for row in raters]
     counts = {name: 0 for name in systems}
     for r in records:
         counts[r.system_a] += 1

@@ -18,7 +18,15 @@ import numpy as np
 
 from analysis.records import RatingRecord
 from analysis.stats.proportion import finite_or_none, wilson_interval
-from analysis.stats.style import FEATURES, LN10, STYLE_REG, StyleFit, style_counts, style_fit
+from analysis.stats.style import (
+    FEATURES,
+    LN10,
+    STYLE_REG,
+    StyleFit,
+    style_counts,
+    style_fit,
+    style_fit_arrays,
+)
 
 # Fewer decisive votes than this and a style-controlled rate is not given: with four coefficients to
 # estimate besides the ratings, a handful of votes would let the L2 penalty decide the answer.
@@ -106,6 +114,63 @@ def _fit(
         rounds=rounds,
         seed=seed,
     )
+
+
+class StyleArrays:
+    """A report's records as arrays, made in one pass: the global fit and every category's and setting's
+    fit select their rows from them (the same fits as ``_fit`` on each subset, without a pass each)."""
+
+    def __init__(self, records: Sequence[RatingRecord], systems: Sequence[str]):
+        inputs = StyleInputs(records, {})
+        position = {name: i for i, name in enumerate(systems)}
+        self.systems = list(systems)
+        self.pairs = np.array([(position[a], position[b]) for a, b in inputs.matchups], dtype=np.intp)
+        self.pairs = self.pairs.reshape(-1, 2)
+        self.outcomes = np.asarray(inputs.outcomes, dtype=np.float64)
+        self.left, self.right = inputs.counts_left, inputs.counts_right
+        units: dict[Any, int] = {}
+        self.unit_of = np.array([units.setdefault(u, len(units)) for u in inputs.units], dtype=np.intp)
+        self.groups = {
+            "category": np.array([r.category for r in records], dtype=object),
+            "setting": np.array([r.setting for r in records], dtype=object),
+        }
+
+    def fit(self, rounds: int, seed: int, field: str | None = None, group: str | None = None) -> StyleFit:
+        """The fit of every record, or of those whose ``field`` is ``group``."""
+        if field is None:
+            return style_fit_arrays(
+                n_systems=len(self.systems),
+                systems=self.systems,
+                pairs=self.pairs,
+                outcomes=self.outcomes,
+                counts_a=self.left,
+                counts_b=self.right,
+                unit_of=self.unit_of,
+                rounds=rounds,
+                seed=seed,
+            )
+        mask = self.groups[field] == group
+        pairs = self.pairs[mask]
+        named = np.zeros(len(self.systems), dtype=bool)
+        named[pairs.ravel()] = True
+        present = [name for name, here in zip(self.systems, named, strict=True) if here]
+        renumber = np.cumsum(named) - 1  # a present system's position among the present ones
+        # The subset's prompts renumbered in order of first appearance, as style_fit numbers them.
+        units = self.unit_of[mask]
+        distinct, first = np.unique(units, return_index=True)
+        rank = np.empty(len(distinct), dtype=np.intp)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(distinct))
+        return style_fit_arrays(
+            n_systems=len(present),
+            systems=present,
+            pairs=renumber[pairs],
+            outcomes=self.outcomes[mask],
+            counts_a=self.left[mask],
+            counts_b=self.right[mask],
+            unit_of=rank[np.searchsorted(distinct, units)],
+            rounds=rounds,
+            seed=seed,
+        )
 
 
 def _interval(draws: np.ndarray) -> tuple[float | None, float | None]:
@@ -202,8 +267,8 @@ def style_control_add(
     if _decisive(records) < MIN_DECISIVE:
         report["style_control_refused"] = f"fewer than {MIN_DECISIVE} decisive votes"
         return
-    cache: dict[str, Any] = {}
-    fit = _fit(records, systems, cache, rounds, seed)
+    arrays = StyleArrays(records, systems)
+    fit = arrays.fit(rounds, seed)
     report["style_control"] = fit_block(fit, rounds)
     if _allowed(report["overall"]):
         report["overall"]["style_controlled"] = rate_block(fit, candidate, baseline)
@@ -214,11 +279,9 @@ def style_control_add(
         for group, block in report[f"by_{field}"].items():
             if not _allowed(block):
                 continue
-            subset = [r for r in records if getattr(r, field) == group]
-            named = {name for r in subset for name in (r.system_a, r.system_b)}
-            present = [name for name in systems if name in named]
-            sub_fit = _fit(subset, present, cache, rounds, seed)
-            block["style_controlled"] = rate_block(sub_fit, candidate, baseline)
+            block["style_controlled"] = rate_block(
+                arrays.fit(rounds, seed, field, group), candidate, baseline
+            )
 
 
 def pair_style_rates(

@@ -10,10 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from django.db import connection
+from django.db.models.expressions import RawSQL
+
 from annotate.models import Campaign, ComparisonTexts, Lease, Rating
 from annotate.selectors import excluded_rater_ids
 from annotate.services.comparisons import comparison_texts_style_fill
 
+# datetime.isoformat() of a UTC time: seconds, then microseconds only when not zero, then the offset.
+_ISO_UTC = (
+    "to_char(annotate_rating.created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+    " || CASE WHEN extract(microseconds FROM annotate_rating.created)::bigint %% 1000000 = 0 THEN ''"
+    " ELSE '.' || to_char(annotate_rating.created AT TIME ZONE 'UTC', 'US') END || '+00:00'"
+)
 # Rows fetched from the server-side cursor at a time.
 CHUNK = 10_000
 # The columns of a row, in order (the last eight: answer A's style counts, then answer B's).
@@ -45,7 +54,8 @@ def campaign_rating_rows(
     include_excluded_raters: bool = False,
 ) -> Iterator[tuple[Any, ...]]:
     """The rows (``COLUMNS``) of the ratings ``reports.campaign_records.campaign_rating_records`` returns,
-    filtered and ordered as it does (oldest first); texts without style counts are counted first."""
+    filtered and ordered as it does (oldest first), ``created`` as its ISO-8601 text; texts without
+    style counts are counted first."""
     if ComparisonTexts.objects.filter(
         comparison__campaign=campaign, style_a_length__isnull=True
     ).exists() or (
@@ -60,7 +70,16 @@ def campaign_rating_rows(
         ratings = ratings.exclude(rater_id__in=excluded_rater_ids(campaign=campaign))
     if exclude_gold:
         ratings = ratings.filter(comparison__gold_answer__isnull=True)
-    return ratings.order_by("created", "pk").values_list(*COLUMNS).iterator(chunk_size=CHUNK)
+    ratings = ratings.order_by("created", "pk")
+    if connection.vendor == "postgresql":
+        # The time as datetime.isoformat() writes it (Django keeps UTC), made by the server: loading a
+        # million datetimes in Python and formatting them costs more than the rest of a row.
+        ratings = ratings.annotate(created_iso=RawSQL(_ISO_UTC, ()))
+        columns = tuple("created_iso" if name == "created" else name for name in COLUMNS)
+        return ratings.values_list(*columns).iterator(chunk_size=CHUNK)
+    rows = ratings.values_list(*COLUMNS).iterator(chunk_size=CHUNK)
+    at = COLUMNS.index("created")
+    return ((*row[:at], row[at].isoformat(), *row[at + 1 :]) for row in rows)
 
 
 def campaign_gold_first_choices(*, campaign: Campaign) -> dict[tuple[int, int], str]:

@@ -204,7 +204,7 @@ def campaign_report_records(
                 choice=first_choices.get((rater_id, comparison_id), choice) if gold is not None else choice,
                 rater=keep(rater, rater),
                 seconds=float(seconds),
-                created=created.isoformat(),
+                created=created,
                 comment=comment,
                 is_gold=gold is not None,
                 gold_choice=gold or "",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from analysis.report import report_build
+from analysis.report import rater_rows, report_build
 from reports.campaign_records import (
     Campaign,
     campaign_by_name,
@@ -48,6 +48,8 @@ def campaign_report_source(
         if excluded or exclude_raters or exclude_gold
         else records
     )
+    # The same records: the report's raters block is the rows the flags are made from.
+    rows = rater_rows(records=records) if everyone is records else None
     return ReportSource(
         records=records,
         system_order=list(campaign.system_names()),
@@ -58,7 +60,8 @@ def campaign_report_source(
         stopped_rule=campaign.settled_rule,
         judge=campaign_judge_input(campaign=campaign, exclude_raters=exclude_raters),
         excluded_raters=excluded,
-        quality_flags=quality_flags_block(campaign=campaign, records=everyone),
+        quality_flags=quality_flags_block(campaign=campaign, records=everyone, rows=rows),
+        rater_rows=rows,
     )
 
 

@@ -37,11 +37,14 @@ def preference_counts(outcomes: Iterable[str]) -> dict[str, int]:
 def _unit_outcome_matrix(outcomes: Sequence[str], units: Sequence[Hashable]) -> np.ndarray:
     """Rows: units (sorted, so the result does not depend on input order); columns: OUTCOMES."""
     index = {unit: i for i, unit in enumerate(sorted(set(units), key=repr))}
-    matrix = np.zeros((len(index), len(OUTCOMES)), dtype=np.int64)
     column = {name: j for j, name in enumerate(OUTCOMES)}
-    for outcome, unit in zip(outcomes, units, strict=True):
-        matrix[index[unit], column[outcome]] += 1
-    return matrix
+    if len(outcomes) != len(units):
+        raise ValueError("one unit per outcome")
+    # One bincount over (row, column) cells instead of an item assignment per rating.
+    rows = np.fromiter((index[unit] for unit in units), dtype=np.int64, count=len(units))
+    columns = np.fromiter((column[outcome] for outcome in outcomes), dtype=np.int64, count=len(outcomes))
+    cells = np.bincount(rows * len(OUTCOMES) + columns, minlength=len(index) * len(OUTCOMES))
+    return cells.astype(np.int64).reshape(len(index), len(OUTCOMES))
 
 
 def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

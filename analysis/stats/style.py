@@ -288,14 +288,42 @@ def style_fit(
     """
     position = {name: i for i, name in enumerate(systems)}
     pairs = np.array([(position[a], position[b]) for a, b in matchups], dtype=np.intp).reshape(-1, 2)
-    y = np.asarray(outcomes, dtype=np.float64)
-    features = standardise(style_differences(counts_a, counts_b))
-    x = _design(pairs, features, len(systems))
-    theta = _fit_one(x, y)
     unit_ids: dict[Hashable, int] = {}
     unit_of = np.array([unit_ids.setdefault(u, len(unit_ids)) for u in units], dtype=np.intp)
-    if rounds and len(unit_ids):
-        draws = Draws(len(unit_ids), rounds, seed)
+    return style_fit_arrays(
+        n_systems=len(systems),
+        systems=systems,
+        pairs=pairs,
+        outcomes=np.asarray(outcomes, dtype=np.float64),
+        counts_a=counts_a,
+        counts_b=counts_b,
+        unit_of=unit_of,
+        rounds=rounds,
+        seed=seed,
+    )
+
+
+def style_fit_arrays(
+    *,
+    n_systems: int,
+    systems: Sequence[str],
+    pairs: np.ndarray,
+    outcomes: np.ndarray,
+    counts_a: np.ndarray,
+    counts_b: np.ndarray,
+    unit_of: np.ndarray,
+    rounds: int,
+    seed: int,
+) -> StyleFit:
+    """``style_fit`` on arrays: ``pairs`` (n x 2) are positions in ``systems``, ``unit_of`` each
+    comparison's prompt numbered 0, 1, 2... in order of first appearance (the bootstrap's order)."""
+    y = outcomes
+    features = standardise(style_differences(counts_a, counts_b))
+    x = _design(pairs, features, n_systems)
+    theta = _fit_one(x, y)
+    n_units = int(unit_of.max()) + 1 if len(unit_of) else 0
+    if rounds and n_units:
+        draws = Draws(n_units, rounds, seed)
         boot, residual = _bootstrap(x, y, theta, unit_of, draws)
         normal_limit = residual is None and not draws.exact
     else:
