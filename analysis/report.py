@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -163,7 +164,10 @@ def report_build(
     design = design or StopDesign(precision=precision)
     report: dict[str, Any] = {"baseline": baseline, "candidate": candidate}
     report.update(_pair_blocks(records, baseline, candidate, rounds, seed))
-    report["agreement"] = stats.agreement([(_item(r), r.rater, r.label) for r in records])
+    items = [_item(r) for r in records]  # once: agreement and the largest item read the same keys
+    report["agreement"] = stats.agreement(
+        [(item, r.rater, r.label) for item, r in zip(items, records, strict=True)]
+    )
     report["position_bias"] = stats.position_bias([r.left_won for r in records if r.left_won is not None])
     report["raters"] = rater_rows(records=records) if raters is None else [dict(row) for row in raters]
     counts = {name: 0 for name in systems}
@@ -209,7 +213,7 @@ def report_build(
         "campaigns": sorted({r.campaign for r in records}),
         "system_names": systems,
         "gold_ratings": sum(r.is_gold for r in records),
-        "max_ratings_per_item": max((sum(1 for _ in group) for group in _group_sizes(records)), default=0),
+        "max_ratings_per_item": max(Counter(items).values(), default=0),
     }
     report["sequential"] = sequential_block(
         records=records, baseline=baseline, candidate=candidate, cell_shares=cell_shares, design=design
@@ -226,10 +230,3 @@ def report_build(
         report["quality_flags"] = [dict(row) for row in quality_flags]
         report["methods"] = {**report["methods"], "quality_flags": FLAGS_METHOD}
     return report
-
-
-def _group_sizes(records: Sequence[RatingRecord]) -> list[list[RatingRecord]]:
-    groups: dict[tuple[str, str, tuple[str, ...]], list[RatingRecord]] = {}
-    for r in records:
-        groups.setdefault(_item(r), []).append(r)
-    return list(groups.values())

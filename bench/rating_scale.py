@@ -12,7 +12,9 @@ campaign of two systems:
 - throughput: --clients threads rating without pause for --saturate-s seconds: ratings/s;
 - correctness: no rater rated an item twice, no item got more than it needs.
 
-What it does not measure yet (printed as `na`): the report at a million ratings, the pages' p95,
+`report_s`/`report_peak_mb`: `report --format json` of the large campaign with the ratings this bench
+gave it, in a child process (bench/report_scale.py times it at a million ratings). What it does not
+measure yet (printed as `na`): the pages' p95,
 and the HTTP stack (bench/rating_load.py drives gunicorn). `create_s` is the time to build the large
 campaign as this bench builds it: `create_campaign`'s service for 1,000 prompts, then the rows
 copied in SQL (`INSERT ... SELECT`) up to the size, with fresh tokens and order keys; not
@@ -45,6 +47,7 @@ from django.db import connection, connections  # noqa: E402
 from annotate.assignment import item_next, rating_submit_and_serve  # noqa: E402
 from annotate.models import Campaign, Comparison  # noqa: E402
 from annotate.services import campaign_create  # noqa: E402
+from bench.report_scale import report  # noqa: E402
 from core.models import JobStatus  # noqa: E402
 from core.users import user_create  # noqa: E402
 from eval_sets.models import EvalSet, Prompt  # noqa: E402
@@ -212,6 +215,10 @@ def main() -> None:
         rate = saturate(campaign, raters[args.raters :], args.saturate_s)
         twice, over = sound(campaign)
         results[label] = (statistics.median(times), pct(times, 0.95), rate, create_s)
+        if (
+            label == "large"
+        ):  # `report --format json` of the large campaign (bench/report_scale.py: at a million)
+            report_s, report_mb = report(campaign)
         print(
             f"{label}: {n} comparisons built in {create_s:.1f} s; per rating p50 {1000 * results[label][0]:.1f} ms,"
             f" p95 {1000 * results[label][1]:.1f} ms ({len(times)} calls); {rate:.0f} ratings/s"
@@ -221,8 +228,8 @@ def main() -> None:
     small, large = results["small"], results["large"]
     print(
         f"serve_p50_ratio={large[0] / small[0]:.2f} serve_p95_ratio={large[1] / small[1]:.2f}"
-        f" throughput_ratio={large[2] / small[2]:.2f} create_s={large[3]:.1f} report_s=na report_peak_mb=na"
-        " page_p95_ms=na"
+        f" throughput_ratio={large[2] / small[2]:.2f} create_s={large[3]:.1f} report_s={report_s:.1f}"
+        f" report_peak_mb={report_mb:.0f} page_p95_ms=na"
     )
 
 

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -57,7 +58,7 @@ print("peak_kb=%d" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def _columns(model: type, fresh: dict[str, str], alias: str) -> tuple[str, str]:
+def _columns(model: Any, fresh: dict[str, str], alias: str) -> tuple[str, str]:
     fields = [str(f.column) for f in model._meta.concrete_fields if not (f.primary_key and f.column == "id")]
     return ", ".join(fields), ", ".join(fresh.get(column, f"{alias}.{column}") for column in fields)
 

@@ -150,13 +150,9 @@ def campaign_rating_records(
                         strict=True,
                     )
                 ),
-                **dict(
-                    zip(
-                        ("external_id", "study_id", "session_id"),
-                        crowd.get(rating.rater_id, ("", "", "")),
-                        strict=True,
-                    )
-                ),
+                external_id=crowd.get(rating.rater_id, ("", "", ""))[0],
+                study_id=crowd.get(rating.rater_id, ("", "", ""))[1],
+                session_id=crowd.get(rating.rater_id, ("", "", ""))[2],
             )
         )
     return records

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr, arg-type, misc"
 """The report's own records (no texts, stored style counts, streamed) give the report of the full records."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="arg-type"
 """The report of the same data does not change when its machinery is made faster (issue 31).
 
 tests/reports/data/report_golden.json holds the report of ``golden_records`` made before the report
