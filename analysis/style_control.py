@@ -63,14 +63,20 @@ class StyleInputs:
         self.matchups: list[tuple[str, str]] = []
         self.outcomes: list[float] = []
         left_counts, right_counts = [], []
+        # One pass over (at most a million) records: RatingRecord's side_systems and left_won, inlined.
         for r in records:
-            left, right = r.side_systems
             counts_a, counts_b = answer_counts(r, counts_of)
-            self.matchups.append((left, right))
-            won = r.left_won
-            self.outcomes.append(0.5 if won is None else float(won))
-            left_counts.append(counts_a if r.system_on_left == "a" else counts_b)
-            right_counts.append(counts_b if r.system_on_left == "a" else counts_a)
+            choice, a_left = r.choice, r.system_on_left == "a"
+            if a_left:
+                self.matchups.append((r.system_a, r.system_b))
+                left_counts.append(counts_a)
+                right_counts.append(counts_b)
+            else:
+                self.matchups.append((r.system_b, r.system_a))
+                left_counts.append(counts_b)
+                right_counts.append(counts_a)
+            decisive = choice == "a" or choice == "b"
+            self.outcomes.append(float(choice == r.system_on_left) if decisive else 0.5)
         self.counts_left = np.array(left_counts, dtype=np.float64).reshape(-1, len(FEATURES))
         self.counts_right = np.array(right_counts, dtype=np.float64).reshape(-1, len(FEATURES))
         self.units = [(r.campaign, r.prompt_id) for r in records]
