@@ -12,6 +12,7 @@ from analysis.quality_flags import METHOD as FLAGS_METHOD
 from analysis.records import RatingRecord
 from analysis.settling import Cell, StopDesign, sequential_block
 from analysis.stats import sequential as sequential_stats
+from analysis.stats.preference import unit_order
 from analysis.style_control import METHOD_TEXT as STYLE_METHOD
 from analysis.style_control import style_control_add
 
@@ -84,17 +85,18 @@ def _pair_blocks(
     pair = [r for r in records if r.is_pair(baseline, candidate)]
     outcomes = [r.outcome_for(candidate) for r in pair]
     units = [_prompt(r) for r in pair]
+    order = unit_order(units)  # one sort of the prompts for every block
     return {
-        "overall": stats.preference_block(outcomes, units, rounds=rounds, seed=seed),
+        "overall": stats.preference_block(outcomes, units, rounds=rounds, seed=seed, order=order),
         "by_category": stats.preference_by_group(
-            outcomes, [r.category for r in pair], units, rounds=rounds, seed=seed
+            outcomes, [r.category for r in pair], units, rounds=rounds, seed=seed, order=order
         ),
         "by_setting": stats.preference_by_group(
-            outcomes, [r.setting for r in pair], units, rounds=rounds, seed=seed
+            outcomes, [r.setting for r in pair], units, rounds=rounds, seed=seed, order=order
         ),
         # Keys are the turn numbers as strings (JSON's keys); the bootstrap still resamples prompts.
         "by_turn": stats.preference_by_group(
-            outcomes, [str(r.turn) for r in pair], units, rounds=rounds, seed=seed
+            outcomes, [str(r.turn) for r in pair], units, rounds=rounds, seed=seed, order=order
         ),
     }
 

@@ -9,6 +9,7 @@ mean zero by design and a rating difference is the preference between answers of
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Sequence
@@ -322,7 +323,7 @@ def length_ratio_block(*, records: Sequence[RatingRecord], baseline: str, candid
         if r.system_a != candidate:
             length_a, length_b = length_b, length_a
         ratio = (length_a + 1) / (length_b + 1)
-        row = next(b for b in bins if b["low"] <= ratio < b["high"])
+        row = bins[bisect.bisect_right(LENGTH_BINS, ratio) - 1]  # the bin with low <= ratio < high
         row["n"] += 1
         vote = r.vote_for(candidate)
         if vote is not None:

@@ -8,14 +8,19 @@ the texts (``ComparisonTexts.style_*``), and streams the rows from a server-side
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import connection
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
-from annotate.models import Campaign, ComparisonTexts, Lease, Rating
+from annotate.models import Campaign, Comparison, ComparisonTexts, Lease, Rating
 from annotate.selectors import excluded_rater_ids
 from annotate.services.comparisons import comparison_texts_style_fill
+from eval_sets.models import Prompt
+from generation.models import ModelSpec
 
 # datetime.isoformat() of a UTC time: seconds, then microseconds only when not zero, then the offset.
 _ISO_UTC = (
@@ -25,16 +30,15 @@ _ISO_UTC = (
 )
 # Rows fetched from the server-side cursor at a time.
 CHUNK = 10_000
-# The columns of a row, in order (the last eight: answer A's style counts, then answer B's).
+# The columns of a row, in order: ids where a name repeats (``campaign_rating_names`` names them, so
+# the database joins no prompt, system or user row per rating); the last eight are answer A's style
+# counts, then answer B's.
 COLUMNS = (
-    "comparison__prompt__uid",
-    "comparison__prompt__category",
-    "comparison__prompt__setting",
-    "comparison__system_a__name",
-    "comparison__system_b__name",
+    "comparison__prompt_id",
+    "comparison__system_a_id",
+    "comparison__system_b_id",
     "comparison__system_on_left",
     "choice",
-    "rater__username",
     "rater_id",
     "seconds",
     "created",
@@ -44,6 +48,33 @@ COLUMNS = (
     "comparison_id",
     *(f"comparison__texts__{name}" for name in (*ComparisonTexts.STYLE_A, *ComparisonTexts.STYLE_B)),
 )
+
+
+@dataclass(frozen=True)
+class RatingNames:
+    """What the ids of ``COLUMNS`` name: prompt id -> (uid, category, setting), system id -> name,
+    rater id -> username."""
+
+    prompts: dict[int, tuple[str, str, str]]
+    systems: dict[int, str]
+    raters: dict[int, str]
+
+
+def campaign_rating_names(*, campaign: Campaign) -> RatingNames:
+    """The names of every prompt, system and rater the campaign's ratings refer to."""
+    prompts = Prompt.objects.filter(
+        pk__in=Comparison.objects.filter(campaign=campaign).values("prompt_id")
+    ).values_list("pk", "uid", "category", "setting")
+    rated = Rating.objects.filter(campaign=campaign).values("rater_id")
+    compared = Comparison.objects.filter(campaign=campaign)
+    systems = ModelSpec.objects.filter(
+        Q(pk__in=compared.values("system_a_id")) | Q(pk__in=compared.values("system_b_id"))
+    )
+    return RatingNames(
+        prompts={pk: (uid, category, setting) for pk, uid, category, setting in prompts},
+        systems=dict(systems.values_list("pk", "name")),
+        raters=dict(User.objects.filter(pk__in=rated).values_list("pk", "username")),
+    )
 
 
 def campaign_rating_rows(

@@ -8,7 +8,6 @@ rest of reports reads campaigns through the names here, and filters in SQL, not 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.db.models import OuterRef, Subquery
 
@@ -16,7 +15,7 @@ from analysis.judge import JudgeInput, VerdictRecord, item_key
 from analysis.quality_flags import FlagThresholds
 from analysis.records import RatingRecord
 from annotate.models import Campaign, Lease, Rating
-from annotate.rating_rows import campaign_gold_first_choices, campaign_rating_rows
+from annotate.rating_rows import campaign_gold_first_choices, campaign_rating_names, campaign_rating_rows
 from annotate.recruiting.links import external_ids
 from annotate.selectors import (
     Exclusion,
@@ -174,8 +173,9 @@ def campaign_report_records(
     """
     crowd = external_ids(campaign=campaign)
     first_choices = campaign_gold_first_choices(campaign=campaign)
-    shared: dict[Any, Any] = {}
-    keep = shared.setdefault
+    names = campaign_rating_names(campaign=campaign)
+    prompts, systems, raters = names.prompts, names.systems, names.raters
+    choices = {choice: choice for choice in ("a", "b", "tie", "both_bad")}  # one string each, not one a row
     records = []
     rows = campaign_rating_rows(
         campaign=campaign,
@@ -184,21 +184,23 @@ def campaign_report_records(
         include_excluded_raters=include_excluded_raters,
     )
     for row in rows:
-        uid, category, setting, system_a, system_b, left, choice, rater, rater_id, seconds, created = row[:11]
-        comment, gold, turn, comparison_id = row[11:15]
+        prompt, system_a, system_b, left, choice, rater_id, seconds, created, comment, gold, turn, pk = row[
+            :12
+        ]
+        uid, category, setting = prompts[prompt]
         external = crowd.get(rater_id, ("", "", ""))
         records.append(
             RatingRecord(
                 campaign=campaign.name,
-                prompt_id=keep(uid, uid),
-                category=keep(category, category),
-                setting=keep(setting, setting),
-                system_a=keep(system_a, system_a),
-                system_b=keep(system_b, system_b),
+                prompt_id=uid,
+                category=category,
+                setting=setting,
+                system_a=systems[system_a],
+                system_b=systems[system_b],
                 system_on_left=left,
                 # A gold check is scored on the rater's first answer: undo cannot re-answer it.
-                choice=first_choices.get((rater_id, comparison_id), choice) if gold is not None else choice,
-                rater=keep(rater, rater),
+                choice=first_choices.get((rater_id, pk), choice) if gold is not None else choices[choice],  # type: ignore[arg-type]
+                rater=raters[rater_id],
                 seconds=float(seconds),
                 created=created,
                 comment=comment,
@@ -208,8 +210,8 @@ def campaign_report_records(
                 external_id=external[0],
                 study_id=external[1],
                 session_id=external[2],
-                style_a=row[15:19] if row[15] is not None else None,
-                style_b=row[19:23] if row[19] is not None else None,
+                style_a=row[12:16] if row[12] is not None else None,
+                style_b=row[16:20] if row[16] is not None else None,
             )
         )
     return records

@@ -157,7 +157,12 @@ def agreement(
     # Each pair's shared items in item order, from one pass over the items (not a pass per pair).
     shared_by_pair: dict[tuple[str, str], list[Hashable]] = defaultdict(list)
     for item in multi:
-        for first, second in combinations(sorted(by_item[item]), 2):
+        here = by_item[item]
+        if len(here) == 2:  # most items: one pair, no sort
+            first, second = here
+            shared_by_pair[(first, second) if first <= second else (second, first)].append(item)
+            continue
+        for first, second in combinations(sorted(here), 2):
             shared_by_pair[first, second].append(item)
     for first, second in combinations(raters, 2):
         shared = shared_by_pair.get((first, second), [])

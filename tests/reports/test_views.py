@@ -19,7 +19,9 @@ def campaign(db, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-de
         return [r for r in records if r.rater not in exclude_raters]
 
     monkeypatch.setattr("reports.campaign_report.campaign_rating_records", fake)
-    monkeypatch.setattr("reports.campaign_report.campaign_report_records", fake)  # the page's and the report's
+    monkeypatch.setattr(
+        "reports.campaign_report.campaign_report_records", fake
+    )  # the page's and the report's
     return make_bare_campaign(name="flan-vs-base", systems=["base", "cand"])
 
 
