@@ -33,7 +33,12 @@ CONTRACT_FIELDS = (
 EXTERNAL_FIELDS = ("external_id", "study_id", "session_id")
 
 
-@dataclass(frozen=True)
+# (characters, headers, list items, bold spans) of one answer: analysis.stats.style.style_counts.
+StyleCounts = tuple[int, int, int, int]
+
+
+# Slots: a report at a million ratings holds a million of these (about a quarter of the memory of a dict each).
+@dataclass(frozen=True, slots=True)
 class RatingRecord:
     campaign: str
     prompt_id: str
@@ -63,19 +68,34 @@ class RatingRecord:
     # conversation before it: (user message, A's own answer, B's own answer) per earlier turn.
     turn: int = 1
     earlier: tuple[tuple[str, str, str], ...] = ()
+    # The answers' style counts, when known without their texts (a campaign's report reads the counts
+    # stored beside the texts, not the texts themselves); None: count them from text_a and text_b.
+    style_a: StyleCounts | None = None
+    style_b: StyleCounts | None = None
 
     def contract_dict(self) -> dict[str, Any]:
         """The contract's fields, under the file's names."""
         return {key: getattr(self, "system_on_left" if key == "left" else key) for key in CONTRACT_FIELDS}
 
+    # These run for every record in every pass of a report (a million at a time): plain comparisons,
+    # no dict or set built per call.
     def system(self, letter: str) -> str | None:
         """The name of system ``letter`` ("a" or "b"); None for anything else (tie, both bad, "")."""
-        return {"a": self.system_a, "b": self.system_b}.get(letter)
+        if letter == "a":
+            return self.system_a
+        if letter == "b":
+            return self.system_b
+        return None
 
     @property
     def chosen_system(self) -> str | None:
         """The system the rater preferred; None for a tie or both bad."""
-        return self.system(self.choice)
+        choice = self.choice
+        if choice == "a":
+            return self.system_a
+        if choice == "b":
+            return self.system_b
+        return None
 
     @property
     def pair(self) -> frozenset[str]:
@@ -102,13 +122,20 @@ class RatingRecord:
 
     def vote_for(self, candidate: str) -> float | None:
         """A decisive vote as a number: 1.0 when ``candidate`` won, 0.0 when it lost, None otherwise."""
-        outcome = self.outcome_for(candidate)
-        return {"win": 1.0, "loss": 0.0}.get(outcome)
+        chosen = self.chosen_system
+        if chosen is None:
+            return None
+        return 1.0 if chosen == candidate else 0.0
 
     @property
     def pair_result(self) -> PairResult:
         """ "x" when system A won, "y" when system B won, "none" for a tie or both bad."""
-        return {"a": "x", "b": "y"}.get(self.choice, "none")  # type: ignore[return-value]
+        return "x" if self.choice == "a" else "y" if self.choice == "b" else "none"
+
+    def is_pair(self, first: str, second: str) -> bool:
+        """Whether this rating compares ``first`` with ``second`` (in either order); ``pair`` without a set."""
+        a, b = self.system_a, self.system_b
+        return (a == first and b == second) or (a == second and b == first)
 
     @property
     def left_won(self) -> bool | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from analysis.quality_flags import METHOD as FLAGS_METHOD
 from analysis.records import RatingRecord
 from analysis.settling import Cell, StopDesign, sequential_block
 from analysis.stats import sequential as sequential_stats
+from analysis.stats.preference import unit_order
 from analysis.style_control import METHOD_TEXT as STYLE_METHOD
 from analysis.style_control import style_control_add
 
@@ -69,7 +71,8 @@ def systems_in_order(*, records: Sequence[RatingRecord], preferred: Sequence[str
 def _item(record: RatingRecord) -> tuple[str, str, tuple[str, ...]]:
     # A conversation's turns are separate items (each rated on its own); turn 1 keeps the old key.
     prompt = record.prompt_id if record.turn == 1 else f"{record.prompt_id}#turn{record.turn}"
-    return (record.campaign, prompt, tuple(sorted((record.system_a, record.system_b))))
+    a, b = record.system_a, record.system_b
+    return (record.campaign, prompt, (a, b) if a <= b else (b, a))
 
 
 def _prompt(record: RatingRecord) -> tuple[str, str]:
@@ -79,20 +82,21 @@ def _prompt(record: RatingRecord) -> tuple[str, str]:
 def _pair_blocks(
     records: Sequence[RatingRecord], baseline: str, candidate: str, rounds: int, seed: int
 ) -> dict[str, Any]:
-    pair = [r for r in records if r.pair == {baseline, candidate}]
+    pair = [r for r in records if r.is_pair(baseline, candidate)]
     outcomes = [r.outcome_for(candidate) for r in pair]
     units = [_prompt(r) for r in pair]
+    order = unit_order(units)  # one sort of the prompts for every block
     return {
-        "overall": stats.preference_block(outcomes, units, rounds=rounds, seed=seed),
+        "overall": stats.preference_block(outcomes, units, rounds=rounds, seed=seed, order=order),
         "by_category": stats.preference_by_group(
-            outcomes, [r.category for r in pair], units, rounds=rounds, seed=seed
+            outcomes, [r.category for r in pair], units, rounds=rounds, seed=seed, order=order
         ),
         "by_setting": stats.preference_by_group(
-            outcomes, [r.setting for r in pair], units, rounds=rounds, seed=seed
+            outcomes, [r.setting for r in pair], units, rounds=rounds, seed=seed, order=order
         ),
         # Keys are the turn numbers as strings (JSON's keys); the bootstrap still resamples prompts.
         "by_turn": stats.preference_by_group(
-            outcomes, [str(r.turn) for r in pair], units, rounds=rounds, seed=seed
+            outcomes, [str(r.turn) for r in pair], units, rounds=rounds, seed=seed, order=order
         ),
     }
 
@@ -129,8 +133,12 @@ def report_build(
     judge: JudgeInput | None = None,
     excluded_raters: Sequence[Mapping[str, str]] = (),
     quality_flags: Sequence[Mapping[str, Any]] | None = None,
+    raters: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The contract report for ``records``.
+
+    ``raters``: ``rater_rows(records=records)`` when the caller has made it already (a campaign's
+    quality flags need the same rows), so that a million ratings are not counted twice.
 
     ``excluded_raters`` (``{"rater", "reason", "excluded_at"}`` each) are the raters a researcher
     excluded, whose ratings ``records`` already leave out; ``quality_flags`` a campaign's flagged raters.
@@ -158,9 +166,12 @@ def report_build(
     design = design or StopDesign(precision=precision)
     report: dict[str, Any] = {"baseline": baseline, "candidate": candidate}
     report.update(_pair_blocks(records, baseline, candidate, rounds, seed))
-    report["agreement"] = stats.agreement([(_item(r), r.rater, r.label) for r in records])
+    items = [_item(r) for r in records]  # once: agreement and the largest item read the same keys
+    report["agreement"] = stats.agreement(
+        [(item, r.rater, r.label) for item, r in zip(items, records, strict=True)]
+    )
     report["position_bias"] = stats.position_bias([r.left_won for r in records if r.left_won is not None])
-    report["raters"] = rater_rows(records=records)
+    report["raters"] = rater_rows(records=records) if raters is None else [dict(row) for row in raters]
     counts = {name: 0 for name in systems}
     for r in records:
         counts[r.system_a] += 1
@@ -204,7 +215,7 @@ def report_build(
         "campaigns": sorted({r.campaign for r in records}),
         "system_names": systems,
         "gold_ratings": sum(r.is_gold for r in records),
-        "max_ratings_per_item": max((sum(1 for _ in group) for group in _group_sizes(records)), default=0),
+        "max_ratings_per_item": max(Counter(items).values(), default=0),
     }
     report["sequential"] = sequential_block(
         records=records, baseline=baseline, candidate=candidate, cell_shares=cell_shares, design=design
@@ -221,10 +232,3 @@ def report_build(
         report["quality_flags"] = [dict(row) for row in quality_flags]
         report["methods"] = {**report["methods"], "quality_flags": FLAGS_METHOD}
     return report
-
-
-def _group_sizes(records: Sequence[RatingRecord]) -> list[list[RatingRecord]]:
-    groups: dict[tuple[str, str, tuple[str, ...]], list[RatingRecord]] = {}
-    for r in records:
-        groups.setdefault(_item(r), []).append(r)
-    return list(groups.values())

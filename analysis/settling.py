@@ -121,7 +121,7 @@ def sequential_block(
     """
     design = design or StopDesign(precision=precision)
     alpha, margin = design.alpha, design.equivalence_margin
-    pair = [r for r in records if r.pair == {baseline, candidate} and not r.is_gold]
+    pair = [r for r in records if r.is_pair(baseline, candidate) and not r.is_gold]
     shares = dict(cell_shares) if cell_shares else shares_from_records(pair)
     cells = list(shares)
     index = {cell: i for i, cell in enumerate(cells)}

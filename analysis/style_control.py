@@ -9,6 +9,7 @@ mean zero by design and a rating difference is the preference between answers of
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Sequence
@@ -18,7 +19,15 @@ import numpy as np
 
 from analysis.records import RatingRecord
 from analysis.stats.proportion import finite_or_none, wilson_interval
-from analysis.stats.style import FEATURES, LN10, STYLE_REG, StyleFit, style_counts, style_fit
+from analysis.stats.style import (
+    FEATURES,
+    LN10,
+    STYLE_REG,
+    StyleFit,
+    style_counts,
+    style_fit,
+    style_fit_arrays,
+)
 
 # Fewer decisive votes than this and a style-controlled rate is not given: with four coefficients to
 # estimate besides the ratings, a handful of votes would let the L2 penalty decide the answer.
@@ -55,17 +64,32 @@ class StyleInputs:
         self.matchups: list[tuple[str, str]] = []
         self.outcomes: list[float] = []
         left_counts, right_counts = [], []
+        # One pass over (at most a million) records: RatingRecord's side_systems and left_won, inlined.
         for r in records:
-            left, right = r.side_systems
-            left_text, right_text = (r.text_a, r.text_b) if r.system_on_left == "a" else (r.text_b, r.text_a)
-            self.matchups.append((left, right))
-            won = r.left_won
-            self.outcomes.append(0.5 if won is None else float(won))
-            left_counts.append(_counts(counts_of, left_text))
-            right_counts.append(_counts(counts_of, right_text))
+            counts_a, counts_b = answer_counts(r, counts_of)
+            choice, a_left = r.choice, r.system_on_left == "a"
+            if a_left:
+                self.matchups.append((r.system_a, r.system_b))
+                left_counts.append(counts_a)
+                right_counts.append(counts_b)
+            else:
+                self.matchups.append((r.system_b, r.system_a))
+                left_counts.append(counts_b)
+                right_counts.append(counts_a)
+            decisive = choice == "a" or choice == "b"
+            self.outcomes.append(float(choice == r.system_on_left) if decisive else 0.5)
         self.counts_left = np.array(left_counts, dtype=np.float64).reshape(-1, len(FEATURES))
         self.counts_right = np.array(right_counts, dtype=np.float64).reshape(-1, len(FEATURES))
         self.units = [(r.campaign, r.prompt_id) for r in records]
+
+
+def answer_counts(
+    record: RatingRecord, cache: dict[str, tuple[int, int, int, int]]
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """The style counts of answers A and B: the record's own when it carries them, else from its texts."""
+    if record.style_a is not None and record.style_b is not None:
+        return record.style_a, record.style_b
+    return _counts(cache, record.text_a), _counts(cache, record.text_b)
 
 
 def _counts(cache: dict[str, tuple[int, int, int, int]], text: str | None) -> tuple[int, int, int, int]:
@@ -77,7 +101,10 @@ def _counts(cache: dict[str, tuple[int, int, int, int]], text: str | None) -> tu
 
 
 def missing_texts(records: Sequence[RatingRecord]) -> bool:
-    return any(r.text_a is None or r.text_b is None for r in records)
+    """Whether some record has neither both answers' style counts nor both texts to count them from."""
+    return any(
+        (r.style_a is None or r.style_b is None) and (r.text_a is None or r.text_b is None) for r in records
+    )
 
 
 def _fit(
@@ -94,6 +121,63 @@ def _fit(
         rounds=rounds,
         seed=seed,
     )
+
+
+class StyleArrays:
+    """A report's records as arrays, made in one pass: the global fit and every category's and setting's
+    fit select their rows from them (the same fits as ``_fit`` on each subset, without a pass each)."""
+
+    def __init__(self, records: Sequence[RatingRecord], systems: Sequence[str]):
+        inputs = StyleInputs(records, {})
+        position = {name: i for i, name in enumerate(systems)}
+        self.systems = list(systems)
+        self.pairs = np.array([(position[a], position[b]) for a, b in inputs.matchups], dtype=np.intp)
+        self.pairs = self.pairs.reshape(-1, 2)
+        self.outcomes = np.asarray(inputs.outcomes, dtype=np.float64)
+        self.left, self.right = inputs.counts_left, inputs.counts_right
+        units: dict[Any, int] = {}
+        self.unit_of = np.array([units.setdefault(u, len(units)) for u in inputs.units], dtype=np.intp)
+        self.groups = {
+            "category": np.array([r.category for r in records], dtype=object),
+            "setting": np.array([r.setting for r in records], dtype=object),
+        }
+
+    def fit(self, rounds: int, seed: int, field: str | None = None, group: str | None = None) -> StyleFit:
+        """The fit of every record, or of those whose ``field`` is ``group``."""
+        if field is None:
+            return style_fit_arrays(
+                n_systems=len(self.systems),
+                systems=self.systems,
+                pairs=self.pairs,
+                outcomes=self.outcomes,
+                counts_a=self.left,
+                counts_b=self.right,
+                unit_of=self.unit_of,
+                rounds=rounds,
+                seed=seed,
+            )
+        mask = self.groups[field] == group
+        pairs = self.pairs[mask]
+        named = np.zeros(len(self.systems), dtype=bool)
+        named[pairs.ravel()] = True
+        present = [name for name, here in zip(self.systems, named, strict=True) if here]
+        renumber = np.cumsum(named) - 1  # a present system's position among the present ones
+        # The subset's prompts renumbered in order of first appearance, as style_fit numbers them.
+        units = self.unit_of[mask]
+        distinct, first = np.unique(units, return_index=True)
+        rank = np.empty(len(distinct), dtype=np.intp)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(distinct))
+        return style_fit_arrays(
+            n_systems=len(present),
+            systems=present,
+            pairs=renumber[pairs],
+            outcomes=self.outcomes[mask],
+            counts_a=self.left[mask],
+            counts_b=self.right[mask],
+            unit_of=rank[np.searchsorted(distinct, units)],
+            rounds=rounds,
+            seed=seed,
+        )
 
 
 def _interval(draws: np.ndarray) -> tuple[float | None, float | None]:
@@ -123,7 +207,7 @@ def fit_block(fit: StyleFit, rounds: int) -> dict[str, Any]:
             {"name": name, "score": finite_or_none(LN10 * fit.theta[i]), "ci_low": low, "ci_high": high}
         )
     scores.sort(key=lambda row: -float(row["score"] or 0.0))
-    return {
+    block = {
         "method": METHOD,
         "features": list(FEATURES),
         "coefficients": {name: finite_or_none(fit.theta[k + i]) for i, name in enumerate(FEATURES)},
@@ -134,6 +218,12 @@ def fit_block(fit: StyleFit, rounds: int) -> dict[str, Any]:
         "bootstrap_residual_sd": fit.bootstrap_residual,
         "reference": REFERENCE,
     }
+    if fit.normal_limit:
+        block["bootstrap_draws"] = (
+            "normal limit: with this many prompts each round's count-weighted sums are drawn from their normal "
+            "limit (exact mean and covariance of the multinomial resample), not from drawn counts"
+        )
+    return block
 
 
 def block_refusal(block: dict[str, Any]) -> str | None:
@@ -157,7 +247,7 @@ def _decisive(records: Sequence[RatingRecord]) -> int:
 
 
 def _pair_records(records: Sequence[RatingRecord], first: str, second: str) -> list[RatingRecord]:
-    return [r for r in records if r.pair == {first, second}]
+    return [r for r in records if r.is_pair(first, second)]
 
 
 def style_control_add(
@@ -184,8 +274,8 @@ def style_control_add(
     if _decisive(records) < MIN_DECISIVE:
         report["style_control_refused"] = f"fewer than {MIN_DECISIVE} decisive votes"
         return
-    cache: dict[str, Any] = {}
-    fit = _fit(records, systems, cache, rounds, seed)
+    arrays = StyleArrays(records, systems)
+    fit = arrays.fit(rounds, seed)
     report["style_control"] = fit_block(fit, rounds)
     if _allowed(report["overall"]):
         report["overall"]["style_controlled"] = rate_block(fit, candidate, baseline)
@@ -196,10 +286,9 @@ def style_control_add(
         for group, block in report[f"by_{field}"].items():
             if not _allowed(block):
                 continue
-            subset = [r for r in records if getattr(r, field) == group]
-            present = [name for name in systems if any(name in r.pair for r in subset)]
-            sub_fit = _fit(subset, present, cache, rounds, seed)
-            block["style_controlled"] = rate_block(sub_fit, candidate, baseline)
+            block["style_controlled"] = rate_block(
+                arrays.fit(rounds, seed, field, group), candidate, baseline
+            )
 
 
 def pair_style_rates(
@@ -230,10 +319,11 @@ def length_ratio_block(*, records: Sequence[RatingRecord], baseline: str, candid
         {"low": low, "high": high, "wins": 0, "decisive": 0, "n": 0} for low, high in _bin_edges()
     ]
     for r in _pair_records(records, baseline, candidate):
-        text_c, text_b = (r.text_a, r.text_b) if r.system_a == candidate else (r.text_b, r.text_a)
-        assert text_c is not None and text_b is not None
-        ratio = (len(text_c) + 1) / (len(text_b) + 1)
-        row = next(b for b in bins if b["low"] <= ratio < b["high"])
+        length_a, length_b = _length(r.text_a, r.style_a), _length(r.text_b, r.style_b)
+        if r.system_a != candidate:
+            length_a, length_b = length_b, length_a
+        ratio = (length_a + 1) / (length_b + 1)
+        row = bins[bisect.bisect_right(LENGTH_BINS, ratio) - 1]  # the bin with low <= ratio < high
         row["n"] += 1
         vote = r.vote_for(candidate)
         if vote is not None:
@@ -245,6 +335,14 @@ def length_ratio_block(*, records: Sequence[RatingRecord], baseline: str, candid
         row["ci_low"], row["ci_high"] = low, high
         row["high"] = None if math.isinf(row["high"]) else row["high"]
     return {"baseline": baseline, "candidate": candidate, "bins": bins}
+
+
+def _length(text: str | None, counts: tuple[int, int, int, int] | None) -> int:
+    """An answer's length in characters: its first style count when it carries them, else its text's."""
+    if counts is not None:
+        return counts[0]
+    assert text is not None
+    return len(text)
 
 
 def _bin_edges() -> list[tuple[float, float]]:

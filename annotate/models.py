@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from analysis.quality_flags import REASON_MAX_CHARS
+from analysis.stats.style import style_counts
 from annotate.serving_models import COMPARISON_SERVING_INDEXES
 
 # Order keys live in [0, ORDER_PRIME); each rater sees comparisons sorted by a rotation
@@ -248,9 +249,30 @@ class ComparisonTexts(models.Model):
     # Each system's own answers to the turns before the rated one (empty for turn 1), in order.
     history_a = models.JSONField(default=list, blank=True)
     history_b = models.JSONField(default=list, blank=True)
+    # Each answer's style counts (analysis.stats.style.style_counts: characters, Markdown headers, list
+    # items, bold spans), counted once when the texts are written, so that a report of a million
+    # ratings reads eight integers a row instead of the texts. Null: not counted yet (rows written
+    # before migration 0015, or by raw SQL); the report counts and stores those (comparison_texts_style_fill).
+    style_a_length = models.PositiveIntegerField(null=True, blank=True)
+    style_a_headers = models.PositiveIntegerField(null=True, blank=True)
+    style_a_lists = models.PositiveIntegerField(null=True, blank=True)
+    style_a_bold = models.PositiveIntegerField(null=True, blank=True)
+    style_b_length = models.PositiveIntegerField(null=True, blank=True)
+    style_b_headers = models.PositiveIntegerField(null=True, blank=True)
+    style_b_lists = models.PositiveIntegerField(null=True, blank=True)
+    style_b_bold = models.PositiveIntegerField(null=True, blank=True)
+
+    STYLE_A = ("style_a_length", "style_a_headers", "style_a_lists", "style_a_bold")
+    STYLE_B = ("style_b_length", "style_b_headers", "style_b_lists", "style_b_bold")
 
     def __str__(self) -> str:
         return f"texts of comparison {self.comparison_id}"
+
+    def style_count(self) -> None:
+        """Fill both answers' style counts from the texts (before the row is saved)."""
+        for names, text in ((self.STYLE_A, self.text_a), (self.STYLE_B, self.text_b)):
+            for name, value in zip(names, style_counts(text), strict=True):
+                setattr(self, name, value)
 
 
 class Lease(models.Model):

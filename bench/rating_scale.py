@@ -13,7 +13,8 @@ campaign of two systems:
   without pause for --saturate-s seconds against gunicorn on the same database: ratings/s;
 - correctness: no rater rated an item twice, no item got more than it needs.
 
-`create_s` is the time `campaign_create` (the service `create_campaign` calls) takes to build the large campaign from a set of that many
+`report_s`/`report_peak_mb`: `report --format json` of the large campaign with the ratings this bench
+gave it, in a child process (bench/report_scale.py times it at a million ratings). `create_s` is the time `campaign_create` (the service `create_campaign` calls) takes to build the large campaign from a set of that many
 prompts answered by both systems. The last line is
 `serve_p50_ratio=… serve_p95_ratio=… throughput_ratio=… create_s=… report_s=… report_peak_mb=… page_p95_ms=…`
 (large over small for the ratios: 1.00 is flat; throughput large over small, higher is better).
@@ -54,6 +55,7 @@ from annotate.assignment import item_next, rating_submit_and_serve  # noqa: E402
 from annotate.models import Campaign, Comparison  # noqa: E402
 from annotate.services import campaign_create  # noqa: E402
 from bench.create_scale import answered_set  # noqa: E402
+from bench.report_scale import report  # noqa: E402
 from core.users import user_create  # noqa: E402
 
 
@@ -152,7 +154,7 @@ def sessions_for(raters: list) -> dict[str, str]:
         store[BACKEND_SESSION_KEY] = "core.backends.RoleBackend"
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
-        made[user.username] = store.session_key
+        made[user.username] = str(store.session_key)
     return made
 
 
@@ -226,6 +228,10 @@ def main() -> None:
             rate, errors = http_saturate(server, campaign, raters[args.raters :], args.saturate_s)
             twice, over = sound(campaign)
             results[label] = (statistics.median(times), pct(times, 0.95), rate, create_s)
+            if (
+                label == "large"
+            ):  # `report --format json` of the large campaign (bench/report_scale.py: at a million)
+                report_s, report_mb = report(campaign)
             print(
                 f"{label}: {n} comparisons built in {create_s:.1f} s; per rating p50 {1000 * results[label][0]:.1f} ms,"
                 f" p95 {1000 * results[label][1]:.1f} ms ({len(times)} calls, {args.raters} threads);"
@@ -238,8 +244,8 @@ def main() -> None:
     small, large = results["small"], results["large"]
     print(
         f"serve_p50_ratio={large[0] / small[0]:.2f} serve_p95_ratio={large[1] / small[1]:.2f}"
-        f" throughput_ratio={large[2] / small[2]:.2f} create_s={large[3]:.1f} report_s=na report_peak_mb=na"
-        " page_p95_ms=na"
+        f" throughput_ratio={large[2] / small[2]:.2f} create_s={large[3]:.1f} report_s={report_s:.1f}"
+        f" report_peak_mb={report_mb:.0f} page_p95_ms=na"
     )
 
 

@@ -17,6 +17,7 @@ from analysis.judge import JudgeInput, VerdictRecord, item_key
 from analysis.quality_flags import FlagThresholds
 from analysis.records import RatingRecord
 from annotate.models import Campaign, Lease, Rating
+from annotate.rating_rows import campaign_gold_first_choices, campaign_rating_names, campaign_rating_rows
 from annotate.recruiting.links import external_ids
 from annotate.selectors import (
     Exclusion,
@@ -55,6 +56,7 @@ __all__ = [
     "campaign_rater_names",
     "campaign_rating_record_stream",
     "campaign_rating_records",
+    "campaign_report_records",
     "campaign_roster",
     "campaign_stop_design",
     "campaign_too_fast_counts",
@@ -215,6 +217,66 @@ def _rating_record(
         study_id=study_id,
         session_id=session_id,
     )
+
+
+def campaign_report_records(
+    *,
+    campaign: Campaign,
+    exclude_raters: Sequence[str] = (),
+    exclude_gold: bool = False,
+    include_excluded_raters: bool = False,
+) -> list[RatingRecord]:
+    """The records of ``campaign_rating_records`` as a report needs them: no texts (``prompt_text``,
+    ``text_a``, ``text_b`` are None, ``earlier`` empty) but each answer's stored style counts.
+
+    What the report page, the JSON and HTML reports and the campaign page read: the report of these is
+    the report of the full records. Streamed in chunks; the names repeated on every row (prompts,
+    categories, systems, raters) are kept once each.
+    """
+    crowd = external_ids(campaign=campaign)
+    first_choices = campaign_gold_first_choices(campaign=campaign)
+    names = campaign_rating_names(campaign=campaign)
+    prompts, systems, raters = names.prompts, names.systems, names.raters
+    choices = {choice: choice for choice in ("a", "b", "tie", "both_bad")}  # one string each, not one a row
+    records = []
+    rows = campaign_rating_rows(
+        campaign=campaign,
+        exclude_raters=exclude_raters,
+        exclude_gold=exclude_gold,
+        include_excluded_raters=include_excluded_raters,
+    )
+    for row in rows:
+        prompt, system_a, system_b, left, choice, rater_id, seconds, created, comment, gold, turn, pk = row[
+            :12
+        ]
+        uid, category, setting = prompts[prompt]
+        external = crowd.get(rater_id, ("", "", ""))
+        records.append(
+            RatingRecord(
+                campaign=campaign.name,
+                prompt_id=uid,
+                category=category,
+                setting=setting,
+                system_a=systems[system_a],
+                system_b=systems[system_b],
+                system_on_left=left,
+                # A gold check is scored on the rater's first answer: undo cannot re-answer it.
+                choice=first_choices.get((rater_id, pk), choice) if gold is not None else choices[choice],  # type: ignore[arg-type]
+                rater=raters[rater_id],
+                seconds=float(seconds),
+                created=created,
+                comment=comment,
+                is_gold=gold is not None,
+                gold_choice=gold or "",
+                turn=turn,
+                external_id=external[0],
+                study_id=external[1],
+                session_id=external[2],
+                style_a=row[12:16] if row[12] is not None else None,
+                style_b=row[16:20] if row[16] is not None else None,
+            )
+        )
+    return records
 
 
 def _ppi_refusal(*, campaign: Campaign, covered: int, exclude_raters: Sequence[str]) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from analysis.report import report_build
+from analysis.report import rater_rows, report_build
 from reports.campaign_records import (
     Campaign,
     campaign_by_name,
@@ -18,6 +18,7 @@ from reports.campaign_records import (
     campaign_judge_input,
     campaign_rating_record_stream,
     campaign_rating_records,
+    campaign_report_records,
     campaign_stop_design,
 )
 from reports.hf_dataset import hf_parquet_chunks
@@ -30,23 +31,28 @@ SUMMARY_ROUNDS = 200
 
 
 def campaign_report_source(
-    *, campaign: Campaign, exclude_raters: Sequence[str] = (), exclude_gold: bool = False
+    *, campaign: Campaign, exclude_raters: Sequence[str] = (), exclude_gold: bool = False, texts: bool = True
 ) -> ReportSource:
-    """The campaign's records (``exclude_raters`` and gold left out in SQL) with the campaign's context."""
+    """The campaign's records (``exclude_raters`` and gold left out in SQL) with the campaign's context.
+
+    ``texts=False`` leaves the prompts' and answers' texts out of the records (they carry the answers'
+    stored style counts instead): enough for the report and its page, not for the exports of ratings.
+    """
     exclude_raters = tuple(name for name in exclude_raters if name)
-    records = campaign_rating_records(
-        campaign=campaign, exclude_raters=exclude_raters, exclude_gold=exclude_gold
-    )
+    load = campaign_rating_records if texts else campaign_report_records
+    records = load(campaign=campaign, exclude_raters=exclude_raters, exclude_gold=exclude_gold)
     excluded = [
         {"rater": e.rater, "reason": e.reason, "excluded_at": e.excluded_at.isoformat()}
         for e in campaign_exclusions(campaign=campaign)
     ]
     # The flags are every rater's own numbers, gold included, whatever this report leaves out.
     everyone = (
-        campaign_rating_records(campaign=campaign, include_excluded_raters=True)
+        load(campaign=campaign, include_excluded_raters=True)
         if excluded or exclude_raters or exclude_gold
         else records
     )
+    # The same records: the report's raters block is the rows the flags are made from.
+    rows = rater_rows(records=records) if everyone is records else None
     return ReportSource(
         records=records,
         system_order=list(campaign.system_names()),
@@ -57,7 +63,8 @@ def campaign_report_source(
         stopped_rule=campaign.settled_rule,
         judge=campaign_judge_input(campaign=campaign, exclude_raters=exclude_raters),
         excluded_raters=excluded,
-        quality_flags=quality_flags_block(campaign=campaign, records=everyone),
+        quality_flags=quality_flags_block(campaign=campaign, records=everyone, rows=rows),
+        rater_rows=rows,
     )
 
 
@@ -81,13 +88,15 @@ def campaign_ratings_chunks(
 
 
 def source_from_campaign(
-    *, name: str, exclude_raters: Sequence[str] = (), exclude_gold: bool = False
+    *, name: str, exclude_raters: Sequence[str] = (), exclude_gold: bool = False, texts: bool = True
 ) -> ReportSource:
     """The report source of the campaign called ``name``; ``ExportError`` if there is none."""
     campaign = campaign_by_name(name)
     if campaign is None:
         raise ExportError(f"no campaign named {name!r}")
-    return campaign_report_source(campaign=campaign, exclude_raters=exclude_raters, exclude_gold=exclude_gold)
+    return campaign_report_source(
+        campaign=campaign, exclude_raters=exclude_raters, exclude_gold=exclude_gold, texts=texts
+    )
 
 
 def campaign_judge_summary(*, campaign: Campaign) -> dict[str, Any] | None:
@@ -95,7 +104,7 @@ def campaign_judge_summary(*, campaign: Campaign) -> dict[str, Any] | None:
     judge = campaign_judge_input(campaign=campaign)
     if judge is None:
         return None
-    records = campaign_rating_records(campaign=campaign, exclude_gold=True)
+    records = campaign_report_records(campaign=campaign, exclude_gold=True)
     systems = campaign.system_names()
     if not records or len(systems) < 2:
         return {"judge": {"name": judge.name, "items": len(judge.verdicts)}, "overall": None}

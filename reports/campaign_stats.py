@@ -14,7 +14,7 @@ from typing import Any
 from analysis.quality_flags import Flag, exclusion_reason
 from analysis.report import pair_estimates, rater_rows
 from analysis.style_control import pair_style_rates
-from reports.campaign_records import Campaign, RosterEntry, campaign_rating_records, campaign_roster
+from reports.campaign_records import Campaign, RosterEntry, campaign_report_records, campaign_roster
 from reports.rater_flags import campaign_rater_flags
 
 
@@ -59,12 +59,12 @@ def campaign_raters(*, campaign: Campaign) -> list[CampaignRater]:
     included again (the others' ratings as the report has them, plus their own).
     """
     roster = campaign_roster(campaign=campaign)
-    kept = campaign_rating_records(campaign=campaign)
+    kept = campaign_report_records(campaign=campaign)
     rows = {row["rater"]: row for row in rater_rows(records=kept)}
     excluded = {entry.username for entry in roster if entry.excluded}
     everyone = kept
     if excluded:
-        everyone = campaign_rating_records(campaign=campaign, include_excluded_raters=True)
+        everyone = campaign_report_records(campaign=campaign, include_excluded_raters=True)
         for name in excluded:
             theirs = [r for r in everyone if r.rater == name]
             if theirs:
@@ -85,7 +85,7 @@ STYLE_SUMMARY_ROUNDS = 200
 def campaign_preference_estimate(*, campaign: Campaign) -> list[dict[str, Any]]:
     """Live counts and rate per pair (candidate = system B against system A), with the style-controlled
     rate beside it; gold and excluded raters left out."""
-    records = campaign_rating_records(campaign=campaign, exclude_gold=True)
+    records = campaign_report_records(campaign=campaign, exclude_gold=True)
     estimates = pair_estimates(records=records)
     pair_style_rates(records=records, estimates=estimates, rounds=STYLE_SUMMARY_ROUNDS)
     return estimates

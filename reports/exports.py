@@ -20,6 +20,8 @@ from reports.ratings_file import ratings_to_text
 from reports.sources import ExportError, ReportSource, report_of
 
 FORMATS = ("json", "csv", "jsonl", "html", "dpo")
+# The formats that are the report itself, not the ratings: they need no texts, only style counts.
+REPORT_FORMATS = ("json", "html")
 CONTENT_TYPES = {
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",

@@ -29,6 +29,7 @@ def campaign_rater_flags(
     campaign: Campaign,
     records: Sequence[RatingRecord],
     roster: Sequence[RosterEntry] | None = None,
+    rows: Sequence[dict[str, Any]] | None = None,
 ) -> tuple[FlagThresholds, dict[str, list[Flag]]]:
     """The thresholds and username -> flags for every rater with a rating in ``records``.
 
@@ -46,11 +47,13 @@ def campaign_rater_flags(
             counts = sides.setdefault(record.rater, [0, 0])
             counts[0] += 1
             counts[1] += int(record.left_won)
-    rows = {row["rater"]: row for row in rater_rows(records=records)}
+    # ``rows``: ``rater_rows`` of these records when the caller has them already (a million ratings
+    # take seconds to count twice).
+    by_rater = {row["rater"]: dict(row) for row in (rater_rows(records=records) if rows is None else rows)}
     # Uploaded gold pairs compare no systems, so a rater who answered only those has no report row.
     for name, roster_entry in uploaded.items():
-        if name not in rows and roster_entry.uploaded_gold_total:
-            rows[name] = {
+        if name not in by_rater and roster_entry.uploaded_gold_total:
+            by_rater[name] = {
                 "rater": name,
                 "count": 0,
                 "median_seconds": None,
@@ -58,7 +61,7 @@ def campaign_rater_flags(
                 "gold_accuracy": None,
             }
     flags: dict[str, list[Flag]] = {}
-    for name, row in rows.items():
+    for name, row in by_rater.items():
         # The report's accuracy is an exact ratio of counts, so rounding recovers the count it came from.
         gold_total = row["gold_items"]
         gold_correct = round(row["gold_accuracy"] * gold_total) if gold_total else 0
@@ -80,9 +83,13 @@ def campaign_rater_flags(
     return thresholds, flags
 
 
-def quality_flags_block(*, campaign: Campaign, records: Sequence[RatingRecord]) -> list[dict[str, Any]]:
-    """The report's ``quality_flags``: every flagged rater (excluded or not) with each flag's number and rule."""
-    _, flags = campaign_rater_flags(campaign=campaign, records=records)
+def quality_flags_block(
+    *, campaign: Campaign, records: Sequence[RatingRecord], rows: Sequence[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The report's ``quality_flags``: every flagged rater (excluded or not) with each flag's number and rule.
+
+    ``rows``: ``analysis.report.rater_rows`` of ``records``, when already made."""
+    _, flags = campaign_rater_flags(campaign=campaign, records=records, rows=rows)
     excluded = {exclusion.rater for exclusion in campaign_exclusions(campaign=campaign)}
     return [
         {

@@ -42,6 +42,8 @@ class ReportSource:
     # A campaign's excluded raters (who, why, when) and flagged raters, for the report's own blocks.
     excluded_raters: list[dict[str, str]] = field(default_factory=list)
     quality_flags: list[dict[str, Any]] | None = None
+    # ``analysis.report.rater_rows`` of ``records`` when made already (for the quality flags).
+    rater_rows: list[dict[str, Any]] | None = None
 
 
 def report_of(
@@ -64,6 +66,7 @@ def report_of(
         judge=source.judge,
         excluded_raters=source.excluded_raters,
         quality_flags=source.quality_flags,
+        raters=source.rater_rows,
     )
     if source.stopped_rule is not None:
         # A campaign stops once, when its refresh closes it: the record says why, not a recomputation.

@@ -19,7 +19,7 @@ from analysis.report import ReportInputError, systems_in_order
 from core.roles import researcher_required
 from reports.campaign_records import Campaign, campaign_by_pk, campaign_rater_names
 from reports.campaign_report import STREAMED_FORMATS, campaign_ratings_chunks, campaign_report_source
-from reports.exports import CONTENT_TYPES, DOWNLOAD_FORMATS, EXTENSIONS, report_export
+from reports.exports import CONTENT_TYPES, DOWNLOAD_FORMATS, EXTENSIONS, REPORT_FORMATS, report_export
 from reports.presentation import report_context
 from reports.sources import ExportError, report_of
 
@@ -65,7 +65,10 @@ def campaign_report(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign_or_404(pk)
     filters = _filters(request)
     source = campaign_report_source(
-        campaign=campaign, exclude_raters=filters["exclude_raters"], exclude_gold=filters["exclude_gold"]
+        campaign=campaign,
+        exclude_raters=filters["exclude_raters"],
+        exclude_gold=filters["exclude_gold"],
+        texts=False,  # the page is the report: style counts, not texts
     )
     context: dict[str, Any] = {
         "campaign": campaign,
@@ -109,7 +112,11 @@ def campaign_download(request: HttpRequest, pk: int) -> HttpResponseBase:
         response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
     else:
         source = campaign_report_source(
-            campaign=campaign, exclude_raters=filters["exclude_raters"], exclude_gold=filters["exclude_gold"]
+            campaign=campaign,
+            exclude_raters=filters["exclude_raters"],
+            exclude_gold=filters["exclude_gold"],
+            # The report reads the answers' stored style counts, not their texts.
+            texts=fmt not in REPORT_FORMATS,
         )
         try:
             text = report_export(

@@ -154,8 +154,18 @@ def agreement(
     block["fleiss_kappa"] = fleiss_kappa(table)
     block["krippendorff_alpha"] = krippendorff_alpha_nominal(table)
     raters = sorted({rater for raters in by_item.values() for rater in raters if len(raters) >= 2})
+    # Each pair's shared items in item order, from one pass over the items (not a pass per pair).
+    shared_by_pair: dict[tuple[str, str], list[Hashable]] = defaultdict(list)
+    for item in multi:
+        here = by_item[item]
+        if len(here) == 2:  # most items: one pair, no sort
+            first, second = here
+            shared_by_pair[(first, second) if first <= second else (second, first)].append(item)
+            continue
+        for first, second in combinations(sorted(here), 2):
+            shared_by_pair[first, second].append(item)
     for first, second in combinations(raters, 2):
-        shared = [item for item in multi if first in by_item[item] and second in by_item[item]]
+        shared = shared_by_pair.get((first, second), [])
         if len(shared) < min_shared_items:
             continue
         labels_a = [by_item[item][first] for item in shared]
@@ -209,18 +219,27 @@ def rater_summaries(
     for item, rater, label, seconds, gold in ratings:
         by_item[item].setdefault(rater, label)
         per_rater[rater].append((item, label, seconds, gold))
+    # Each rater's (items compared, agreements) with the others' majority, from one pass over the items.
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for own in by_item.values():
+        if len(own) < 2:
+            continue
+        if len(own) == 2:  # most items: the other rater's label is the majority of the others
+            (first, label_a), (second, label_b) = own.items()
+            for rater in (first, second):
+                tally[rater][0] += 1
+                tally[rater][1] += int(label_a == label_b)
+            continue
+        for rater, label in own.items():
+            others = Counter(theirs for other, theirs in own.items() if other != rater).most_common()
+            if len(others) > 1 and others[0][1] == others[1][1]:
+                continue
+            tally[rater][0] += 1
+            tally[rater][1] += int(label == others[0][0])
     summaries = []
     for rater in sorted(per_rater):
         rows = per_rater[rater]
-        agree = compared = 0
-        for own in by_item.values():
-            if rater not in own or len(own) < 2:
-                continue
-            others = Counter(label for other, label in own.items() if other != rater).most_common()
-            if len(others) > 1 and others[0][1] == others[1][1]:
-                continue
-            compared += 1
-            agree += int(own[rater] == others[0][0])
+        compared, agree = tally[rater]
         golds = [(label, gold) for _, label, _, gold in rows if gold is not None]
         gold_right = sum(label == gold for label, gold in golds)
         summaries.append(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,14 +34,31 @@ def preference_counts(outcomes: Iterable[str]) -> dict[str, int]:
     }
 
 
-def _unit_outcome_matrix(outcomes: Sequence[str], units: Sequence[Hashable]) -> np.ndarray:
-    """Rows: units (sorted, so the result does not depend on input order); columns: OUTCOMES."""
-    index = {unit: i for i, unit in enumerate(sorted(set(units), key=repr))}
-    matrix = np.zeros((len(index), len(OUTCOMES)), dtype=np.int64)
+def unit_order(units: Iterable[Hashable]) -> dict[Hashable, int]:
+    """Each unit's place in the order of the matrix rows (by repr); a subset's rows keep this order."""
+    return {unit: i for i, unit in enumerate(sorted(set(units), key=repr))}
+
+
+def _unit_outcome_matrix(
+    outcomes: Sequence[str], units: Sequence[Hashable], order: Mapping[Hashable, int] | None = None
+) -> np.ndarray:
+    """Rows: units (sorted, so the result does not depend on input order); columns: OUTCOMES.
+
+    ``order`` (``unit_order`` of these units or of more) sorts by number instead of by repr: the
+    groups of a report share one sort of its units instead of one each.
+    """
+    if order is None:
+        index = unit_order(units)
+    else:
+        index = {unit: i for i, unit in enumerate(sorted(set(units), key=order.__getitem__))}
     column = {name: j for j, name in enumerate(OUTCOMES)}
-    for outcome, unit in zip(outcomes, units, strict=True):
-        matrix[index[unit], column[outcome]] += 1
-    return matrix
+    if len(outcomes) != len(units):
+        raise ValueError("one unit per outcome")
+    # One bincount over (row, column) cells instead of an item assignment per rating.
+    rows = np.fromiter((index[unit] for unit in units), dtype=np.int64, count=len(units))
+    columns = np.fromiter((column[outcome] for outcome in outcomes), dtype=np.int64, count=len(outcomes))
+    cells = np.bincount(rows * len(OUTCOMES) + columns, minlength=len(index) * len(OUTCOMES))
+    return cells.astype(np.int64).reshape(len(index), len(OUTCOMES))
 
 
 def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,8 +117,11 @@ def preference_block(
     *,
     rounds: int = DEFAULT_BOOTSTRAP_ROUNDS,
     seed: int = 0,
+    order: Mapping[Hashable, int] | None = None,
 ) -> dict[str, Any]:
     """Preference of the candidate over the baseline from per-rating outcomes.
+
+    ``order``: ``unit_order`` of ``units`` (or of more units), when made already.
 
     ``units`` (usually prompt ids, one per outcome) enables the prompt bootstrap when some unit carries
     more than one rating; otherwise the interval is Wilson's on wins vs losses. ``p_value`` is always
@@ -132,7 +152,7 @@ def preference_block(
     }
     if units is None or n == 0:
         return block
-    matrix = _unit_outcome_matrix(outcomes, units)
+    matrix = _unit_outcome_matrix(outcomes, units, order)
     block["units"] = int(matrix.shape[0])
     if matrix.sum(axis=1).max() <= 1:
         return block
@@ -156,6 +176,7 @@ def preference_by_group(
     *,
     rounds: int = DEFAULT_BOOTSTRAP_ROUNDS,
     seed: int = 0,
+    order: Mapping[Hashable, int] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """One preference block per group value (category, setting...), groups in sorted order."""
     members: dict[str, list[int]] = defaultdict(list)
@@ -169,5 +190,6 @@ def preference_by_group(
             None if units is None else [units[i] for i in idx],
             rounds=rounds,
             seed=seed,
+            order=order,
         )
     return result

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +35,11 @@ STYLE_REG = 0.5
 _TOL = 1e-9  # on the largest gradient component, relative to 1 + the number of comparisons
 _MAX_ITER = 100
 _CHUNK = 128  # bootstrap rounds per chunk: bounds the (rounds x comparisons) arrays
+# Elements of one chunk of prompt draws (8 bytes each, twice over); fewer rounds a chunk past it.
+_DRAWS_BUDGET = 4_000_000
+# Past this many draws (rounds x prompts) the one-step bootstrap draws its sums from their normal
+# limit (`_summed_draws`): at 500,000 prompts the exact counts are 5e8 draws for each fit.
+_EXACT_DRAWS = 50_000_000
 # Work budgets (multiply-adds) for the bootstrap's passes over the comparisons; see `_bootstrap`.
 _HESSIAN_BUDGET = 2e8
 _PASS_BUDGET = 1.5e8
@@ -120,7 +125,7 @@ def _fit_one(x: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
 
 
 def _bootstrap(
-    x: np.ndarray, outcomes: np.ndarray, theta: np.ndarray, unit_of: np.ndarray, draws: np.ndarray
+    x: np.ndarray, outcomes: np.ndarray, theta: np.ndarray, unit_of: np.ndarray, draws: Draws
 ) -> tuple[np.ndarray, float | None]:
     """Each round's optimum (rounds x params), the comparisons weighted by their prompt's draw count.
 
@@ -129,7 +134,7 @@ def _bootstrap(
     when the size of the problem left no pass to measure it (the one-step bootstrap).
     """
     n, p = x.shape
-    rounds, n_units = draws.shape
+    rounds, n_units = draws.rounds, draws.n_units
     prob = _sigmoid(x @ theta)
     upper = np.triu_indices(p)
     # Per-prompt sums of each comparison's gradient and (upper-triangle) Hessian at the optimum.
@@ -150,17 +155,16 @@ def _bootstrap(
     passes = _MAX_ITER if newton else int(_PASS_BUDGET // (rounds * n * p))
     out = np.empty((rounds, p))
     last_step = np.zeros((rounds, p))
-    for start in range(0, rounds, _CHUNK):
-        counts = draws[start : start + _CHUNK].astype(np.float64)
-        summed = counts @ per_unit
+    for start, counts, summed in _summed_draws(per_unit, draws, exact=bool(passes) or draws.exact):
         grad = summed[:, :p] + STYLE_REG * theta
-        hessian = np.empty((len(counts), p, p))
+        hessian = np.empty((len(summed), p, p))
         hessian[:, upper[0], upper[1]] = summed[:, p:]
         hessian[:, upper[1], upper[0]] = summed[:, p:]
         hessian += STYLE_REG * eye
         boot = theta - np.linalg.solve(hessian, grad[..., None])[..., 0]
         step = np.zeros_like(boot)
-        weights = counts[:, unit_of] if passes else None  # each comparison counts as often as its prompt
+        # Each comparison counts as often as its prompt.
+        weights = counts[:, unit_of] if passes and counts is not None else None
         for _ in range(passes):
             assert weights is not None
             prob_r = _sigmoid(boot @ x.T)
@@ -173,8 +177,8 @@ def _bootstrap(
                 hessian = np.matmul(x.T[None] * curvature[:, None, :], x) + STYLE_REG * eye
             step = np.linalg.solve(hessian, grad[..., None])[..., 0]
             boot -= step
-        out[start : start + len(counts)] = boot
-        last_step[start : start + len(counts)] = step
+        out[start : start + len(boot)] = boot
+        last_step[start : start + len(boot)] = step
     if not passes:
         return out, None
     spread = out.std(axis=0)
@@ -182,12 +186,61 @@ def _bootstrap(
     return out, float(np.abs(last_step / safe).max())
 
 
-def _prompt_draws(n_units: int, rounds: int, seed: int) -> np.ndarray:
-    """(rounds x units): how often each prompt is drawn when ``n_units`` are resampled with replacement."""
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, n_units, size=(rounds, n_units))
-    flat = (picks + n_units * np.arange(rounds)[:, None]).ravel()
-    return np.bincount(flat, minlength=rounds * n_units).reshape(rounds, n_units)
+def _summed_draws(
+    per_unit: np.ndarray, draws: Draws, *, exact: bool
+) -> Iterator[tuple[int, np.ndarray | None, np.ndarray]]:
+    """(first round, the rounds' draw counts or None, the rounds' sums of ``per_unit`` weighted by them).
+
+    A round touches the prompts' sums only through their count-weighted total. Exactly: from each
+    round's counts. Past the exact budget (``Draws.exact`` false, and only for the one-step
+    bootstrap, which needs no per-comparison weights), from that total's normal limit: the counts are
+    multinomial(n, 1/n each), so the total has mean sum_u v_u and covariance
+    sum_u v_u v_u' - (sum_u v_u)(sum_u v_u)' / n, and with that many prompts (over 50,000 at 1,000
+    rounds) it is normal to within O(1/sqrt(n)), well inside the bootstrap's own error.
+    """
+    if exact:
+        for start, chunk in draws.chunks():
+            counts = chunk.astype(np.float64)
+            yield start, counts, counts @ per_unit
+        return
+    total = per_unit.sum(axis=0)
+    covariance = per_unit.T @ per_unit - np.outer(total, total) / draws.n_units
+    values, vectors = np.linalg.eigh((covariance + covariance.T) / 2)
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))
+    normal = np.random.default_rng(draws.seed).standard_normal((draws.rounds, len(total)))
+    yield 0, None, total + normal @ root.T
+
+
+class Draws:
+    """(rounds x units): how often each prompt is drawn when ``n_units`` are resampled with replacement.
+
+    Made a chunk of rounds at a time from one generator, which gives the very numbers of drawing the
+    whole (rounds x units) array at once: at 500,000 prompts that array alone would take 4 GB.
+    """
+
+    def __init__(self, n_units: int, rounds: int, seed: int):
+        self.n_units, self.rounds, self.seed = n_units, rounds, seed
+        # _CHUNK rounds at a time, fewer where that many rounds of prompts would pass _DRAWS_BUDGET.
+        self.chunk = max(1, min(_CHUNK, _DRAWS_BUDGET // max(1, n_units)))
+        # Whether to draw every count (else a one-step bootstrap may use the sums' normal limit).
+        self.exact = rounds * n_units <= _EXACT_DRAWS
+
+    def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        rng = np.random.default_rng(self.seed)
+        n = self.n_units
+        for start in range(0, self.rounds, self.chunk):
+            size = min(self.chunk, self.rounds - start)
+            picks = rng.integers(0, n, size=(size, n))
+            flat = (picks + n * np.arange(size)[:, None]).ravel()
+            yield start, np.bincount(flat, minlength=size * n).reshape(size, n)
+
+    def array(self) -> np.ndarray:
+        """All rounds at once (for tests and small problems)."""
+        return (
+            np.concatenate([chunk for _, chunk in self.chunks()])
+            if self.rounds
+            else np.zeros((0, self.n_units))
+        )
 
 
 @dataclass(frozen=True)
@@ -201,6 +254,8 @@ class StyleFit:
     # The largest correction the bootstrap rounds were still making when stopped, in bootstrap
     # standard deviations (0: every round converged).
     bootstrap_residual: float | None = 0.0
+    # Whether the bootstrap's sums came from their normal limit (very many prompts; `_summed_draws`).
+    normal_limit: bool = False
 
     def ratings(self) -> np.ndarray:
         return self.theta[: len(self.systems)]
@@ -233,15 +288,51 @@ def style_fit(
     """
     position = {name: i for i, name in enumerate(systems)}
     pairs = np.array([(position[a], position[b]) for a, b in matchups], dtype=np.intp).reshape(-1, 2)
-    y = np.asarray(outcomes, dtype=np.float64)
-    features = standardise(style_differences(counts_a, counts_b))
-    x = _design(pairs, features, len(systems))
-    theta = _fit_one(x, y)
     unit_ids: dict[Hashable, int] = {}
     unit_of = np.array([unit_ids.setdefault(u, len(unit_ids)) for u in units], dtype=np.intp)
-    if rounds and len(unit_ids):
-        draws = _prompt_draws(len(unit_ids), rounds, seed)
+    return style_fit_arrays(
+        n_systems=len(systems),
+        systems=systems,
+        pairs=pairs,
+        outcomes=np.asarray(outcomes, dtype=np.float64),
+        counts_a=counts_a,
+        counts_b=counts_b,
+        unit_of=unit_of,
+        rounds=rounds,
+        seed=seed,
+    )
+
+
+def style_fit_arrays(
+    *,
+    n_systems: int,
+    systems: Sequence[str],
+    pairs: np.ndarray,
+    outcomes: np.ndarray,
+    counts_a: np.ndarray,
+    counts_b: np.ndarray,
+    unit_of: np.ndarray,
+    rounds: int,
+    seed: int,
+) -> StyleFit:
+    """``style_fit`` on arrays: ``pairs`` (n x 2) are positions in ``systems``, ``unit_of`` each
+    comparison's prompt numbered 0, 1, 2... in order of first appearance (the bootstrap's order)."""
+    y = outcomes
+    features = standardise(style_differences(counts_a, counts_b))
+    x = _design(pairs, features, n_systems)
+    theta = _fit_one(x, y)
+    n_units = int(unit_of.max()) + 1 if len(unit_of) else 0
+    if rounds and n_units:
+        draws = Draws(n_units, rounds, seed)
         boot, residual = _bootstrap(x, y, theta, unit_of, draws)
+        normal_limit = residual is None and not draws.exact
     else:
-        boot, residual = np.zeros((0, x.shape[1])), None
-    return StyleFit(systems=list(systems), theta=theta, boot=boot, n=len(y), bootstrap_residual=residual)
+        boot, residual, normal_limit = np.zeros((0, x.shape[1])), None, False
+    return StyleFit(
+        systems=list(systems),
+        theta=theta,
+        boot=boot,
+        n=len(y),
+        bootstrap_residual=residual,
+        normal_limit=normal_limit,
+    )

@@ -145,7 +145,8 @@ def test_campaign_source_uses_the_campaign_order_and_its_ratings(
         seen.update(kwargs)
         return records
 
-    monkeypatch.setattr("reports.campaign_report.campaign_rating_records", fake)
+    # The JSON report reads the records without texts (campaign_report_records).
+    monkeypatch.setattr("reports.campaign_report.campaign_report_records", fake)
     out = tmp_path / "c.json"
     _run(
         "--campaign", "camp", "--format", "json", "--out", str(out), "--exclude-rater", "r9", "--exclude-gold"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from django.test import Client
@@ -12,12 +13,15 @@ from tests.factories import make_bare_campaign, make_records
 @pytest.fixture
 def campaign(db, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     records = make_records(prompts=20, per_item=2, with_texts=True)
-    records[0] = type(records[0])(**{**records[0].__dict__, "prompt_text": "<script>alert(1)</script>"})
+    records[0] = replace(records[0], prompt_text="<script>alert(1)</script>")
 
     def fake(*, campaign, exclude_raters=(), exclude_gold=False, include_excluded_raters=False):  # type: ignore[no-untyped-def]
         return [r for r in records if r.rater not in exclude_raters]
 
     monkeypatch.setattr("reports.campaign_report.campaign_rating_records", fake)
+    monkeypatch.setattr(
+        "reports.campaign_report.campaign_report_records", fake
+    )  # the page's and the report's
     return make_bare_campaign(name="flan-vs-base", systems=["base", "cand"])
 
 

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from analysis.report import ReportInputError
 from reports.campaign_records import campaign_by_name
 from reports.campaign_report import campaign_ratings_chunks, source_from_campaign
-from reports.exports import FORMATS, report_export
+from reports.exports import FORMATS, REPORT_FORMATS, report_export
 from reports.hf_dataset import hf_dataset_write
 from reports.ratings_file import RatingsFileError
 from reports.sources import ExportError, ReportSource, source_from_ratings_file
@@ -99,6 +99,8 @@ class Command(BaseCommand):
             name=options["campaign"],
             exclude_raters=options["exclude_raters"],
             exclude_gold=options["exclude_gold"],
+            # The report reads the answers' stored style counts, not their texts.
+            texts=options["fmt"] not in REPORT_FORMATS,
         )
 
     def _streamed(self, options: dict[str, Any]) -> Iterable[str] | None:
