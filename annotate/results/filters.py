@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 
 from annotate.models import Campaign, Comparison, Lease, Rating
@@ -105,11 +105,12 @@ class ResultFilter(django_filters.FilterSet):
 
     def filter_yes_no(self, queryset: QuerySet[Comparison], name: str, value: str) -> QuerySet[Comparison]:
         if name == "disagreed":
+            # Two different choices: the least and the greatest differ (no COUNT DISTINCT, which sorts).
             ids: QuerySet[Rating, Any] = (
                 self._counted()
                 .values("comparison_id")
-                .annotate(n=Count("choice", distinct=True))
-                .filter(n__gt=1)
+                .annotate(low=Min("choice"), high=Max("choice"))
+                .exclude(low=F("high"))
                 .values("comparison_id")
             )
         else:  # has_comment: any rater's, excluded or not, as the selector's annotation

@@ -1,14 +1,14 @@
 """The results browser's pages at a million comparisons: counted up to a bound, rows fetched by id first.
 
-A page of `result_rows` is found in two steps: the ids of the page (LIMIT/OFFSET over the filtered
-ids, no vote counts computed for the rows skipped), then those rows with their counts and votes.
+A page of `result_rows` is found in two steps: the ids of the page (cut from the filtered ids, no vote
+counts computed for the rows skipped), then those rows with their counts and votes.
 The count of matches stops at `COUNT_BOUND` + 1: past it the page says "more than" and pages on
 without a last page (a full page has a next one), so no request counts a million rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 
 from annotate.models import Comparison
 
-COUNT_BOUND = 10_000
+COUNT_BOUND = 1_000
 
 
 class BoundedPage(Page):
@@ -32,16 +32,32 @@ class BoundedPage(Page):
 
 
 class BoundedPaginator(Paginator):
-    """Pages of a comparisons queryset with a bounded count; `capped` when more than `COUNT_BOUND` match."""
+    """Pages of a comparisons queryset with a bounded count; `capped` when more than `COUNT_BOUND` match.
 
-    def __init__(self, rows: QuerySet[Comparison], per_page: int, bound: int | None = None) -> None:
+    The count reads the ids of the first `COUNT_BOUND` + 1 matches (one pass of the filters), and the
+    pages within them are cut from those ids; `fetch` turns a page's ids into its rows (the rows with
+    their votes, without the filters again).
+    """
+
+    def __init__(
+        self,
+        rows: QuerySet[Comparison],
+        per_page: int,
+        fetch: Callable[[list[int]], QuerySet[Comparison]],
+        bound: int | None = None,
+    ) -> None:
         super().__init__(rows, per_page)
         self.rows = rows
+        self.fetch = fetch
         self.bound = COUNT_BOUND if bound is None else bound
 
     @cached_property
+    def head(self) -> list[int]:
+        return list(self.rows.values_list("pk", flat=True)[: self.bound + 1])
+
+    @cached_property
     def count(self) -> int:  # type: ignore[override]
-        return self.rows.values("pk")[: self.bound + 1].count()
+        return len(self.head)
 
     @property
     def capped(self) -> bool:
@@ -75,6 +91,10 @@ class BoundedPaginator(Paginator):
     def page(self, number: Any) -> BoundedPage:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        ids = list(self.rows.values_list("pk", flat=True)[bottom : bottom + self.per_page + 1])
-        rows = list(self.rows.filter(pk__in=ids[: self.per_page]))
+        end = bottom + self.per_page + 1
+        if end <= len(self.head) or not self.capped:
+            ids = self.head[bottom:end]
+        else:  # past the counted matches: this page's ids only (and one more)
+            ids = list(self.rows.values_list("pk", flat=True)[bottom:end])
+        rows = list(self.fetch(ids[: self.per_page]))
         return BoundedPage(rows, number, self, more=len(ids) > self.per_page)

@@ -43,7 +43,9 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
         categories=campaign_categories(campaign=campaign),
         voters=campaign_voters(campaign=campaign),
     )
-    page = BoundedPaginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = BoundedPaginator(filters.qs, PAGE_SIZE, fetch=lambda ids: rows.filter(pk__in=ids)).get_page(
+        request.GET.get("page")
+    )
     items = [
         {
             "c": c,
