@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 
 from annotate.models import Comparison
 
-COUNT_BOUND = 1_000
+COUNT_BOUND = 10_000
 
 
 class BoundedPage(Page):
