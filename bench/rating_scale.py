@@ -12,8 +12,9 @@ campaign of two systems:
 - throughput: --clients threads rating without pause for --saturate-s seconds: ratings/s;
 - correctness: no rater rated an item twice, no item got more than it needs.
 
-What it does not measure yet (printed as `na`): the report at a million ratings, the pages' p95,
-and the HTTP stack (bench/rating_load.py drives gunicorn). `create_s` is the time to build the large
+`page_p95_ms` is the worst researcher page's p95 on the large campaign as rated here (bench/page_scale.py
+`pages`; that bench fills many more ratings). What it does not measure yet (printed as `na`): the
+report at a million ratings and the HTTP stack (bench/rating_load.py drives gunicorn). `create_s` is the time to build the large
 campaign as this bench builds it: `create_campaign`'s service for 1,000 prompts, then the rows
 copied in SQL (`INSERT ... SELECT`) up to the size, with fresh tokens and order keys; not
 `create_campaign` at a million. The last line is
@@ -211,6 +212,10 @@ def main() -> None:
         times = serve(campaign, raters[: args.raters], args.ratings)
         rate = saturate(campaign, raters[args.raters :], args.saturate_s)
         twice, over = sound(campaign)
+        if label == "large":
+            from bench.page_scale import pages  # here: page_scale imports this module
+
+            page_ms = pages(campaign)
         results[label] = (statistics.median(times), pct(times, 0.95), rate, create_s)
         print(
             f"{label}: {n} comparisons built in {create_s:.1f} s; per rating p50 {1000 * results[label][0]:.1f} ms,"
@@ -222,7 +227,7 @@ def main() -> None:
     print(
         f"serve_p50_ratio={large[0] / small[0]:.2f} serve_p95_ratio={large[1] / small[1]:.2f}"
         f" throughput_ratio={large[2] / small[2]:.2f} create_s={large[3]:.1f} report_s=na report_peak_mb=na"
-        " page_p95_ms=na"
+        f" page_p95_ms={page_ms:.0f}"
     )
 
 
