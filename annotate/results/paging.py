@@ -2,7 +2,7 @@
 
 A page of `result_rows` is found in two steps: the ids of the page (cut from the filtered ids, no vote
 counts computed for the rows skipped), then those rows with their counts and votes.
-The count of matches stops at `COUNT_BOUND` + 1: past it the page says "more than" and pages on
+The count of matches stops at `COUNT_BOUND` + 1 (`FILTERED_COUNT_BOUND` + 1 under a filter): past it the page says "more than" and pages on
 without a last page (a full page has a next one), so no request counts a million rows.
 """
 
@@ -18,6 +18,9 @@ from django.db.models import QuerySet
 from annotate.models import Comparison
 
 COUNT_BOUND = 10_000
+# Under a filter the matches are found by walking the campaign in id order until the bound: a lower
+# bound stops the walk sooner when matches are sparse (a rater's items among a million).
+FILTERED_COUNT_BOUND = 1_000
 
 
 class BoundedPage(Page):
@@ -44,12 +47,12 @@ class BoundedPaginator(Paginator):
         rows: QuerySet[Comparison],
         per_page: int,
         fetch: Callable[[list[int]], QuerySet[Comparison]],
-        bound: int | None = None,
+        filtered: bool = False,
     ) -> None:
         super().__init__(rows, per_page)
         self.rows = rows
         self.fetch = fetch
-        self.bound = COUNT_BOUND if bound is None else bound
+        self.bound = FILTERED_COUNT_BOUND if filtered else COUNT_BOUND
 
     @cached_property
     def head(self) -> list[int]:

@@ -43,9 +43,11 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
         categories=campaign_categories(campaign=campaign),
         voters=campaign_voters(campaign=campaign),
     )
-    page = BoundedPaginator(filters.qs, PAGE_SIZE, fetch=lambda ids: rows.filter(pk__in=ids)).get_page(
-        request.GET.get("page")
+    filtered = any(request.GET.get(name) for name in filters.filters)
+    paginator = BoundedPaginator(
+        filters.qs, PAGE_SIZE, fetch=lambda ids: rows.filter(pk__in=ids), filtered=filtered
     )
+    page = paginator.get_page(request.GET.get("page"))
     items = [
         {
             "c": c,

@@ -348,6 +348,11 @@ def test_past_the_count_bound_the_list_says_more_than_and_pages_on_to_its_end(
     assert not last.has_next() and last.has_previous()
     # A page number past the end gives the last page, as an unbounded list does.
     assert researcher_client.get(url, {"page": 40}).context["page"].number == 3
+    # Under a filter the bound is lower (a sparse filter walks the campaign until it).
+    monkeypatch.setattr(paging, "FILTERED_COUNT_BOUND", 1)
+    filtered = researcher_client.get(url, {"disagreed": "yes"})
+    assert "More than 1 comparisons match · page 1" in filtered.content.decode()
+    assert [it["c"].pk for it in filtered.context["items"]] == [comparisons[1].pk, comparisons[4].pk]
 
 
 def test_a_page_fetches_its_ids_before_counting_its_votes(researcher_client, known, monkeypatch):
