@@ -1,9 +1,10 @@
 """The results browser's pages at a million comparisons: counted up to a bound, rows fetched by id first.
 
 A page of `result_rows` is found in two steps: the ids of the page (cut from the filtered ids, no vote
-counts computed for the rows skipped), then those rows with their counts and votes.
-The count of matches stops at `COUNT_BOUND` + 1 (`FILTERED_COUNT_BOUND` + 1 under a filter): past it the page says "more than" and pages on
-without a last page (a full page has a next one), so no request counts a million rows.
+counts computed for the rows skipped), then those rows with their counts and votes. The count of
+matches stops at `COUNT_BOUND` + 1 (`FILTERED_COUNT_BOUND` + 1 under a filter): past it the page says
+"more than" and pages on without a last page (a full page has a next one), so no request counts a
+million rows.
 """
 
 from __future__ import annotations
