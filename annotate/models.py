@@ -337,7 +337,11 @@ class Rating(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["rater", "comparison"], name="rating_once_per_rater"),
         ]
-        indexes = [models.Index(fields=["campaign", "rater", "created"], name="rating_campaign_rater")]
+        indexes = [
+            models.Index(fields=["campaign", "rater", "created"], name="rating_campaign_rater"),
+            # The campaign page's fingerprint (annotate.page_version) and pace: count, first, last, last hour.
+            models.Index(fields=["campaign", "created"], name="rating_campaign_created"),
+        ]
 
     def __str__(self) -> str:
         return f"rating {self.pk}: {self.choice}"

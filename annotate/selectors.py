@@ -70,8 +70,7 @@ def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
         done += min(n, need)
     ratings = Rating.objects.filter(campaign=campaign).exclude(rater_id__in=excluded)
     total = ratings.count()
-    now = timezone.now()
-    last_hour = ratings.filter(created__gte=now - timedelta(hours=1)).count()
+    last_hour = campaign_ratings_last_hour(campaign=campaign, excluded=excluded)
     per_hour = None
     if total >= 2:
         first = ratings.order_by("created").values_list("created", flat=True).first()
@@ -91,6 +90,14 @@ def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
         ratings_per_hour=per_hour,
         median_seconds=statistics.median(secs) if secs else None,
     )
+
+
+def campaign_ratings_last_hour(*, campaign: Campaign, excluded: list[int] | None = None) -> int:
+    """Ratings given in the last hour, excluded raters left out."""
+    if excluded is None:
+        excluded = excluded_rater_ids(campaign=campaign)
+    since = timezone.now() - timedelta(hours=1)
+    return Rating.objects.filter(campaign=campaign, created__gte=since).exclude(rater_id__in=excluded).count()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ campaign of two systems:
 - correctness: no rater rated an item twice, no item got more than it needs.
 
 `report_s`/`report_peak_mb`: `report --format json` of the large campaign with the ratings this bench
-gave it, in a child process (bench/report_scale.py times it at a million ratings). `create_s` is the time `campaign_create` (the service `create_campaign` calls) takes to build the large campaign from a set of that many
+gave it, in a child process (bench/report_scale.py times it at a million ratings). `page_p95_ms` is the worst researcher page's p95 on the large campaign as rated here
+(bench/page_scale.py `pages`; that bench fills many more ratings). `create_s` is the time `campaign_create` (the service `create_campaign` calls) takes to build the large campaign from a set of that many
 prompts answered by both systems. The last line is
 `serve_p50_ratio=… serve_p95_ratio=… throughput_ratio=… create_s=… report_s=… report_peak_mb=… page_p95_ms=…`
 (large over small for the ratios: 1.00 is flat; throughput large over small, higher is better).
@@ -232,6 +233,9 @@ def main() -> None:
                 label == "large"
             ):  # `report --format json` of the large campaign (bench/report_scale.py: at a million)
                 report_s, report_mb = report(campaign)
+                from bench.page_scale import pages  # here: page_scale imports this module
+
+                page_ms = pages(campaign)
             print(
                 f"{label}: {n} comparisons built in {create_s:.1f} s; per rating p50 {1000 * results[label][0]:.1f} ms,"
                 f" p95 {1000 * results[label][1]:.1f} ms ({len(times)} calls, {args.raters} threads);"
@@ -245,7 +249,7 @@ def main() -> None:
     print(
         f"serve_p50_ratio={large[0] / small[0]:.2f} serve_p95_ratio={large[1] / small[1]:.2f}"
         f" throughput_ratio={large[2] / small[2]:.2f} create_s={large[3]:.1f} report_s={report_s:.1f}"
-        f" report_peak_mb={report_mb:.0f} page_p95_ms=na"
+        f" report_peak_mb={report_mb:.0f} page_p95_ms={page_ms:.0f}"
     )
 
 

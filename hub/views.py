@@ -12,16 +12,14 @@ from django.views.decorators.http import require_GET
 
 from analysis.quality_flags import REASON_MAX_CHARS
 from annotate.comments import LATEST_COMMENTS, campaign_latest_comments
-from annotate.feasibility import campaign_serving_state
 from annotate.forms import rater_users
 from annotate.models import Campaign
 from annotate.sampling import campaign_setup_view
-from annotate.selectors import campaign_flag_thresholds, campaign_progress
-from annotate.settling import campaign_settling_view
+from annotate.selectors import campaign_flag_thresholds
 from core.roles import is_rater, is_researcher, researcher_required
+from hub.campaign_page import campaign_page_summary
 from hub.dashboard import dashboard_data
 from reports.campaign_report import campaign_judge_summary
-from reports.campaign_stats import campaign_preference_estimate, campaign_raters
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -41,17 +39,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("eval_set"), pk=pk)
-    raters = campaign_raters(campaign=campaign)
-    in_pool = {rater.rater_id for rater in raters if rater.in_pool}
+    summary = campaign_page_summary(campaign=campaign)
+    in_pool = {rater.rater_id for rater in summary["raters"] if rater.in_pool}
     context = {
         "campaign": campaign,
         "systems": campaign.system_names(),
-        "progress": campaign_progress(campaign=campaign),
-        "raters": raters,
-        "estimates": campaign_preference_estimate(campaign=campaign),
+        **summary,
         "addable": rater_users().exclude(pk__in=in_pool),
-        "sequential": campaign_settling_view(campaign=campaign),
-        "serving": campaign_serving_state(campaign=campaign),
         "judge": campaign_judge_summary(campaign=campaign),
         "flag_thresholds": campaign_flag_thresholds(campaign=campaign),
         "reason_max_chars": REASON_MAX_CHARS,

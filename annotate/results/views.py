@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from annotate.errors import CampaignError
 from annotate.models import Campaign, Comparison
 from annotate.rendering import render_markdown
 from annotate.results.filters import ResultFilter
+from annotate.results.paging import BoundedPaginator
 from annotate.results.selectors import (
     campaign_categories,
     campaign_voters,
@@ -38,10 +38,16 @@ def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
     filters = ResultFilter(
         request.GET or None,
         queryset=rows,
+        campaign=campaign,
+        excluded=excluded,
         categories=campaign_categories(campaign=campaign),
         voters=campaign_voters(campaign=campaign),
     )
-    page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    filtered = any(request.GET.get(name) for name in filters.filters)
+    paginator = BoundedPaginator(
+        filters.qs, PAGE_SIZE, fetch=lambda ids: rows.filter(pk__in=ids), filtered=filtered
+    )
+    page = paginator.get_page(request.GET.get("page"))
     items = [
         {
             "c": c,

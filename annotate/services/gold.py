@@ -6,6 +6,7 @@ from django.db import transaction
 
 from annotate.errors import CampaignError
 from annotate.models import ORDER_PRIME, Campaign, Comparison
+from annotate.page_version import campaign_page_touch
 from annotate.pair_files import ANSWERS, PairFileError, pair_file_read
 from annotate.services.comparisons import comparisons_create
 from core.seeding import secret_rng
@@ -20,6 +21,8 @@ def comparison_gold_mark(*, comparison: Comparison, answer: str | None) -> Compa
         raise CampaignError("an uploaded gold pair cannot be unmarked; delete it instead")
     comparison.gold_answer = answer
     comparison.save(update_fields=["gold_answer"])
+    # A gold answer changed in place moves no counter: say it to the campaign page's cache.
+    transaction.on_commit(lambda: campaign_page_touch(campaign_id=comparison.campaign_id))
     return comparison
 
 

@@ -10,6 +10,7 @@ from django.db.models import F
 
 from annotate.errors import CampaignError
 from annotate.models import Comparison
+from annotate.page_version import campaign_page_touch
 
 logger = logging.getLogger("annotate.results")
 
@@ -37,6 +38,8 @@ def comparison_request_rating(*, comparison: Comparison, by: User) -> Comparison
             )
         Comparison.objects.filter(pk=locked.pk).update(needed=F("needed") + 1)
         locked.refresh_from_db(fields=["needed"])
+        # An item that still had room keeps the serving counters as they were: say it to the page's cache.
+        transaction.on_commit(lambda: campaign_page_touch(campaign_id=locked.campaign_id))
     comparison.needed = locked.needed
     logger.info(
         "rating requested: comparison %s of campaign %s by %s (needed now %s)",

@@ -327,3 +327,48 @@ def test_the_detail_page_draws_the_answers_where_the_raters_saw_them_and_says_wh
     assert side_by_side.index(f"Left · {first}:") < side_by_side.index(f"Right · {second}:")
     text = {"A": c.texts.text_a, "B": c.texts.text_b}
     assert side_by_side.index(text[first]) < side_by_side.index(text[second])
+
+
+def test_past_the_count_bound_the_list_says_more_than_and_pages_on_to_its_end(
+    researcher_client, known, monkeypatch
+):
+    from annotate.results import paging, views
+
+    campaign, comparisons, _ = known
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(paging, "COUNT_BOUND", 3)
+    url = reverse("annotate:campaign_results", kwargs={"pk": campaign.pk})
+    first = researcher_client.get(url)
+    assert "More than 3 comparisons · page 1" in first.content.decode()
+    listed = [
+        it["c"].pk for n in (1, 2, 3) for it in researcher_client.get(url, {"page": n}).context["items"]
+    ]
+    assert listed == [c.pk for c in comparisons]
+    last = researcher_client.get(url, {"page": 3}).context["page"]
+    assert not last.has_next() and last.has_previous()
+    # A page number past the end gives the last page, as an unbounded list does.
+    assert researcher_client.get(url, {"page": 40}).context["page"].number == 3
+    # Under a filter the bound is lower (a sparse filter walks the campaign until it).
+    monkeypatch.setattr(paging, "FILTERED_COUNT_BOUND", 1)
+    filtered = researcher_client.get(url, {"disagreed": "yes"})
+    assert "More than 1 comparisons match · page 1" in filtered.content.decode()
+    assert [it["c"].pk for it in filtered.context["items"]] == [comparisons[1].pk, comparisons[4].pk]
+
+
+def test_a_page_fetches_its_ids_before_counting_its_votes(researcher_client, known, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotate.results import views
+
+    campaign, comparisons, _ = known
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    with CaptureQueriesContext(connection) as queries:
+        researcher_client.get(reverse("annotate:campaign_results", kwargs={"pk": campaign.pk}), {"page": 2})
+    sqls = [q["sql"] for q in queries.captured_queries]
+    ids = [sql for sql in sqls if sql.startswith('SELECT "annotate_comparison"."id" AS "pk"')]
+    counted = [sql for sql in sqls if "n_counted" in sql]
+    # The ids come without votes; votes are counted for the page's own rows only, named by id.
+    assert ids and all("annotate_rating" not in sql for sql in ids)
+    page_ids = [str(c.pk) for c in comparisons[2:4]]
+    assert counted and all(f'"annotate_comparison"."id" IN ({", ".join(page_ids)})' in sql for sql in counted)

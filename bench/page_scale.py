@@ -1,0 +1,209 @@
+"""Do the researcher's pages answer as fast at a million comparisons as at ten thousand? (issue 31)
+
+    bin/with-services .venv/bin/python bench/page_scale.py [--small 10000] [--large 1000000]
+        [--ratings-share 0.1] [--requests 20] [--explain]
+
+Needs PostgreSQL (DATABASE_URL, as bin/with-services sets it on a throwaway server). Side by side in
+one run, for a small and a large campaign of two systems built in SQL as bench/rating_scale.py builds
+them, with a tenth of the regular comparisons rated twice (ratings, leases and `taken` written in
+SQL, a rater excluded so that the exclusion paths run): each researcher page, through Django's test
+client as a logged-in researcher, `--requests` times after one warm-up request, p50 and p95. The
+pages: the campaign page (its statistics summary is cached by the campaign's ratings: the warm-up
+fills it; `campaign_cold` is the first request, once), the results browser unfiltered, on a late page
+and under each kind of filter, and one comparison's page. `--explain` prints the slowest statement
+of each page with its plan.
+
+The last line ends with `page_p95_ms=…`: the worst page's p95 at the large size, leaving apart (and
+printing before it) the campaign page's first request, which fills its cache (`campaign_cold_ms`),
+and the text search (`search_p95_ms`), which reads every answer when few contain the word. The line
+before gives each page's p95 at both sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from annotate.models import Campaign, Comparison, RaterExclusion  # noqa: E402
+from bench.rating_scale import build, pct  # noqa: E402
+from core.users import user_create  # noqa: E402
+
+
+def fill_texts(campaign: Campaign) -> None:
+    """Texts for the comparisons rating_scale's build copied without them (the pages read them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO annotate_comparisontexts (comparison_id, text_a, text_b, history_a, history_b)"
+            " SELECT c.id, 'answer a to ' || c.prompt_id, 'answer b to ' || c.prompt_id, '[]', '[]'"
+            " FROM annotate_comparison c LEFT JOIN annotate_comparisontexts t ON t.comparison_id = c.id"
+            " WHERE c.campaign_id = %s AND t.comparison_id IS NULL",
+            [campaign.pk],
+        )
+
+
+def rate(campaign: Campaign, raters: list[User], share: float) -> int:
+    """Two ratings (with their leases) on `share` of the regular comparisons, in SQL; returns how many."""
+    ids = [r.pk for r in raters]
+    fill_texts(campaign)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE rated AS SELECT id, row_number() OVER (ORDER BY order_key) AS rn"
+            " FROM annotate_comparison WHERE campaign_id = %s AND gold_answer IS NULL"
+            " ORDER BY order_key LIMIT (SELECT floor(count(*) * %s) FROM annotate_comparison"
+            " WHERE campaign_id = %s)",
+            [campaign.pk, share, campaign.pk],
+        )
+        picks = "(ARRAY[{}])[1 + ((r.rn + s) %% {})]".format(", ".join(map(str, ids)), len(ids))
+        cursor.execute(
+            "INSERT INTO annotate_rating (comparison_id, campaign_id, rater_id, choice, side, comment,"
+            " seconds, too_fast, created) SELECT r.id, %s, " + picks + ","
+            " (ARRAY['a','b','tie','both_bad'])[1 + floor(random() * 4)::int], 'left',"
+            " CASE WHEN random() < 0.01 THEN 'a comment' ELSE '' END, 5 + random() * 30, false,"
+            " now() - make_interval(secs => r.rn) FROM rated r, generate_series(0, 1) s",
+            [campaign.pk],
+        )
+        count = cursor.rowcount
+        cursor.execute(
+            "INSERT INTO annotate_lease (campaign_id, comparison_id, rater_id, served_at, leased_until,"
+            " skipped, first_choice) SELECT campaign_id, comparison_id, rater_id, created, created, false, ''"
+            " FROM annotate_rating WHERE campaign_id = %s",
+            [campaign.pk],
+        )
+        cursor.execute("UPDATE annotate_comparison SET taken = 2 WHERE id IN (SELECT id FROM rated)")
+        cursor.execute("DROP TABLE rated")
+        # As autovacuum leaves a table that has settled: statistics and the visibility map.
+        cursor.execute("VACUUM ANALYZE")
+    RaterExclusion.objects.create(campaign=campaign, rater=raters[-1], reason="bench")
+    return count
+
+
+def page_urls(campaign: Campaign) -> dict[str, str]:
+    """The researcher pages to time, by name: campaign page, results browser (filtered, paged), one comparison."""
+    detail = reverse("hub:campaign_detail", kwargs={"pk": campaign.pk})
+    results = reverse("annotate:campaign_results", kwargs={"pk": campaign.pk})
+    rater = Campaign.raters.through.objects.filter(campaign=campaign).values_list("user_id", flat=True)[0]
+    one = Comparison.objects.filter(campaign=campaign, texts__isnull=False).values_list("pk", flat=True)[0]
+    return {
+        "campaign": detail,
+        "results": results,
+        "results_page_200": results + "?page=200",
+        "results_outcome": results + "?outcome=a",
+        "results_disagreed": results + "?disagreed=yes",
+        "results_comment": results + "?has_comment=yes",
+        "results_rater": results + f"?rater={rater}",
+        "results_category": results + "?category=coding&setting=zero_shot",
+        "results_search": results + "?q=p00042",
+        "results_skipped": results + "?skipped_unrated=yes",
+        "comparison": reverse("annotate:comparison_result", kwargs={"pk": campaign.pk}) + f"?id={one}",
+    }
+
+
+def time_pages(campaign: Campaign, requests: int, explain: bool = False) -> dict[str, tuple[float, float]]:
+    """(p50, p95) in ms of each page, after one warm-up request; `campaign_cold` is the first request."""
+    researcher = User.objects.filter(username="page-bench").first() or user_create(
+        username="page-bench", role="researcher"
+    )
+    if "testserver" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    client = Client()
+    client.force_login(researcher)
+    out: dict[str, tuple[float, float]] = {}
+    for name, url in page_urls(campaign).items():
+        t0 = time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        first = 1000 * (time.perf_counter() - t0)
+        assert response.status_code == 200, (name, response.status_code)
+        if name == "campaign":
+            out["campaign_cold"] = (first, first)
+        if explain:
+            slow = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:2]
+            for q in slow:
+                print(
+                    f"  {name}: {float(q['time']) * 1000:.0f} ms ({len(queries)} statements) {q['sql'][:600]}"
+                )
+        times = []
+        for _ in range(requests):
+            t0 = time.perf_counter()
+            client.get(url)
+            times.append(1000 * (time.perf_counter() - t0))
+        out[name] = (statistics.median(times), pct(times, 0.95))
+    return out
+
+
+def pages(campaign: Campaign, requests: int = 20) -> float:
+    """The worst researcher page's p95 (ms) on this campaign: what bench/rating_scale.py prints."""
+    fill_texts(campaign)
+    return worst(time_pages(campaign, requests))[0]
+
+
+# Not in page_p95_ms, printed beside it: the first request of the campaign page (it fills the cache),
+# and the text search, a scan of every answer for a word few contain (no text index; see the filters).
+APART = ("campaign_cold", "results_search")
+
+
+def worst(timed: dict[str, tuple[float, float]]) -> tuple[float, str]:
+    return max((p95, name) for name, (_p50, p95) in timed.items() if name not in APART)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--ratings-share", type=float, default=0.1)
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--explain", action="store_true")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        print("needs PostgreSQL: run it under bin/with-services (or with DATABASE_URL)")
+        print("page_p95_ms=na")
+        sys.exit(1)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    results = {}
+    for label, size in (("small", args.small), ("large", args.large)):
+        campaign, raters, create_s = build(f"pages-{label}", size, 12)
+        t0 = time.perf_counter()
+        n_ratings = rate(campaign, raters, args.ratings_share)
+        n = Comparison.objects.filter(campaign=campaign).count()
+        print(
+            f"{label}: {n} comparisons in {create_s:.1f} s, {n_ratings} ratings in"
+            f" {time.perf_counter() - t0:.1f} s",
+            flush=True,
+        )
+        results[label] = time_pages(campaign, args.requests, args.explain)
+        for name, (p50, p95) in results[label].items():
+            print(f"  {label} {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms", flush=True)
+    small, large = results["small"], results["large"]
+    p95, name = worst(large)
+    print(f"worst page at {args.large}: {name}; p95 in ms at {args.small} / {args.large}:")
+    print(" ".join(f"{name}={small[name][1]:.0f}/{large[name][1]:.0f}" for name in large))
+    print(
+        f"campaign_cold_ms={large['campaign_cold'][1]:.0f} search_p95_ms={large['results_search'][1]:.0f}"
+        f" page_p95_ms={p95:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
