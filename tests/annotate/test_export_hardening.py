@@ -32,13 +32,15 @@ def test_campaign_csv_escapes_formula_cells_and_jsonl_keeps_them_exact(
 
     response = client.get(url, {"format": "csv"})
     assert response.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
     assert sorted(row["comment"] for row in rows) == sorted("'" + f for f in FORMULAS)
     assert {row["category"] for row in rows} == {"'=1+2"}
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row.values())
     assert all(float(row["seconds"]) >= 0 for row in rows), "numbers stay numbers"
 
-    lines = [json.loads(line) for line in client.get(url, {"format": "jsonl"}).content.decode().splitlines()]
+    lines = [
+        json.loads(line) for line in client.get(url, {"format": "jsonl"}).getvalue().decode().splitlines()
+    ]
     assert sorted(line["comment"] for line in lines) == sorted(FORMULAS)
     assert {line["category"] for line in lines} == {"=1+2"}
 
