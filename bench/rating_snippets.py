@@ -52,7 +52,9 @@ from django.db import connection
 from django.db.models import Count, F
 from annotate.models import Comparison, Rating
 c = Comparison.objects.filter(campaign__name="{name}")
-pairs = list(Rating.objects.filter(campaign__name="{name}").values_list("rater__username", "comparison__token"))
+from annotate.rater_tokens import rater_token
+# Each rater is shown their own token for an item (annotate.rater_tokens): compare what they were shown.
+pairs = [(user, rater_token(token=token, rater_id=rid)) for user, rid, token in Rating.objects.filter(campaign__name="{name}").values_list("rater__username", "rater_id", "comparison__token")]
 dupes = Rating.objects.filter(campaign__name="{name}").values("rater", "comparison").annotate(n=Count("id")).filter(n__gt=1).count()
 over = c.annotate(n=Count("ratings")).filter(n__gt=F("needed")).count()
 print("BENCH_JSON " + json.dumps({{"pairs": pairs, "duplicates": dupes, "over_rated": over, "vendor": connection.vendor}}))
