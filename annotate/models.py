@@ -252,7 +252,7 @@ class ComparisonTexts(models.Model):
     # Each answer's style counts (analysis.stats.style.style_counts: characters, Markdown headers, list
     # items, bold spans), counted once when the texts are written, so that a report of a million
     # ratings reads eight integers a row instead of the texts. Null: not counted yet (rows written
-    # before migration 0015, or by raw SQL); the report counts and stores those (comparison_texts_style_fill).
+    # before migration 0014, by COPY at build, or by raw SQL); the report counts and stores those (comparison_texts_style_fill).
     style_a_length = models.PositiveIntegerField(null=True, blank=True)
     style_a_headers = models.PositiveIntegerField(null=True, blank=True)
     style_a_lists = models.PositiveIntegerField(null=True, blank=True)

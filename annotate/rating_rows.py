@@ -18,7 +18,7 @@ from django.db.models.expressions import RawSQL
 
 from annotate.models import Campaign, Comparison, ComparisonTexts, Lease, Rating
 from annotate.selectors import excluded_rater_ids
-from annotate.services.comparisons import comparison_texts_style_fill
+from annotate.services.comparisons import comparison_texts_style_fill, comparison_texts_style_missing
 from eval_sets.models import Prompt
 from generation.models import ModelSpec
 
@@ -87,11 +87,7 @@ def campaign_rating_rows(
     """The rows (``COLUMNS``) of the ratings ``reports.campaign_records.campaign_rating_records`` returns,
     filtered and ordered as it does (oldest first), ``created`` as its ISO-8601 text; texts without
     style counts are counted first."""
-    if ComparisonTexts.objects.filter(
-        comparison__campaign=campaign, style_a_length__isnull=True
-    ).exists() or (
-        ComparisonTexts.objects.filter(comparison__campaign=campaign, style_b_length__isnull=True).exists()
-    ):
+    if comparison_texts_style_missing(campaign=campaign):
         comparison_texts_style_fill(campaign=campaign)
     ratings = Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False)
     skip = {name for name in exclude_raters if name}

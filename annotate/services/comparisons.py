@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
-from annotate.models import Campaign, Comparison, ComparisonTexts
+from annotate.models import Campaign, Comparison, ComparisonTexts, Rating
 
 # Texts read and counts written per batch when counting the rows that have none yet.
 STYLE_FILL_BATCH = 2000
@@ -38,21 +39,35 @@ def comparisons_create(
     return created
 
 
-def comparison_texts_style_fill(*, campaign: Campaign) -> int:
-    """Count and store the style counts of the campaign's texts that have none yet; returns how many.
+def _style_missing(campaign: Campaign) -> QuerySet[ComparisonTexts]:
+    # Only rated comparisons: a report reads no other, and a campaign of a million comparisons built by
+    # COPY (annotate.services.comparison_batches) leaves every row to count.
+    rated = Rating.objects.filter(campaign=campaign).values("comparison_id")
+    return ComparisonTexts.objects.filter(comparison_id__in=rated).filter(
+        Q(style_a_length__isnull=True) | Q(style_b_length__isnull=True)
+    )
 
-    Rows written before migration 0015 (or by raw SQL) have none: the first report that needs them
-    counts them, and every later report reads them. Batched, so memory stays bounded.
+
+def comparison_texts_style_missing(*, campaign: Campaign) -> bool:
+    """Whether a rated comparison of the campaign has texts with no style counts yet."""
+    return _style_missing(campaign).exists()
+
+
+def comparison_texts_style_fill(*, campaign: Campaign) -> int:
+    """Count and store the style counts of the campaign's rated texts that have none yet; returns how many.
+
+    Rows written before migration 0014, by COPY at build, or by raw SQL have none: the first report
+    that needs them counts them, and every later report reads them. Batched by primary key, so memory
+    stays bounded and each batch starts where the last ended.
     """
-    missing = ComparisonTexts.objects.filter(
-        comparison__campaign=campaign, style_a_length__isnull=True
-    ) | ComparisonTexts.objects.filter(comparison__campaign=campaign, style_b_length__isnull=True)
-    filled = 0
+    missing = _style_missing(campaign).only("comparison_id", "text_a", "text_b").order_by("pk")
+    filled, last = 0, 0
     while True:
-        batch = list(missing.only("comparison_id", "text_a", "text_b").order_by("pk")[:STYLE_FILL_BATCH])
+        batch = list(missing.filter(pk__gt=last)[:STYLE_FILL_BATCH])
         if not batch:
             return filled
         for row in batch:
             row.style_count()
         ComparisonTexts.objects.bulk_update(batch, [*ComparisonTexts.STYLE_A, *ComparisonTexts.STYLE_B])
         filled += len(batch)
+        last = batch[-1].pk

@@ -109,8 +109,17 @@ def test_style_counts_are_stored_with_the_texts_and_counted_once_where_missing(m
     before = report_build(records=campaign_report_records(campaign=campaign), rounds=50)
     texts.update(
         **dict.fromkeys([*ComparisonTexts.STYLE_A, *ComparisonTexts.STYLE_B])
-    )  # as before migration 0015
+    )  # as before migration 0014, or as a build by COPY leaves them
+    unrated = campaign.comparisons.create(
+        prompt=campaign.comparisons.first().prompt, system_a_id=campaign.comparisons.first().system_a_id,
+        system_b_id=campaign.comparisons.first().system_b_id, token="unrated-one", order_key=1,
+    )  # fmt: skip
+    ComparisonTexts.objects.create(comparison=unrated, text_a="# a", text_b="b")
     after = report_build(records=campaign_report_records(campaign=campaign), rounds=50)
     assert _json(before) == _json(after)
-    assert not texts.filter(style_a_length__isnull=True).exists()
-    assert not texts.filter(style_b_bold__isnull=True).exists()
+    rated = texts.filter(comparison__ratings__isnull=False)
+    assert rated.exists()
+    assert not rated.filter(style_a_length__isnull=True).exists()
+    assert not rated.filter(style_b_bold__isnull=True).exists()
+    # A report counts only what it reads: a comparison nobody rated keeps its texts uncounted.
+    assert ComparisonTexts.objects.get(comparison=unrated).style_a_length is None
