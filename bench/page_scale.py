@@ -152,7 +152,10 @@ def time_pages(campaign: Campaign, requests: int, explain: bool = False) -> dict
 def pages(campaign: Campaign, requests: int = 20) -> float:
     """The worst researcher page's p95 (ms) on this campaign: what bench/rating_scale.py prints."""
     fill_texts(campaign)
-    return worst(time_pages(campaign, requests))[0]
+    timed = time_pages(campaign, requests)
+    for name, (p50, p95) in sorted(timed.items()):
+        print(f"  page {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms", flush=True)
+    return worst(timed)[0]
 
 
 # Not in page_p95_ms, printed beside it: the first request of the campaign page (it fills the cache),
