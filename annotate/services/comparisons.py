@@ -33,8 +33,8 @@ def comparisons_create(
         )
         for comparison, (_, text_a, text_b), (ha, hb) in zip(created, rows, earlier, strict=True)
     ]
-    for row in texts:
-        row.style_count()  # once, here, rather than in every report
+    # No style counts here: a build of a million comparisons would spend a minute on them, and a report
+    # counts the rated ones on first use (comparison_texts_style_fill), as it does for a build by COPY.
     ComparisonTexts.objects.bulk_create(texts, batch_size=batch_size)
     return created
 
