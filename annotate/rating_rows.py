@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from annotate.models import Campaign, Comparison, ComparisonTexts, Lease, Rating
@@ -77,6 +77,29 @@ def campaign_rating_names(*, campaign: Campaign) -> RatingNames:
     )
 
 
+def campaign_counted_ratings(
+    *,
+    campaign: Campaign,
+    exclude_raters: Sequence[str] = (),
+    exclude_gold: bool = False,
+    include_excluded_raters: bool = False,
+) -> QuerySet[Rating]:
+    """The ratings a report or an export of the campaign holds: the one rule for both.
+
+    Uploaded gold pairs compare no systems and are left out; so are raters a researcher excluded
+    (unless `include_excluded_raters`), `exclude_raters` (usernames) and, with `exclude_gold`, checks.
+    """
+    ratings = Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False)
+    skip = {name for name in exclude_raters if name}
+    if skip:
+        ratings = ratings.exclude(rater__username__in=skip)
+    if not include_excluded_raters:
+        ratings = ratings.exclude(rater_id__in=excluded_rater_ids(campaign=campaign))
+    if exclude_gold:
+        ratings = ratings.filter(comparison__gold_answer__isnull=True)
+    return ratings
+
+
 def campaign_rating_rows(
     *,
     campaign: Campaign,
@@ -89,15 +112,12 @@ def campaign_rating_rows(
     style counts are counted first."""
     if comparison_texts_style_missing(campaign=campaign):
         comparison_texts_style_fill(campaign=campaign)
-    ratings = Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False)
-    skip = {name for name in exclude_raters if name}
-    if skip:
-        ratings = ratings.exclude(rater__username__in=skip)
-    if not include_excluded_raters:
-        ratings = ratings.exclude(rater_id__in=excluded_rater_ids(campaign=campaign))
-    if exclude_gold:
-        ratings = ratings.filter(comparison__gold_answer__isnull=True)
-    ratings = ratings.order_by("created", "pk")
+    ratings = campaign_counted_ratings(
+        campaign=campaign,
+        exclude_raters=exclude_raters,
+        exclude_gold=exclude_gold,
+        include_excluded_raters=include_excluded_raters,
+    ).order_by("created", "pk")
     if connection.vendor == "postgresql":
         # The time as datetime.isoformat() writes it (Django keeps UTC), made by the server: loading a
         # million datetimes in Python and formatting them costs more than the rest of a row.

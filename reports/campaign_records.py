@@ -17,7 +17,12 @@ from analysis.judge import JudgeInput, VerdictRecord, item_key
 from analysis.quality_flags import FlagThresholds
 from analysis.records import RatingRecord
 from annotate.models import Campaign, Lease, Rating
-from annotate.rating_rows import campaign_gold_first_choices, campaign_rating_names, campaign_rating_rows
+from annotate.rating_rows import (
+    campaign_counted_ratings,
+    campaign_gold_first_choices,
+    campaign_rating_names,
+    campaign_rating_rows,
+)
 from annotate.recruiting.links import external_ids
 from annotate.selectors import (
     Exclusion,
@@ -165,20 +170,18 @@ def _rating_rows(
     include_excluded_raters: bool,
 ) -> QuerySet[Rating, tuple[Any, ...]]:
     """The ratings the records are made of (`_ROW_FIELDS`), filtered in SQL, oldest first."""
-    ratings = Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False).annotate(
+    ratings = campaign_counted_ratings(
+        campaign=campaign,
+        exclude_raters=exclude_raters,
+        exclude_gold=exclude_gold,
+        include_excluded_raters=include_excluded_raters,
+    ).annotate(
         first_choice=Subquery(
             Lease.objects.filter(rater=OuterRef("rater"), comparison=OuterRef("comparison")).values(
                 "first_choice"
             )[:1]
         )
     )
-    skip = {name for name in exclude_raters if name}
-    if skip:
-        ratings = ratings.exclude(rater__username__in=skip)
-    if not include_excluded_raters:
-        ratings = ratings.exclude(rater_id__in=excluded_rater_ids(campaign=campaign))
-    if exclude_gold:
-        ratings = ratings.filter(comparison__gold_answer__isnull=True)
     return ratings.order_by("created", "pk").values_list(*_ROW_FIELDS)
 
 
