@@ -21,6 +21,7 @@ from annotate.leases import has_room, lease_renew, taken_add_lease, taken_exact,
 from annotate.models import ORDER_PRIME, Campaign, Comparison
 from annotate.progress import NOT_MINE, fresh_to, open_now, room, with_mine
 from annotate.rater_access import rater_order
+from core.key_among import KeyAmong
 from core.statements import QueryStatement
 
 _LOCK_RETRIES = 8
@@ -269,9 +270,10 @@ def _shortlist_lock(
         for side in (Q(order_key__gte=split), Q(order_key__lt=split))
     ]
     if connection.features.supports_slicing_ordering_in_compound:
-        # PostgreSQL: one IN over a UNION ALL, which it joins by primary key; an OR of four INs it
-        # would test on every row of the campaign.
-        return _locked(around.filter(pk__in=parts[0].union(*parts[1:], all=True)))
+        # PostgreSQL: the short list as one array over a UNION ALL, whose rows it then reads by primary
+        # key. An OR of four INs it would test on every row of the campaign, and even an IN over the
+        # union it may join by scanning the campaign (it did, at 6,600 items: 3-6 ms a rating).
+        return _locked(around.filter(KeyAmong(parts[0].union(*parts[1:], all=True))))
     # SQLite cannot limit the parts of a compound; it reads an OR of INs by primary key (MULTI-INDEX OR).
     sides = Q()
     for part in parts:

@@ -18,12 +18,10 @@ from django.contrib.auth.models import User
 from django.db.models import (
     Case,
     Count,
-    Exists,
     F,
     FilteredRelation,
     IntegerField,
     Max,
-    OuterRef,
     Q,
     QuerySet,
     Subquery,
@@ -35,6 +33,7 @@ from django.utils import timezone
 
 from annotate.adaptive import open_cells_only
 from annotate.models import Campaign, Comparison, Lease, Rating, ServingTally
+from core.key_among import KeyAmong
 from core.statements import Statement
 
 # How long a rater may take back their last rating; the rating page is told this number.
@@ -195,20 +194,23 @@ def _build_counted(values: Mapping[str, Any]) -> Callable[[], object]:
     """
     campaign, rater, now = values["campaign"], values["rater"], values["now"]
     mine = Rating.objects.filter(campaign_id=campaign, rater_id=rater)
-    rated_by_me = Exists(Rating.objects.filter(comparison=OuterRef("comparison"), rater_id=rater))
-    leases = Lease.objects.filter(campaign_id=campaign, rater_id=rater).exclude(rated_by_me)
+    # Each part is read from the rater's own rows by index, never joined by a plan the statistics
+    # choose: a campaign minutes old has stale ones, and PostgreSQL then joined the rater's rows to
+    # the whole campaign, or re-scanned all its ratings once per lease (issue 31). `NOT IN` over the
+    # rater's rated items is one hashed list; `KeyAmong` reads the rated items by key.
+    my_items = mine.values("comparison_id")
+    leases = Lease.objects.filter(campaign_id=campaign, rater_id=rater).exclude(comparison_id__in=my_items)
     held = Q(leased_until__gt=now, skipped=False)
     may_open = Q(comparison__lease_check_at__lte=now)
     tally = ServingTally.objects.filter(campaign_id=campaign).order_by().values("campaign")
+    rated = Comparison.objects.filter(KeyAmong(my_items), campaign_id=campaign)
     counts = {
         "open": Coalesce(Subquery(tally.annotate(s=Sum("open_items")).values("s")), 0),
         "gold_all": Coalesce(Subquery(tally.annotate(s=Sum("gold_items")).values("s")), 0),
         "n": _count(mine),
-        "n_gold": _count(mine.filter(comparison__gold_answer__isnull=False)),
+        "n_gold": _count(rated.filter(gold_answer__isnull=False)),
         "recent": _count(mine.filter(created__gte=values["since"])),
-        "rated_open": _count(
-            mine.filter(comparison__gold_answer__isnull=True, comparison__taken__lt=F("comparison__needed"))
-        ),
+        "rated_open": _count(rated.filter(gold_answer__isnull=True, taken__lt=F("needed"))),
         "may_open": _count(
             Comparison.objects.filter(
                 campaign_id=campaign,
@@ -216,7 +218,7 @@ def _build_counted(values: Mapping[str, Any]) -> Callable[[], object]:
                 taken__gte=F("needed"),
                 lease_check_at__lte=now,
                 gold_answer__isnull=True,
-            ).exclude(Exists(Rating.objects.filter(comparison=OuterRef("pk"), rater_id=rater)))
+            ).exclude(pk__in=my_items)
         ),
         "held_full": _count(
             leases.filter(
