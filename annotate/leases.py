@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Count, Exists, Expression, F, Min, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Least
 from django.db.models.signals import post_delete, pre_delete
@@ -143,6 +144,35 @@ def lease_renew(*, campaign: Campaign, comparison_id: int, rater: User, now: dat
     _LEASE.execute(
         "lease", campaign=campaign.pk, comparison=comparison_id, rater=rater.pk, now=now, until=until
     )
+    return until
+
+
+def _build_lease_counted(values: Mapping[str, Any]) -> Callable[[], object]:
+    lease, count = _build_lease(values), _build_add_lease(values)
+    return lambda: (lease(), count())
+
+
+# PostgreSQL: the lease and its count in one statement, one round trip on every rating.
+_LEASE_COUNTED = WriteStatement(
+    _build_lease_counted, ints=("campaign", "comparison", "rater"), datetimes=("now", "until"), chain=True
+)
+
+
+def lease_take(*, campaign: Campaign, comparison_id: int, rater: User, now: datetime) -> datetime:
+    """`lease_renew` then `taken_add_lease` on a comparison that had room by its counter; returns the lease's end."""
+    until = now + timedelta(seconds=campaign.lease_seconds)
+    if connection.vendor == "postgresql":
+        _LEASE_COUNTED.execute(
+            "lease+count",
+            campaign=campaign.pk,
+            comparison=comparison_id,
+            rater=rater.pk,
+            now=now,
+            until=until,
+        )
+    else:
+        lease_renew(campaign=campaign, comparison_id=comparison_id, rater=rater, now=now)
+        taken_add_lease(comparison_id=comparison_id, until=until)
     return until
 
 

@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, QuerySet
 
 from annotate.adaptive import adaptive_rank
-from annotate.leases import has_room, lease_renew, taken_add_lease, taken_exact, taken_refresh
+from annotate.leases import has_room, lease_renew, lease_take, taken_exact, taken_refresh
 from annotate.models import ORDER_PRIME, Campaign, Comparison
 from annotate.progress import NOT_MINE, fresh_to, open_now, room, with_mine
 from annotate.rater_access import rater_order
@@ -88,12 +88,12 @@ def item_pick(
     for pool in pools:
         picked = _lock_with_room(pool, tried=tried, excluded=excluded, now=now, recount=recount)
         if picked is not None:
-            until = lease_renew(campaign=campaign, comparison_id=picked.pk, rater=rater, now=now)
             if recount:  # the rare case: recount every row this transaction changed, with this one
+                lease_renew(campaign=campaign, comparison_id=picked.pk, rater=rater, now=now)
                 taken_refresh(comparison_ids={*recount, picked.pk}, excluded=excluded, now=now)
                 recount.clear()
             else:
-                taken_add_lease(comparison_id=picked.pk, until=until)
+                lease_take(campaign=campaign, comparison_id=picked.pk, rater=rater, now=now)
             return picked
     return None
 

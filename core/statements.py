@@ -232,11 +232,23 @@ class WriteStatement(_Recorded):
     Recording runs the build once with the marker values inside a savepoint that is rolled back, so
     it leaves nothing behind even where it would insert (a foreign key checked at commit included).
     A statement with RETURNING is run without reading what it returns.
+
+    With `chain`, the build may run several writes, which PostgreSQL then runs as one statement
+    (`WITH w0 AS (first), ... last`): one round trip instead of several, all seeing one snapshot, so
+    the writes must not read what another of them writes. Other databases refuse a chained build.
     """
 
-    def __init__(self, build: Build, *, ints: tuple[str, ...] = (), datetimes: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        build: Build,
+        *,
+        ints: tuple[str, ...] = (),
+        datetimes: tuple[str, ...] = (),
+        chain: bool = False,
+    ) -> None:
         super().__init__(ints=ints, datetimes=datetimes)
         self._build = build
+        self._chain = chain
 
     def execute(self, shape: Hashable, *, using: str = "default", **values: Any) -> int:
         _compiled, changed = self._run(shape, using, values, fetch=False)
@@ -260,6 +272,12 @@ class WriteStatement(_Recorded):
             for sql, params in seen
             if not sql.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))
         ]
+        if self._chain and connection.vendor == "postgresql" and len(writes) > 1:
+            *first, (sql, params) = writes
+            ctes = ", ".join(f"w{i} AS ({each})" for i, (each, _) in enumerate(first))
+            sql = f"WITH {ctes} {sql}"
+            params = tuple(p for _, each_params in first for p in each_params) + params
+            writes = [(sql, params)]
         if len(writes) != 1:
             raise StatementShapeError(f"the build ran {len(writes)} statements, not one")
         sql, params = writes[0]

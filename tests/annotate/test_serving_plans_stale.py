@@ -9,6 +9,7 @@ the campaign, not with the rater. The plans are read here with real execution co
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -48,7 +49,7 @@ def test_a_rating_reads_a_bounded_number_of_comparisons_with_statistics_taken_be
     campaign = campaign_factory(n_prompts=N_PROMPTS, ratings_per_comparison=1, raters=raters)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # as a fresh campaign's: no rating, no lease yet
-    items = {r.pk: item_next(campaign=campaign, rater=r) for r in raters}
+    items: dict[int, Any] = {r.pk: item_next(campaign=campaign, rater=r) for r in raters}
     for _ in range(15):
         for r in raters:
             _, _, items[r.pk], _ = rating_submit_and_serve(
@@ -67,7 +68,8 @@ def test_a_rating_reads_a_bounded_number_of_comparisons_with_statistics_taken_be
         elif "LIMIT 32" in sql:
             reads["pick"] = _read(sql)
     assert reads.keys() == {"progress", "pick"}, captured.captured_queries
-    # The rater's 16 rated items, the short list's 4 x 32 rows and their lookups by key: a few
-    # hundred at most, in a campaign of 1,500 comparisons.
+    # The rater's 16 rated items; the short list's 4 x 32 rows, their lookups by key and the rows the
+    # walks pass over (rated or skipped by others): a few hundred, varying with the test's order, and
+    # well under the 1,500 comparisons a scan of the campaign reads (1,564 before KeyAmong).
     assert reads["progress"] < 200, reads
-    assert reads["pick"] < 400, reads
+    assert reads["pick"] < N_PROMPTS / 2, reads

@@ -143,3 +143,32 @@ def test_a_write_build_that_runs_two_statements_is_refused():
 
     with pytest.raises(StatementShapeError):
         WriteStatement(build, ints=("user",)).execute("two", user=1)
+
+
+@pytest.mark.django_db
+def test_a_chained_write_build_is_one_statement_on_postgresql_and_refused_elsewhere(
+    django_assert_num_queries,
+):
+    from django.db import connection
+
+    users = [User.objects.create(username=f"c{i}") for i in range(2)]
+
+    def build(values):
+        def run():
+            User.objects.filter(pk=values["user"]).update(is_staff=True)
+            User.objects.filter(pk=values["other"]).update(is_active=False)
+
+        return run
+
+    statement = WriteStatement(build, ints=("user", "other"), chain=True)
+    if connection.vendor != "postgresql":
+        with pytest.raises(StatementShapeError):
+            statement.execute("two", user=users[0].pk, other=users[1].pk)
+        return
+    statement.execute("two", user=users[0].pk, other=users[1].pk)  # recorded on first use
+    User.objects.update(is_staff=False, is_active=True)
+    with django_assert_num_queries(1):
+        statement.execute("two", user=users[1].pk, other=users[0].pk)
+    rows = dict(User.objects.values_list("username", "is_staff"))
+    active = dict(User.objects.values_list("username", "is_active"))
+    assert rows == {"c0": False, "c1": True} and active == {"c0": False, "c1": True}
