@@ -138,9 +138,13 @@ def _build_lease(values: Mapping[str, Any]) -> Callable[[], object]:
 _LEASE = WriteStatement(_build_lease, ints=("campaign", "comparison", "rater"), datetimes=("now", "until"))
 
 
+def _lease_end(*, campaign: Campaign, now: datetime) -> datetime:
+    return now + timedelta(seconds=campaign.lease_seconds)
+
+
 def lease_renew(*, campaign: Campaign, comparison_id: int, rater: User, now: datetime) -> datetime:
     """Lease the comparison to the rater (a new lease, or their old one renewed); returns its end."""
-    until = now + timedelta(seconds=campaign.lease_seconds)
+    until = _lease_end(campaign=campaign, now=now)
     _LEASE.execute(
         "lease", campaign=campaign.pk, comparison=comparison_id, rater=rater.pk, now=now, until=until
     )
@@ -160,7 +164,7 @@ _LEASE_COUNTED = WriteStatement(
 
 def lease_take(*, campaign: Campaign, comparison_id: int, rater: User, now: datetime) -> datetime:
     """`lease_renew` then `taken_add_lease` on a comparison that had room by its counter; returns the lease's end."""
-    until = now + timedelta(seconds=campaign.lease_seconds)
+    until = _lease_end(campaign=campaign, now=now)
     if connection.vendor == "postgresql":
         _LEASE_COUNTED.execute(
             "lease+count",
