@@ -15,12 +15,12 @@ from django.db.models import BooleanField, F, Func, QuerySet, Subquery
 
 
 class KeyAmong(Func):
-    """A filter: the row's `pk` (or `field`) is one of the values the one-column `queryset` selects."""
+    """A filter: the row's `pk` is one of the values the one-column `queryset` selects."""
 
     output_field = BooleanField()
 
-    def __init__(self, queryset: QuerySet[Any], *, field: str = "pk") -> None:
-        super().__init__(F(field), Subquery(queryset))
+    def __init__(self, queryset: QuerySet[Any]) -> None:
+        super().__init__(F("pk"), Subquery(queryset))
 
     # Rendered "key IN (SELECT ...)"; on PostgreSQL "key = ANY(ARRAY(SELECT ...))".
     template = "%(expressions)s"
