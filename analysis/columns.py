@@ -94,6 +94,14 @@ class RatingColumns:
     style_a: np.ndarray | None = None
     style_b: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        # Row-major style counts: numpy's sums over a column add in an order that depends on the layout,
+        # and the report must not change in its last digit with where its columns came from.
+        for name in ("style_a", "style_b"):
+            counts = getattr(self, name)
+            if counts is not None and not counts.flags.c_contiguous:
+                object.__setattr__(self, name, np.ascontiguousarray(counts))
+
     def __len__(self) -> int:
         return len(self.choice)
 

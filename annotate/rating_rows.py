@@ -129,6 +129,38 @@ def campaign_rating_rows(
     return ((*row[:at], row[at].isoformat(), *row[at + 1 :]) for row in rows)
 
 
+# What a report's arrays (analysis.columns) are read from: ``COLUMNS`` without the time and the comment,
+# which no statistic reads.
+ARRAY_COLUMNS = tuple(name for name in COLUMNS if name not in ("created", "comment"))
+
+
+def campaign_rating_array_chunks(
+    *,
+    campaign: Campaign,
+    exclude_raters: Sequence[str] = (),
+    exclude_gold: bool = False,
+    include_excluded_raters: bool = False,
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows (``ARRAY_COLUMNS``) of ``campaign_rating_rows``, same filter and order, a list of up to
+    ``CHUNK`` rows at a time (a report turns each list into arrays, then drops it)."""
+    if comparison_texts_style_missing(campaign=campaign):
+        comparison_texts_style_fill(campaign=campaign)
+    ratings = campaign_counted_ratings(
+        campaign=campaign,
+        exclude_raters=exclude_raters,
+        exclude_gold=exclude_gold,
+        include_excluded_raters=include_excluded_raters,
+    ).order_by("created", "pk")
+    chunk: list[tuple[Any, ...]] = []
+    for row in ratings.values_list(*ARRAY_COLUMNS).iterator(chunk_size=CHUNK):
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def campaign_gold_first_choices(*, campaign: Campaign) -> dict[tuple[int, int], str]:
     """(rater id, comparison id) -> the rater's first answer, for the campaign's gold comparisons."""
     rows = Lease.objects.filter(campaign=campaign, comparison__gold_answer__isnull=False).exclude(

@@ -20,6 +20,7 @@ from annotate.models import Campaign, Lease, Rating
 from annotate.rating_rows import (
     campaign_counted_ratings,
     campaign_gold_first_choices,
+    campaign_rating_array_chunks,
     campaign_rating_names,
     campaign_rating_rows,
 )
@@ -57,8 +58,11 @@ __all__ = [
     "campaign_cell_shares",
     "campaign_exclusions",
     "campaign_flag_thresholds",
+    "campaign_gold_first_choices",
     "campaign_judge_input",
     "campaign_rater_names",
+    "campaign_rating_array_chunks",
+    "campaign_rating_names",
     "campaign_rating_record_stream",
     "campaign_rating_records",
     "campaign_report_records",
