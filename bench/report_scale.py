@@ -35,7 +35,6 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from annotate.models import Campaign, Comparison, ComparisonTexts  # noqa: E402
-from annotate.services.comparisons import comparison_texts_style_fill  # noqa: E402
 from eval_sets.models import Prompt  # noqa: E402
 
 _BASE = 1000  # prompts built through the services; the rest are SQL copies of them
@@ -77,11 +76,13 @@ def build_ratings(name: str, size: int) -> Campaign:
             " FROM annotate_comparison c WHERE c.id = t.comparison_id AND c.campaign_id = %s",
             [_ANSWER, _ANSWER.replace("**", "", 2), cid],
         )
-    # The originals' texts changed: count them again (as comparisons_create counts new ones).
-    ComparisonTexts.objects.filter(comparison__campaign=campaign).update(
-        **dict.fromkeys([*ComparisonTexts.STYLE_A, *ComparisonTexts.STYLE_B])
-    )
-    comparison_texts_style_fill(campaign=campaign)
+    # The originals' texts changed: count them again, every count of both answers, before they are
+    # copied. (comparison_texts_style_fill counts rated texts only, and none is rated yet: the copies got
+    # their lengths and no Markdown counts, which a report took for counts and fitted as NaN.)
+    originals = list(ComparisonTexts.objects.filter(comparison__campaign=campaign))
+    for row in originals:
+        row.style_count()
+    ComparisonTexts.objects.bulk_update(originals, [*ComparisonTexts.STYLE_A, *ComparisonTexts.STYLE_B])
     with connection.cursor() as cursor:
         columns, values = _columns(
             Prompt, {"uid": "p.uid || '-' || g", "position": f"p.position + g * {_BASE}"}, "p"
