@@ -20,7 +20,7 @@ from annotate.models import Campaign, Lease, Rating
 from annotate.rating_rows import (
     campaign_counted_ratings,
     campaign_gold_first_choices,
-    campaign_rating_array_chunks,
+    campaign_rating_arrays,
     campaign_rating_names,
     campaign_rating_rows,
 )
@@ -61,7 +61,7 @@ __all__ = [
     "campaign_gold_first_choices",
     "campaign_judge_input",
     "campaign_rater_names",
-    "campaign_rating_array_chunks",
+    "campaign_rating_arrays",
     "campaign_rating_names",
     "campaign_rating_record_stream",
     "campaign_rating_records",

@@ -9,16 +9,14 @@ rater's first answer), which a test holds.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from analysis.columns import CHOICE_CODE, N_STYLE, RatingColumns, code_strings
+from analysis.columns import N_STYLE, RatingColumns, code_strings
 from reports.campaign_records import (
     Campaign,
     campaign_exclusions,
-    campaign_gold_first_choices,
-    campaign_rating_array_chunks,
+    campaign_rating_arrays,
     campaign_rating_names,
 )
 
@@ -31,27 +29,19 @@ def campaign_report_columns(
     include_excluded_raters: bool = False,
 ) -> RatingColumns:
     """The campaign's ratings a report holds (``campaign_counted_ratings``' rule), oldest first, as columns."""
-    first_choices = campaign_gold_first_choices(campaign=campaign)
-    parts = [
-        _chunk(rows, first_choices)
-        for rows in campaign_rating_array_chunks(
-            campaign=campaign,
-            exclude_raters=exclude_raters,
-            exclude_gold=exclude_gold,
-            include_excluded_raters=include_excluded_raters,
-        )
-    ]
-    fields = (
-        "prompt", "system_a", "system_b", "left_b", "choice", "rater", "seconds", "gold", "gold_choice", "turn",
-    )  # fmt: skip
-    arrays = {
-        name: np.concatenate([part[name] for part in parts]) if parts else np.zeros(0, np.int64)
-        for name in fields
-    }
-    arrays["left_b"], arrays["gold"] = arrays["left_b"].astype(bool), arrays["gold"].astype(bool)
-    arrays["seconds"] = arrays["seconds"].astype(np.float64)
-    styled = all(part["style"] is not None for part in parts)
-    style = np.concatenate([part["style"] for part in parts]) if parts and styled else None
+    arrays = campaign_rating_arrays(
+        campaign=campaign,
+        exclude_raters=exclude_raters,
+        exclude_gold=exclude_gold,
+        include_excluded_raters=include_excluded_raters,
+    )
+    counts = np.stack([arrays.pop(f"style_{n}") for n in range(2 * N_STYLE)], axis=1)
+    # An answer without stored counts (-1): no style control, as with records.
+    style = None if (counts < 0).any() else counts
+    gold_choice = arrays.pop("gold_choice")
+    arrays.pop("comparison")
+    arrays["gold"], arrays["gold_choice"] = gold_choice != -2, np.maximum(gold_choice, -1)
+    arrays["left_b"] = arrays["left_b"].astype(bool)
     names = campaign_rating_names(campaign=campaign)
     prompt_pks = list(names.prompts)
     categories: dict[str, int] = {}
@@ -104,31 +94,3 @@ def _codes(pks: np.ndarray, known: list[int]) -> np.ndarray:
     lookup = np.full(max(max(known, default=0), int(pks.max())) + 1, -1, dtype=np.int64)
     lookup[np.array(known, dtype=np.int64)] = np.arange(len(known))
     return lookup[pks]
-
-
-def _chunk(rows: list[tuple[Any, ...]], first_choices: dict[tuple[int, int], str]) -> dict[str, Any]:
-    """One chunk of rows (``ARRAY_COLUMNS``) as arrays."""
-    (prompt, system_a, system_b, left, choice, rater, seconds, gold, turn, comparison, *style) = zip(
-        *rows, strict=True
-    )
-    n = len(rows)
-    codes = np.fromiter((CHOICE_CODE[c] for c in choice), dtype=np.int64, count=n)
-    golds = [i for i, answer in enumerate(gold) if answer is not None]
-    for i in golds:
-        # A gold check is scored on the rater's first answer: undo cannot re-answer it.
-        codes[i] = CHOICE_CODE[first_choices.get((rater[i], comparison[i]), choice[i])]
-    counts = np.array(style)
-    return {
-        "prompt": np.array(prompt, dtype=np.int64),
-        "system_a": np.array(system_a, dtype=np.int64),
-        "system_b": np.array(system_b, dtype=np.int64),
-        "left_b": np.array(left) == "b",
-        "choice": codes,
-        "rater": np.array(rater, dtype=np.int64),
-        "seconds": np.array(seconds, dtype=np.float64),
-        "gold": np.array([answer is not None for answer in gold], dtype=bool),
-        "gold_choice": np.fromiter((CHOICE_CODE.get(a or "", -1) for a in gold), dtype=np.int64, count=n),
-        "turn": np.array(turn, dtype=np.int64),
-        # Counts missing anywhere (an answer without stored counts): no style control, as with records.
-        "style": None if counts.dtype == object else np.ascontiguousarray(counts.T, dtype=np.int64),
-    }
