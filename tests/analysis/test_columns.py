@@ -71,7 +71,7 @@ def test_coded_preference_blocks_equal_the_list_blocks_on_random_ratings(seed: i
     unit_names = [f"u{u}" for u in range(400)]
     rank = np.empty(400, dtype=np.int64)
     order = unit_order(unit_names)
-    rank[[int(name[1:]) for name in order]] = list(order.values())
+    rank[[int(str(name)[1:]) for name in order]] = list(order.values())
     words = [OUTCOMES[o] for o in outcomes]
     labels = [unit_names[u] for u in units]
     assert preference_block_codes(outcomes, units, rank=rank, rounds=200, seed=seed) == preference_block(
@@ -140,17 +140,10 @@ def test_columns_follow_the_record_rules_on_random_ratings(seed: int) -> None:
 def test_records_round_trip_through_columns_with_their_contract_fields() -> None:
     records = _random_records(7)
     again = RatingColumns.from_records(records).to_records()
-    keep = (
-        "campaign",
-        "prompt_id",
-        "category",
-        "setting",
-        "system_a",
-        "system_b",
-        "system_on_left",
-        "choice",
-    )
-    keep += ("rater", "seconds", "is_gold", "gold_choice", "turn")
+    keep = [
+        *("campaign", "prompt_id", "category", "setting", "system_a", "system_b", "system_on_left", "choice"),
+        *("rater", "seconds", "is_gold", "gold_choice", "turn"),
+    ]
     assert [[getattr(r, k) for k in keep] for r in again] == [[getattr(r, k) for k in keep] for r in records]
 
 

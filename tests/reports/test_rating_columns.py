@@ -15,8 +15,10 @@ from tests.reports.test_report_records import _campaign
 
 pytestmark = pytest.mark.django_db
 
-_FIELDS = ("campaign", "prompt_id", "category", "setting", "system_a", "system_b", "system_on_left", "choice")
-_FIELDS += ("rater", "seconds", "is_gold", "gold_choice", "turn")
+_FIELDS = (
+    "campaign", "prompt_id", "category", "setting", "system_a", "system_b", "system_on_left", "choice",
+    "rater", "seconds", "is_gold", "gold_choice", "turn",
+)  # fmt: skip
 
 
 def _facts(columns: RatingColumns) -> list[list[object]]:
