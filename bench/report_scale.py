@@ -154,7 +154,10 @@ def report(campaign: Campaign, root: Path = ROOT) -> tuple[float, float]:
         out = str(Path(folder) / "report.json")
         code = _CHILD.format(root=str(root), name=campaign.name, out=out)
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
+        # Run from ``root``: the environment's import hooks put the working directory first on sys.path.
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, cwd=str(root)
+        )
         seconds = time.perf_counter() - start
         if done.returncode != 0:
             raise RuntimeError(f"report failed: {done.stderr[-2000:]}")
