@@ -86,23 +86,35 @@ class StyleArrays:
             "category": (columns.category, columns.categories),
             "setting": (columns.setting, columns.settings),
         }
+        self._fits: dict[tuple[int, int], StyleFit] = {}
 
     def fit(self, rounds: int, seed: int, field: str | None = None, group: str | None = None) -> StyleFit:
         """The fit of every record, or of those whose ``field`` is ``group``."""
         if field is None:
-            return style_fit_arrays(
-                n_systems=len(self.systems),
-                systems=self.systems,
-                pairs=self.pairs,
-                outcomes=self.outcomes,
-                counts_a=self.left,
-                counts_b=self.right,
-                unit_of=self.unit_of,
-                rounds=rounds,
-                seed=seed,
-            )
+            if (rounds, seed) not in self._fits:
+                self._fits[rounds, seed] = self._fit_all(rounds, seed)
+            return self._fits[rounds, seed]
         codes, names = self.groups[field]
         mask = codes == (names.index(group) if group in names else -1)
+        if mask.all() and np.isin(np.arange(len(self.systems)), self.pairs).all():
+            # Every rating, every system (a campaign of one setting): the very inputs of the global fit.
+            return self.fit(rounds, seed)
+        return self._fit_some(rounds, seed, mask)
+
+    def _fit_all(self, rounds: int, seed: int) -> StyleFit:
+        return style_fit_arrays(
+            n_systems=len(self.systems),
+            systems=self.systems,
+            pairs=self.pairs,
+            outcomes=self.outcomes,
+            counts_a=self.left,
+            counts_b=self.right,
+            unit_of=self.unit_of,
+            rounds=rounds,
+            seed=seed,
+        )
+
+    def _fit_some(self, rounds: int, seed: int, mask: np.ndarray) -> StyleFit:
         pairs = self.pairs[mask]
         named = np.zeros(len(self.systems), dtype=bool)
         named[pairs.ravel()] = True

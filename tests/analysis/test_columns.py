@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import random
 import tracemalloc
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from analysis.columns import RatingColumns
+from analysis.columns import RatingColumns, systems_in_order
 from analysis.records import RatingRecord
 from analysis.report import report_build
 from analysis.stats.agreement import agreement, position_bias, rater_summaries
@@ -22,6 +23,7 @@ from analysis.stats.preference import (
     unit_order,
 )
 from analysis.stats.proportion import OUTCOMES
+from analysis.style_control import StyleArrays
 from tests.factories import record
 
 SYSTEMS = ("base", "cand", "third", "tie")  # a system named like a choice labels like the choice
@@ -166,3 +168,14 @@ def test_columns_hold_a_rating_in_well_under_two_hundred_bytes() -> None:
     assert len(columns) == 20_000
     # Each rating: a dozen 8-byte numbers and eight style counts, names kept once (a record took ~400).
     assert size / len(columns) < 200
+
+
+def test_a_group_holding_every_rating_reuses_the_global_style_fit_which_is_its_own_fit_to_the_bit() -> None:
+    records = [replace(r, setting="zero_shot") for r in _random_records(2)]
+    columns = RatingColumns.from_records(records)
+    arrays = StyleArrays(columns, systems_in_order(columns))
+    group = arrays.fit(50, 0, "setting", "zero_shot")
+    assert group is arrays.fit(50, 0)
+    own = arrays._fit_some(50, 0, np.ones(len(columns), dtype=bool))
+    assert own.systems == group.systems
+    assert np.array_equal(own.theta, group.theta) and np.array_equal(own.boot, group.boot)
