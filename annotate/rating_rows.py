@@ -73,10 +73,25 @@ def campaign_rating_names(*, campaign: Campaign) -> RatingNames:
         Q(pk__in=compared.values("system_a_id")) | Q(pk__in=compared.values("system_b_id"))
     )
     return RatingNames(
-        prompts={pk: (uid, category, setting) for pk, uid, category, setting in prompts},
+        prompts=_prompt_names(prompts),
         systems=dict(systems.values_list("pk", "name")),
         raters=dict(User.objects.filter(pk__in=rated).values_list("pk", "username")),
     )
+
+
+def _prompt_names(prompts: QuerySet[Prompt, tuple[Any, ...]]) -> dict[int, tuple[str, str, str]]:
+    """pk -> (uid, category, setting). On PostgreSQL as four arrays in one row: half a million rows of
+    tuples cost Django seconds, four arrays a fraction of that."""
+    if connection.vendor != "postgresql":
+        return {pk: (uid, category, setting) for pk, uid, category, setting in prompts}
+    sql, params = prompts.query.sql_with_params()
+    columns = ", ".join(
+        f'array_agg(s."{name}" ORDER BY s."pk")' for name in ("pk", "uid", "category", "setting")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM ({sql}) s", params)
+        pks, uids, categories, settings = cursor.fetchone()
+    return dict(zip(pks or [], zip(uids or [], categories or [], settings or [], strict=True), strict=True))
 
 
 def campaign_counted_ratings(
