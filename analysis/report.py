@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from analysis import stats
+from analysis.columns import RatingColumns, Ratings, as_columns, first_appearance
+from analysis.columns import systems_in_order as columns_systems
 from analysis.judge import JUDGE_METHOD, PPI_METHOD, JudgeInput, judge_block, ppi_for_blocks
 from analysis.quality_flags import METHOD as FLAGS_METHOD
-from analysis.records import RatingRecord
 from analysis.settling import Cell, StopDesign, sequential_block
 from analysis.stats import sequential as sequential_stats
-from analysis.stats.preference import unit_order
+from analysis.stats.agreement_codes import agreement_codes, rater_summaries_codes
+from analysis.stats.preference import preference_block_codes, preference_by_group_codes
 from analysis.style_control import METHOD_TEXT as STYLE_METHOD
 from analysis.style_control import style_control_add
 
@@ -54,74 +57,92 @@ METHODS = {
 }
 
 
+def _bradley_terry_input(columns: RatingColumns) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """Bradley-Terry's (system A, system B, "x" A won | "y" B won | "none") per rating and its prompts."""
+    results = ("x", "y", "none", "none")
+    names, prompts = columns.systems, columns.prompt_ids
+    campaigns = [columns.campaigns[code] for code in columns.prompt_campaign.tolist()]
+    pairs = [
+        (names[a], names[b], results[choice])
+        for a, b, choice in zip(
+            columns.system_a.tolist(), columns.system_b.tolist(), columns.choice.tolist(), strict=True
+        )
+    ]
+    return pairs, [(campaigns[p], prompts[p]) for p in columns.prompt.tolist()]
+
+
 class ReportInputError(ValueError):
     """The records cannot make the report asked for (unknown baseline, no ratings...)."""
 
 
-def systems_in_order(*, records: Sequence[RatingRecord], preferred: Sequence[str] = ()) -> list[str]:
+def systems_in_order(*, records: Ratings, preferred: Sequence[str] = ()) -> list[str]:
     """``preferred`` first (the campaign's order), then any other system in order of first appearance."""
-    seen = [name for name in preferred]
-    for record in records:
-        for name in (record.system_a, record.system_b):
-            if name not in seen:
-                seen.append(name)
-    return seen
-
-
-def _item(record: RatingRecord) -> tuple[str, str, tuple[str, ...]]:
-    # A conversation's turns are separate items (each rated on its own); turn 1 keeps the old key.
-    prompt = record.prompt_id if record.turn == 1 else f"{record.prompt_id}#turn{record.turn}"
-    a, b = record.system_a, record.system_b
-    return (record.campaign, prompt, (a, b) if a <= b else (b, a))
-
-
-def _prompt(record: RatingRecord) -> tuple[str, str]:
-    return (record.campaign, record.prompt_id)
+    seen = list(preferred)
+    return seen + [name for name in columns_systems(as_columns(records)) if name not in seen]
 
 
 def _pair_blocks(
-    records: Sequence[RatingRecord], baseline: str, candidate: str, rounds: int, seed: int
+    columns: RatingColumns, baseline: str, candidate: str, rounds: int, seed: int, rank: np.ndarray
 ) -> dict[str, Any]:
-    pair = [r for r in records if r.is_pair(baseline, candidate)]
-    outcomes = [r.outcome_for(candidate) for r in pair]
-    units = [_prompt(r) for r in pair]
-    order = unit_order(units)  # one sort of the prompts for every block
+    """The pair's preference blocks; ``rank`` (``RatingColumns.unit_rank``) orders the prompts of every block."""
+    pair = columns.pair_mask(baseline, candidate)
+    outcomes = columns.outcomes_for(candidate)[pair]
+    units = columns.prompt[pair]
+    turns = columns.turn[pair]
+    turn_names = [str(turn) for turn in range(int(turns.max()) + 1 if len(turns) else 0)]
+    kwargs: dict[str, Any] = {"rank": rank, "rounds": rounds, "seed": seed}
     return {
-        "overall": stats.preference_block(outcomes, units, rounds=rounds, seed=seed, order=order),
-        "by_category": stats.preference_by_group(
-            outcomes, [r.category for r in pair], units, rounds=rounds, seed=seed, order=order
+        "overall": preference_block_codes(outcomes, units, **kwargs),
+        "by_category": preference_by_group_codes(
+            outcomes, columns.category[pair], columns.categories, units, **kwargs
         ),
-        "by_setting": stats.preference_by_group(
-            outcomes, [r.setting for r in pair], units, rounds=rounds, seed=seed, order=order
+        "by_setting": preference_by_group_codes(
+            outcomes, columns.setting[pair], columns.settings, units, **kwargs
         ),
         # Keys are the turn numbers as strings (JSON's keys); the bootstrap still resamples prompts.
-        "by_turn": stats.preference_by_group(
-            outcomes, [str(r.turn) for r in pair], units, rounds=rounds, seed=seed, order=order
-        ),
+        "by_turn": preference_by_group_codes(outcomes, turns, turn_names, units, **kwargs),
     }
 
 
-def rater_rows(*, records: Sequence[RatingRecord]) -> list[dict[str, Any]]:
+def rater_rows(*, records: Ratings) -> list[dict[str, Any]]:
     """The report's ``raters`` block; the campaign page shows these same rows (reports.campaign_stats)."""
-    return stats.rater_summaries([(_item(r), r.rater, r.label, r.seconds, r.gold_label) for r in records])
+    columns = as_columns(records)
+    return rater_summaries_codes(
+        columns.items,
+        columns.rater,
+        columns.labels,
+        columns.seconds,
+        columns.gold_labels,
+        rater_names=columns.raters,
+    )
 
 
-def pair_estimates(*, records: Sequence[RatingRecord]) -> list[dict[str, Any]]:
+def pair_estimates(*, records: Ratings) -> list[dict[str, Any]]:
     """A preference block per (system A, system B) as compared, the candidate being B; Wilson intervals.
 
     The live estimate the campaign page shows, counted by the same function as the report's blocks.
     """
-    outcomes: dict[tuple[str, str], list[str]] = {}
-    for r in records:
-        outcomes.setdefault((r.system_a, r.system_b), []).append(r.outcome_for(r.system_b))
+    columns = as_columns(records)
+    width = max(len(columns.systems), 1)
+    pairs, first = first_appearance(columns.system_a * width + columns.system_b)
+    chosen = columns.chosen
+    # From system B's side: a win when B was chosen, a loss when A was.
+    outcomes = np.where(
+        chosen >= 0, np.where(chosen == columns.system_b, 0, 1), np.where(columns.choice == 2, 2, 3)
+    )
     return [
-        {"baseline": a, "candidate": b, **stats.preference_block(pair)} for (a, b), pair in outcomes.items()
+        {
+            "baseline": columns.systems[code // width],
+            "candidate": columns.systems[code % width],
+            **preference_block_codes(outcomes[pairs == i]),
+        }
+        for i, code in enumerate(first.tolist())
     ]
 
 
 def report_build(
     *,
-    records: Sequence[RatingRecord],
+    records: Ratings,
     baseline: str | None = None,
     candidate: str | None = None,
     system_order: Sequence[str] = (),
@@ -151,11 +172,12 @@ def report_build(
     The baseline is ``baseline``, else the first of ``system_order`` (a campaign's first system), else
     ``system_a`` of the first record; the candidate is ``candidate``, else the next system in order.
     """
-    if not records:
+    columns = as_columns(records)
+    if not len(columns):
         raise ReportInputError("no ratings to report on")
-    systems = systems_in_order(records=records, preferred=system_order)
+    systems = systems_in_order(records=columns, preferred=system_order)
     if baseline is None:
-        baseline = system_order[0] if system_order else records[0].system_a
+        baseline = system_order[0] if system_order else columns.systems[columns.system_a[0]]
     if baseline not in systems:
         raise ReportInputError(f"unknown baseline {baseline!r}; systems: {', '.join(systems)}")
     if candidate is None:
@@ -164,36 +186,38 @@ def report_build(
         raise ReportInputError(f"unknown candidate {candidate!r}; systems: {', '.join(systems)}")
 
     design = design or StopDesign(precision=precision)
+    rank = columns.unit_rank()  # one sort of the prompts for every preference block
     report: dict[str, Any] = {"baseline": baseline, "candidate": candidate}
-    report.update(_pair_blocks(records, baseline, candidate, rounds, seed))
-    items = [_item(r) for r in records]  # once: agreement and the largest item read the same keys
-    report["agreement"] = stats.agreement(
-        [(item, r.rater, r.label) for item, r in zip(items, records, strict=True)]
+    report.update(_pair_blocks(columns, baseline, candidate, rounds, seed, rank))
+    report["agreement"] = agreement_codes(
+        columns.items,
+        columns.rater,
+        columns.labels,
+        rater_names=columns.raters,
+        label_names=columns.label_names,
     )
-    report["position_bias"] = stats.position_bias([r.left_won for r in records if r.left_won is not None])
-    report["raters"] = rater_rows(records=records) if raters is None else [dict(row) for row in raters]
+    decisive = columns.decisive
+    report["position_bias"] = stats.position_bias_counts(
+        left=int((columns.left_won & decisive).sum()), decisive=int(decisive.sum())
+    )
+    report["raters"] = rater_rows(records=columns) if raters is None else [dict(row) for row in raters]
+    per_system = np.bincount(columns.system_a, minlength=len(columns.systems)) + np.bincount(
+        columns.system_b, minlength=len(columns.systems)
+    )
     counts = {name: 0 for name in systems}
-    for r in records:
-        counts[r.system_a] += 1
-        counts[r.system_b] += 1
+    counts.update(zip(columns.systems, per_system.tolist(), strict=True))
     if len(systems) > 2:
-        bt = stats.bradley_terry(
-            systems,
-            [(r.system_a, r.system_b, r.pair_result) for r in records],
-            [_prompt(r) for r in records],
-            rounds=rounds,
-            seed=seed,
-        )
+        bt = stats.bradley_terry(systems, *_bradley_terry_input(columns), rounds=rounds, seed=seed)
         report["systems"] = bt.pop("scores")
         report["bradley_terry"] = bt
         report["by_pair"] = [
             {
                 "baseline": first,
                 "candidate": second,
-                **_pair_blocks(records, first, second, rounds, seed)["overall"],
+                **_pair_blocks(columns, first, second, rounds, seed, rank)["overall"],
                 # The pair's share-weighted figures: what adaptive serving cannot tilt (analysis.settling).
                 "sequential": sequential_block(
-                    records=records,
+                    records=columns,
                     baseline=first,
                     candidate=second,
                     cell_shares=cell_shares,
@@ -209,22 +233,26 @@ def report_build(
     share = overall["decisive"] / overall["n"] if overall["n"] else None
     report["power"] = stats.power_table(decisive_share=share, power=design.power, alpha=design.alpha)
     report["summary"] = {
-        "ratings": len(records),
-        "prompts": len({_prompt(r) for r in records}),
-        "raters": len({r.rater for r in records}),
-        "campaigns": sorted({r.campaign for r in records}),
+        "ratings": len(columns),
+        "prompts": len(np.unique(columns.prompt)),
+        "raters": len(np.unique(columns.rater)),
+        "campaigns": sorted(
+            {columns.campaigns[code] for code in np.unique(columns.prompt_campaign[columns.prompt]).tolist()}
+        ),
         "system_names": systems,
-        "gold_ratings": sum(r.is_gold for r in records),
-        "max_ratings_per_item": max(Counter(items).values(), default=0),
+        "gold_ratings": int(columns.gold.sum()),
+        "max_ratings_per_item": int(np.bincount(columns.items).max()),
     }
     report["sequential"] = sequential_block(
-        records=records, baseline=baseline, candidate=candidate, cell_shares=cell_shares, design=design
+        records=columns, baseline=baseline, candidate=candidate, cell_shares=cell_shares, design=design
     )
     present = [name for name in systems if counts[name]]
-    style_control_add(report=report, records=records, systems=present, rounds=rounds, seed=seed)
+    style_control_add(report=report, records=columns, systems=present, rounds=rounds, seed=seed)
     report["methods"] = METHODS
     report["excluded_raters"] = [dict(row) for row in excluded_raters]
     if judge is not None:
+        # The judge's statistics still read records: rebuilt from the columns when given those.
+        records = columns.to_records() if isinstance(records, RatingColumns) else records
         report["judge"] = judge_block(records=records, judge=judge, baseline=baseline, candidate=candidate)
         ppi_for_blocks(report=report, records=records, judge=judge, baseline=baseline, candidate=candidate)
         report["methods"] = {**METHODS, "judge": JUDGE_METHOD, "ppi": PPI_METHOD}

@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.records import RatingRecord
+import numpy as np
+
+from analysis.columns import RatingColumns, Ratings, as_columns
 from analysis.stats import sequential as seq
 from analysis.stats.planning import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, DEFAULT_POWER, plan_block
 
@@ -94,18 +96,34 @@ def campaign_rule(
     return None
 
 
-def shares_from_records(records: Sequence[RatingRecord]) -> dict[Cell, float]:
+def shares_from_records(records: Ratings) -> dict[Cell, float]:
     """Each cell's share of the distinct prompts rated: the weighting when no evaluation set is known."""
-    prompts: dict[Cell, set[str]] = {}
-    for r in records:
-        prompts.setdefault((r.category, r.setting), set()).add(r.prompt_id)
-    total = sum(len(p) for p in prompts.values())
-    return {cell: len(p) / total for cell, p in sorted(prompts.items())} if total else {}
+    columns = as_columns(records)
+    return _shares(columns, np.ones(len(columns), dtype=bool))
+
+
+def _cells(columns: RatingColumns) -> np.ndarray:
+    """Each rating's (category, setting) cell as one code."""
+    return columns.category * max(len(columns.settings), 1) + columns.setting
+
+
+def _shares(columns: RatingColumns, mask: np.ndarray) -> dict[Cell, float]:
+    """``shares_from_records`` of the ratings where ``mask`` holds (prompts by their id alone)."""
+    n_prompts = max(len(columns.prompt_ids), 1)
+    pairs = np.unique(_cells(columns)[mask] * n_prompts + columns.prompt_id_codes[mask])
+    per_cell = np.unique(pairs // n_prompts, return_counts=True)
+    width = max(len(columns.settings), 1)
+    prompts = {
+        (columns.categories[code // width], columns.settings[code % width]): count
+        for code, count in zip(per_cell[0].tolist(), per_cell[1].tolist(), strict=True)
+    }
+    total = sum(prompts.values())
+    return {cell: count / total for cell, count in sorted(prompts.items())} if total else {}
 
 
 def sequential_block(
     *,
-    records: Sequence[RatingRecord],
+    records: Ratings,
     baseline: str,
     candidate: str,
     cell_shares: Mapping[Cell, float] | None = None,
@@ -121,29 +139,27 @@ def sequential_block(
     """
     design = design or StopDesign(precision=precision)
     alpha, margin = design.alpha, design.equivalence_margin
-    pair = [r for r in records if r.is_pair(baseline, candidate) and not r.is_gold]
-    shares = dict(cell_shares) if cell_shares else shares_from_records(pair)
+    columns = as_columns(records)
+    pair = columns.pair_mask(baseline, candidate) & ~columns.gold
+    shares = dict(cell_shares) if cell_shares else _shares(columns, pair)
     cells = list(shares)
-    index = {cell: i for i, cell in enumerate(cells)}
-    per_cell: dict[Cell, list[float]] = {cell: [] for cell in cells}
-    ratings = {cell: 0 for cell in cells}
-    stream_cells: list[int] = []
-    stream_votes: list[float] = []
-    for r in pair:
-        cell = (r.category, r.setting)
-        if cell not in index:
-            continue
-        ratings[cell] += 1
-        vote = r.vote_for(candidate)
-        if vote is not None:
-            per_cell[cell].append(vote)
-            stream_cells.append(index[cell])
-            stream_votes.append(vote)
+    width = max(len(columns.settings), 1)
+    index = np.full(max(len(columns.categories), 1) * width, -1, dtype=np.int64)
+    for i, (category, setting) in enumerate(cells):
+        if category in columns.categories and setting in columns.settings:
+            index[columns.categories.index(category) * width + columns.settings.index(setting)] = i
+    cell_of = index[_cells(columns)[pair]] if len(columns) else np.zeros(0, dtype=np.int64)
+    counted = cell_of >= 0
+    ratings = dict(zip(cells, np.bincount(cell_of[counted], minlength=len(cells)).tolist(), strict=True))
+    voted = counted & columns.decisive[pair]
+    stream_cells = cell_of[voted]
+    stream_votes = (columns.chosen[pair][voted] == columns.system_code(candidate)).astype(np.float64)
+    per_cell = {cell: stream_votes[stream_cells == i] for i, cell in enumerate(cells)}
     by_cell: list[dict[str, Any]] = []
     for cell in cells:
         votes = per_cell[cell]
         low, high = (0.0, 1.0)
-        if votes:
+        if len(votes):
             lows, highs = seq.running_interval(votes, alpha=alpha)
             low, high = float(lows[-1]), float(highs[-1])
         by_cell.append(
@@ -153,8 +169,8 @@ def sequential_block(
                 "share": shares[cell],
                 "ratings": ratings[cell],
                 "decisive": len(votes),
-                "wins": int(sum(votes)),
-                "preference_rate": sum(votes) / len(votes) if votes else None,
+                "wins": int(votes.sum()),
+                "preference_rate": float(votes.sum()) / len(votes) if len(votes) else None,
                 "ci_low": low,
                 "ci_high": high,
                 "decided": _decided(low, high, margin),
@@ -163,7 +179,7 @@ def sequential_block(
         )
     total_share = sum(shares.values())
     low, high = 0.0, 1.0
-    if cells and total_share > 0 and stream_votes:
+    if cells and total_share > 0 and len(stream_votes):
         lows, highs = seq.weighted_running_interval(
             stream_cells, stream_votes, [shares[c] / total_share for c in cells], alpha=alpha
         )

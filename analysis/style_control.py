@@ -9,7 +9,6 @@ mean zero by design and a rating difference is the preference between answers of
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
 from collections.abc import Sequence
@@ -17,15 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from analysis.records import RatingRecord
+from analysis.columns import RatingColumns, Ratings, as_columns, systems_in_order
 from analysis.stats.proportion import finite_or_none, wilson_interval
 from analysis.stats.style import (
     FEATURES,
     LN10,
     STYLE_REG,
     StyleFit,
-    style_counts,
-    style_fit,
     style_fit_arrays,
 )
 
@@ -57,106 +54,67 @@ REFERENCE = (
 LENGTH_BINS = (0.0, 0.5, 0.8, 1.25, 2.0, math.inf)
 
 
-class StyleInputs:
-    """The records of one fit, oriented left against right, with their answers' style counts."""
-
-    def __init__(self, records: Sequence[RatingRecord], counts_of: dict[str, tuple[int, int, int, int]]):
-        self.matchups: list[tuple[str, str]] = []
-        self.outcomes: list[float] = []
-        left_counts, right_counts = [], []
-        # One pass over (at most a million) records: RatingRecord's side_systems and left_won, inlined.
-        for r in records:
-            counts_a, counts_b = answer_counts(r, counts_of)
-            choice, a_left = r.choice, r.system_on_left == "a"
-            if a_left:
-                self.matchups.append((r.system_a, r.system_b))
-                left_counts.append(counts_a)
-                right_counts.append(counts_b)
-            else:
-                self.matchups.append((r.system_b, r.system_a))
-                left_counts.append(counts_b)
-                right_counts.append(counts_a)
-            decisive = choice == "a" or choice == "b"
-            self.outcomes.append(float(choice == r.system_on_left) if decisive else 0.5)
-        self.counts_left = np.array(left_counts, dtype=np.float64).reshape(-1, len(FEATURES))
-        self.counts_right = np.array(right_counts, dtype=np.float64).reshape(-1, len(FEATURES))
-        self.units = [(r.campaign, r.prompt_id) for r in records]
-
-
-def answer_counts(
-    record: RatingRecord, cache: dict[str, tuple[int, int, int, int]]
-) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
-    """The style counts of answers A and B: the record's own when it carries them, else from its texts."""
-    if record.style_a is not None and record.style_b is not None:
-        return record.style_a, record.style_b
-    return _counts(cache, record.text_a), _counts(cache, record.text_b)
-
-
-def _counts(cache: dict[str, tuple[int, int, int, int]], text: str | None) -> tuple[int, int, int, int]:
-    assert text is not None
-    found = cache.get(text)
-    if found is None:
-        found = cache[text] = style_counts(text)
-    return found
-
-
-def missing_texts(records: Sequence[RatingRecord]) -> bool:
-    """Whether some record has neither both answers' style counts nor both texts to count them from."""
-    return any(
-        (r.style_a is None or r.style_b is None) and (r.text_a is None or r.text_b is None) for r in records
-    )
-
-
-def _fit(
-    records: Sequence[RatingRecord], systems: Sequence[str], cache: dict[str, Any], rounds: int, seed: int
-) -> StyleFit:
-    inputs = StyleInputs(records, cache)
-    return style_fit(
-        systems=systems,
-        matchups=inputs.matchups,
-        outcomes=inputs.outcomes,
-        counts_a=inputs.counts_left,
-        counts_b=inputs.counts_right,
-        units=inputs.units,
-        rounds=rounds,
-        seed=seed,
-    )
-
-
 class StyleArrays:
-    """A report's records as arrays, made in one pass: the global fit and every category's and setting's
-    fit select their rows from them (the same fits as ``_fit`` on each subset, without a pass each)."""
+    """A report's ratings as the style fits read them, oriented left against right: the global fit and
+    every category's and setting's fit select their rows from these arrays."""
 
-    def __init__(self, records: Sequence[RatingRecord], systems: Sequence[str]):
-        inputs = StyleInputs(records, {})
-        position = {name: i for i, name in enumerate(systems)}
+    def __init__(self, columns: RatingColumns, systems: Sequence[str]):
+        assert columns.style_a is not None and columns.style_b is not None
+        position = np.array(
+            [list(systems).index(n) if n in systems else -1 for n in columns.systems], np.intp
+        )
+        left_b = columns.left_b
         self.systems = list(systems)
-        self.pairs = np.array([(position[a], position[b]) for a, b in inputs.matchups], dtype=np.intp)
-        self.pairs = self.pairs.reshape(-1, 2)
-        self.outcomes = np.asarray(inputs.outcomes, dtype=np.float64)
-        self.left, self.right = inputs.counts_left, inputs.counts_right
-        units: dict[Any, int] = {}
-        self.unit_of = np.array([units.setdefault(u, len(units)) for u in inputs.units], dtype=np.intp)
+        self.pairs = np.stack(
+            [
+                position[np.where(left_b, columns.system_b, columns.system_a)],
+                position[np.where(left_b, columns.system_a, columns.system_b)],
+            ],
+            axis=1,
+        ).reshape(-1, 2)
+        # 1 when the left answer won, 0 when it lost, 1/2 for a tie or both bad.
+        self.outcomes = np.where(columns.decisive, columns.left_won.astype(np.float64), 0.5)
+        flip = left_b[:, None]
+        self.left = (
+            np.where(flip, columns.style_b, columns.style_a).astype(np.float64).reshape(-1, len(FEATURES))
+        )
+        self.right = (
+            np.where(flip, columns.style_a, columns.style_b).astype(np.float64).reshape(-1, len(FEATURES))
+        )
+        self.unit_of = columns.units.astype(np.intp)
         self.groups = {
-            "category": np.array([r.category for r in records], dtype=object),
-            "setting": np.array([r.setting for r in records], dtype=object),
+            "category": (columns.category, columns.categories),
+            "setting": (columns.setting, columns.settings),
         }
+        self._fits: dict[tuple[int, int], StyleFit] = {}
 
     def fit(self, rounds: int, seed: int, field: str | None = None, group: str | None = None) -> StyleFit:
         """The fit of every record, or of those whose ``field`` is ``group``."""
         if field is None:
-            return style_fit_arrays(
-                n_systems=len(self.systems),
-                systems=self.systems,
-                pairs=self.pairs,
-                outcomes=self.outcomes,
-                counts_a=self.left,
-                counts_b=self.right,
-                unit_of=self.unit_of,
-                rounds=rounds,
-                seed=seed,
-            )
-        mask = self.groups[field] == group
+            if (rounds, seed) not in self._fits:
+                self._fits[rounds, seed] = self._fit_all(rounds, seed)
+            return self._fits[rounds, seed]
+        codes, names = self.groups[field]
+        mask = codes == (names.index(group) if group in names else -1)
+        if mask.all() and np.isin(np.arange(len(self.systems)), self.pairs).all():
+            # Every rating, every system (a campaign of one setting): the very inputs of the global fit.
+            return self.fit(rounds, seed)
+        return self._fit_some(rounds, seed, mask)
+
+    def _fit_all(self, rounds: int, seed: int) -> StyleFit:
+        return style_fit_arrays(
+            n_systems=len(self.systems),
+            systems=self.systems,
+            pairs=self.pairs,
+            outcomes=self.outcomes,
+            counts_a=self.left,
+            counts_b=self.right,
+            unit_of=self.unit_of,
+            rounds=rounds,
+            seed=seed,
+        )
+
+    def _fit_some(self, rounds: int, seed: int, mask: np.ndarray) -> StyleFit:
         pairs = self.pairs[mask]
         named = np.zeros(len(self.systems), dtype=bool)
         named[pairs.ravel()] = True
@@ -242,23 +200,16 @@ def _allowed(block: dict[str, Any]) -> bool:
     return reason is None
 
 
-def _decisive(records: Sequence[RatingRecord]) -> int:
-    return sum(r.choice in ("a", "b") for r in records)
-
-
-def _pair_records(records: Sequence[RatingRecord], first: str, second: str) -> list[RatingRecord]:
-    return [r for r in records if r.is_pair(first, second)]
-
-
 def style_control_add(
     *,
     report: dict[str, Any],
-    records: Sequence[RatingRecord],
+    records: Ratings,
     systems: Sequence[str],
     rounds: int,
     seed: int,
 ) -> None:
     """Fill ``style_control`` (or ``style_control_refused``) and every block's ``style_controlled``."""
+    columns = as_columns(records)
     baseline, candidate = report["baseline"], report["candidate"]
     blocks = [report["overall"], *report["by_category"].values(), *report["by_setting"].values()]
     blocks += report.get("by_turn", {}).values()
@@ -267,14 +218,14 @@ def style_control_add(
         block["style_controlled"] = None
     report["style_control"] = None
     report["length_ratio"] = None
-    if missing_texts(records):
+    if columns.style_a is None:
         report["style_control_refused"] = "the ratings do not carry both answers' texts (text_a, text_b)"
         return
-    report["length_ratio"] = length_ratio_block(records=records, baseline=baseline, candidate=candidate)
-    if _decisive(records) < MIN_DECISIVE:
+    report["length_ratio"] = length_ratio_block(records=columns, baseline=baseline, candidate=candidate)
+    if int(columns.decisive.sum()) < MIN_DECISIVE:
         report["style_control_refused"] = f"fewer than {MIN_DECISIVE} decisive votes"
         return
-    arrays = StyleArrays(records, systems)
+    arrays = StyleArrays(columns, systems)
     fit = arrays.fit(rounds, seed)
     report["style_control"] = fit_block(fit, rounds)
     if _allowed(report["overall"]):
@@ -292,57 +243,57 @@ def style_control_add(
 
 
 def pair_style_rates(
-    *, records: Sequence[RatingRecord], estimates: Sequence[dict[str, Any]], rounds: int, seed: int = 0
+    *, records: Ratings, estimates: Sequence[dict[str, Any]], rounds: int, seed: int = 0
 ) -> None:
     """Add ``style_controlled`` (or ``style_controlled_refused``) to each of a campaign's pair estimates.
 
     ``estimates`` are ``analysis.report.pair_estimates`` blocks; one global fit serves them all, as
     for the report's pairwise blocks.
     """
+    columns = as_columns(records)
     for block in estimates:
         block["style_controlled"] = None
-    if missing_texts(records) or _decisive(records) < MIN_DECISIVE:
-        reason = "no answer texts" if missing_texts(records) else f"fewer than {MIN_DECISIVE} decisive votes"
+    if columns.style_a is None or int(columns.decisive.sum()) < MIN_DECISIVE:
+        reason = "no answer texts" if columns.style_a is None else f"fewer than {MIN_DECISIVE} decisive votes"
         for block in estimates:
             block["style_controlled_refused"] = reason
         return
-    systems = list(dict.fromkeys(name for r in records for name in (r.system_a, r.system_b)))
-    fit = _fit(records, systems, {}, rounds, seed)
+    fit = StyleArrays(columns, systems_in_order(columns)).fit(rounds, seed)
     for block in estimates:
         if _allowed(block):
             block["style_controlled"] = rate_block(fit, block["candidate"], block["baseline"])
 
 
-def length_ratio_block(*, records: Sequence[RatingRecord], baseline: str, candidate: str) -> dict[str, Any]:
+def length_ratio_block(*, records: Ratings, baseline: str, candidate: str) -> dict[str, Any]:
     """The candidate's decisive win rate by its answer's length relative to the baseline's (Wilson 95 %)."""
-    bins: list[dict[str, Any]] = [
-        {"low": low, "high": high, "wins": 0, "decisive": 0, "n": 0} for low, high in _bin_edges()
-    ]
-    for r in _pair_records(records, baseline, candidate):
-        length_a, length_b = _length(r.text_a, r.style_a), _length(r.text_b, r.style_b)
-        if r.system_a != candidate:
-            length_a, length_b = length_b, length_a
-        ratio = (length_a + 1) / (length_b + 1)
-        row = bins[bisect.bisect_right(LENGTH_BINS, ratio) - 1]  # the bin with low <= ratio < high
-        row["n"] += 1
-        vote = r.vote_for(candidate)
-        if vote is not None:
-            row["decisive"] += 1
-            row["wins"] += int(vote)
-    for row in bins:
+    columns = as_columns(records)
+    assert columns.style_a is not None and columns.style_b is not None
+    pair = columns.pair_mask(baseline, candidate)
+    length_a, length_b = columns.style_a[pair, 0], columns.style_b[pair, 0]
+    swap = columns.system_a[pair] != columns.system_code(candidate)
+    own, other = np.where(swap, length_b, length_a), np.where(swap, length_a, length_b)
+    ratio = (own + 1) / (other + 1)
+    where = np.searchsorted(LENGTH_BINS, ratio, side="right") - 1  # the bin with low <= ratio < high
+    decisive = columns.decisive[pair]
+    wins = columns.chosen[pair] == columns.system_code(candidate)
+    counts = np.bincount(where, minlength=len(LENGTH_BINS) - 1)
+    decided = np.bincount(where[decisive], minlength=len(LENGTH_BINS) - 1)
+    won = np.bincount(where[decisive & wins], minlength=len(LENGTH_BINS) - 1)
+    bins: list[dict[str, Any]] = []
+    for i, (low_edge, high_edge) in enumerate(_bin_edges()):
+        row: dict[str, Any] = {
+            "low": low_edge,
+            "high": high_edge,
+            "wins": int(won[i]),
+            "decisive": int(decided[i]),
+            "n": int(counts[i]),
+        }
         low, high = wilson_interval(row["wins"], row["decisive"])
         row["rate"] = finite_or_none(row["wins"] / row["decisive"]) if row["decisive"] else None
         row["ci_low"], row["ci_high"] = low, high
         row["high"] = None if math.isinf(row["high"]) else row["high"]
+        bins.append(row)
     return {"baseline": baseline, "candidate": candidate, "bins": bins}
-
-
-def _length(text: str | None, counts: tuple[int, int, int, int] | None) -> int:
-    """An answer's length in characters: its first style count when it carries them, else its text's."""
-    if counts is not None:
-        return counts[0]
-    assert text is not None
-    return len(text)
 
 
 def _bin_edges() -> list[tuple[float, float]]:

@@ -167,16 +167,17 @@ def campaign_cell_shares(*, campaign: Campaign) -> dict[tuple[str, str], float]:
 
     What the overall sequential interval is weighted by, so adaptive serving cannot tilt it.
     """
+    # Counted by the database, a row per cell: at a million comparisons, sending every distinct
+    # (cell, prompt) to Python took seconds.
     rows = (
         campaign.comparisons.filter(gold_answer__isnull=True, system_a__isnull=False)
-        .values_list("prompt__category", "prompt__setting", "prompt_id")
-        .distinct()
+        .values_list("prompt__category", "prompt__setting")
+        .annotate(prompts=Count("prompt_id", distinct=True))
+        .order_by()
     )
-    counts: dict[tuple[str, str], set[int]] = {}
-    for category, setting, prompt_id in rows:
-        counts.setdefault((category, setting), set()).add(prompt_id)
-    total = sum(len(p) for p in counts.values())
-    return {cell: len(p) / total for cell, p in sorted(counts.items())} if total else {}
+    counts = {(category, setting): prompts for category, setting, prompts in rows}
+    total = sum(counts.values())
+    return {cell: n / total for cell, n in sorted(counts.items())} if total else {}
 
 
 def campaign_pairs(*, campaign: Campaign) -> list[tuple[ModelSpec, ModelSpec]]:

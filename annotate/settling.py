@@ -24,6 +24,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from analysis.columns import RatingColumns
 from analysis.records import RatingRecord
 from analysis.settling import campaign_rule, rule_text, sequential_block, stop_reason
 from analysis.stats.pair_uncertainty import pair_uncertainty
@@ -106,9 +107,10 @@ def campaign_sequential_blocks(
         records = settling_records(campaign=campaign)
     shares = campaign_cell_shares(campaign=campaign)
     design = campaign_stop_design(campaign=campaign)
+    columns = RatingColumns.from_records(records)  # once for every pair
     return [
         sequential_block(
-            records=records,
+            records=columns,
             baseline=a.name,
             candidate=b.name,
             cell_shares=shares,

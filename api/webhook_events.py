@@ -75,7 +75,7 @@ def campaign_watch(*, campaign_id: int) -> None:
                 event=WebhookEvent.CAMPAIGN_COMPLETE, key=f"campaign:{campaign.pk}", data=data
             )
     if hooks_for(WebhookEvent.RATER_FLAGGED):
-        for entry in campaign_report_source(campaign=campaign).quality_flags or []:
+        for entry in campaign_report_source(campaign=campaign, texts=False).quality_flags or []:
             codes = ",".join(sorted(flag["flag"] for flag in entry["flags"]))
             data = {**base, "rater": entry["rater"], "excluded": entry["excluded"], "flags": entry["flags"]}
             key = f"campaign:{campaign.pk}:rater:{entry['rater']}:{codes}"

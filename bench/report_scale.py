@@ -1,6 +1,6 @@
 """The report of a campaign of a million ratings: `report --format json` time and peak memory (issue 31).
 
-    bin/with-services .venv/bin/python bench/report_scale.py [--sizes 100000 1000000] [--profile]
+    bin/with-services .venv/bin/python bench/report_scale.py [--sizes 100000 1000000] [--profile] [--before DIR]
 
 Needs PostgreSQL (DATABASE_URL, as bin/with-services sets it on a throwaway server). For each size it
 builds a two-system campaign with two ratings per comparison: 1,000 prompts through the services
@@ -9,6 +9,8 @@ about 700 characters with Markdown) and ratings copied in SQL up to the size, so
 cover 500,000 prompts. It then runs `manage.py report --campaign NAME --format json --out FILE` in a
 child process and reports its wall time (interpreter start included) and its peak resident memory.
 `--profile` runs the report in-process under cProfile instead and prints the top of the profile.
+`--before DIR` also reports each campaign with the code checked out at DIR (e.g. `git worktree add DIR
+COMMIT`), after ours, in the same way.
 
 Last line: `report_s=… report_peak_mb=…` for the largest size (before it, one line per size).
 """
@@ -35,7 +37,6 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from annotate.models import Campaign, Comparison, ComparisonTexts  # noqa: E402
-from annotate.services.comparisons import comparison_texts_style_fill  # noqa: E402
 from eval_sets.models import Prompt  # noqa: E402
 
 _BASE = 1000  # prompts built through the services; the rest are SQL copies of them
@@ -77,11 +78,13 @@ def build_ratings(name: str, size: int) -> Campaign:
             " FROM annotate_comparison c WHERE c.id = t.comparison_id AND c.campaign_id = %s",
             [_ANSWER, _ANSWER.replace("**", "", 2), cid],
         )
-    # The originals' texts changed: count them again (as comparisons_create counts new ones).
-    ComparisonTexts.objects.filter(comparison__campaign=campaign).update(
-        **dict.fromkeys([*ComparisonTexts.STYLE_A, *ComparisonTexts.STYLE_B])
-    )
-    comparison_texts_style_fill(campaign=campaign)
+    # The originals' texts changed: count them again, every count of both answers, before they are
+    # copied. (comparison_texts_style_fill counts rated texts only, and none is rated yet: the copies got
+    # their lengths and no Markdown counts, which a report took for counts and fitted as NaN.)
+    originals = list(ComparisonTexts.objects.filter(comparison__campaign=campaign))
+    for row in originals:
+        row.style_count()
+    ComparisonTexts.objects.bulk_update(originals, [*ComparisonTexts.STYLE_A, *ComparisonTexts.STYLE_B])
     with connection.cursor() as cursor:
         columns, values = _columns(
             Prompt, {"uid": "p.uid || '-' || g", "position": f"p.position + g * {_BASE}"}, "p"
@@ -144,13 +147,17 @@ def build_ratings(name: str, size: int) -> Campaign:
     return campaign
 
 
-def report(campaign: Campaign) -> tuple[float, float]:
-    """(seconds, peak MB) of `manage.py report --campaign NAME --format json` in a child process."""
+def report(campaign: Campaign, root: Path = ROOT) -> tuple[float, float]:
+    """(seconds, peak MB) of `manage.py report --campaign NAME --format json` in a child process running
+    the checkout at ``root`` (another checkout: the same campaign reported by other code)."""
     with tempfile.TemporaryDirectory() as folder:
         out = str(Path(folder) / "report.json")
-        code = _CHILD.format(root=str(ROOT), name=campaign.name, out=out)
+        code = _CHILD.format(root=str(root), name=campaign.name, out=out)
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
+        # Run from ``root``: the environment's import hooks put the working directory first on sys.path.
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, cwd=str(root)
+        )
         seconds = time.perf_counter() - start
         if done.returncode != 0:
             raise RuntimeError(f"report failed: {done.stderr[-2000:]}")
@@ -179,6 +186,11 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of earlier code (same database schema): its report of the same campaign, side by side",
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("needs PostgreSQL: run it under bin/with-services (or with DATABASE_URL)")
@@ -187,7 +199,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    figures = (0.0, 0.0)
+    figures = before = (0.0, 0.0)
     for size in args.sizes:
         start = time.perf_counter()
         campaign = build_ratings(f"report-{size}", size)
@@ -200,7 +212,11 @@ def main() -> None:
             f"{size} ratings: built in {built:.1f} s; report {figures[0]:.1f} s, peak {figures[1]:.0f} MB",
             flush=True,
         )
-    print(f"report_s={figures[0]:.1f} report_peak_mb={figures[1]:.0f}")
+        if args.before:
+            before = report(campaign, args.before)
+            print(f"{size} ratings, before: report {before[0]:.1f} s, peak {before[1]:.0f} MB", flush=True)
+    extra = f" before_s={before[0]:.1f} before_peak_mb={before[1]:.0f}" if args.before else ""
+    print(f"report_s={figures[0]:.1f} report_peak_mb={figures[1]:.0f}{extra}")
 
 
 if __name__ == "__main__":

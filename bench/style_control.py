@@ -22,10 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
+from analysis.columns import RatingColumns
 from analysis.records import Choice, RatingRecord
 from analysis.stats.rankings import bradley_terry
-from analysis.stats.style import style_fit
-from analysis.style_control import StyleInputs, _fit
+from analysis.stats.style import StyleFit, style_fit_arrays
+from analysis.style_control import StyleArrays
 
 SYSTEMS = [f"model-{i}" for i in range(10)]
 PROMPTS, PER_PROMPT, ROUNDS, REPEATS = 2_000, 10, 1_000, 5
@@ -83,29 +84,35 @@ def best_of(fns: dict[str, Callable[[], object]]) -> dict[str, float]:
     return {name: min(values) for name, values in times.items()}
 
 
+def _fit(records: list[RatingRecord]) -> StyleFit:
+    """The report's global fit from the records: their Markdown counted, then fitted with its bootstrap."""
+    return StyleArrays(RatingColumns.from_records(records), SYSTEMS).fit(ROUNDS, 0)
+
+
 def main() -> None:
     records = ratings()
     units = [(r.campaign, r.prompt_id) for r in records]
     pairs = [(r.system_a, r.system_b, r.pair_result) for r in records]
-    inputs = StyleInputs(records, {})
+    inputs = StyleArrays(RatingColumns.from_records(records), SYSTEMS)
     timed = best_of(
         {
             "bt": lambda: bradley_terry(SYSTEMS, pairs, units, rounds=ROUNDS),
-            "style": lambda: _fit(records, SYSTEMS, {}, ROUNDS, 0),
-            "fit_only": lambda: style_fit(
+            "style": lambda: _fit(records),
+            "fit_only": lambda: style_fit_arrays(
+                n_systems=len(SYSTEMS),
                 systems=SYSTEMS,
-                matchups=inputs.matchups,
+                pairs=inputs.pairs,
                 outcomes=inputs.outcomes,
-                counts_a=inputs.counts_left,
-                counts_b=inputs.counts_right,
-                units=inputs.units,
+                counts_a=inputs.left,
+                counts_b=inputs.right,
+                unit_of=inputs.unit_of,
                 rounds=ROUNDS,
                 seed=0,
             ),
         }
     )
     bt_s, style_s, fit_only_s = timed["bt"], timed["style"], timed["fit_only"]
-    fit = _fit(records, SYSTEMS, {}, ROUNDS, 0)
+    fit = _fit(records)
     print(
         f"ratings={len(records)} systems={len(SYSTEMS)} rounds={ROUNDS} length_coefficient={fit.coefficients()[0]:.3f}"
     )

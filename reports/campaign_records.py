@@ -20,6 +20,7 @@ from annotate.models import Campaign, Lease, Rating
 from annotate.rating_rows import (
     campaign_counted_ratings,
     campaign_gold_first_choices,
+    campaign_rating_arrays,
     campaign_rating_names,
     campaign_rating_rows,
 )
@@ -57,8 +58,11 @@ __all__ = [
     "campaign_cell_shares",
     "campaign_exclusions",
     "campaign_flag_thresholds",
+    "campaign_gold_first_choices",
     "campaign_judge_input",
     "campaign_rater_names",
+    "campaign_rating_arrays",
+    "campaign_rating_names",
     "campaign_rating_record_stream",
     "campaign_rating_records",
     "campaign_report_records",
@@ -232,9 +236,10 @@ def campaign_report_records(
     """The records of ``campaign_rating_records`` as a report needs them: no texts (``prompt_text``,
     ``text_a``, ``text_b`` are None, ``earlier`` empty) but each answer's stored style counts.
 
-    What the report page, the JSON and HTML reports and the campaign page read: the report of these is
-    the report of the full records. Streamed in chunks; the names repeated on every row (prompts,
-    categories, systems, raters) are kept once each.
+    The report of these is the report of the full records. The report itself now reads the same ratings
+    as columns (reports.rating_columns.campaign_report_columns, which a test holds equal to these); these
+    records remain for callers that want records. Streamed in chunks; the names repeated on every row
+    (prompts, categories, systems, raters) are kept once each.
     """
     crowd = external_ids(campaign=campaign)
     first_choices = campaign_gold_first_choices(campaign=campaign)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from analysis.columns import RatingColumns, Ratings
+from analysis.records import RatingRecord
 from analysis.report import rater_rows, report_build
 from reports.campaign_records import (
     Campaign,
@@ -18,11 +20,11 @@ from reports.campaign_records import (
     campaign_judge_input,
     campaign_rating_record_stream,
     campaign_rating_records,
-    campaign_report_records,
     campaign_stop_design,
 )
 from reports.hf_dataset import hf_parquet_chunks
 from reports.rater_flags import quality_flags_block
+from reports.rating_columns import campaign_excluded_mask, campaign_report_columns
 from reports.ratings_file import ratings_text_chunks
 from reports.sources import ExportError, ReportSource
 
@@ -39,22 +41,36 @@ def campaign_report_source(
     stored style counts instead): enough for the report and its page, not for the exports of ratings.
     """
     exclude_raters = tuple(name for name in exclude_raters if name)
-    load = campaign_rating_records if texts else campaign_report_records
-    records = load(campaign=campaign, exclude_raters=exclude_raters, exclude_gold=exclude_gold)
     excluded = [
         {"rater": e.rater, "reason": e.reason, "excluded_at": e.excluded_at.isoformat()}
         for e in campaign_exclusions(campaign=campaign)
     ]
-    # The flags are every rater's own numbers, gold included, whatever this report leaves out.
-    everyone = (
-        load(campaign=campaign, include_excluded_raters=True)
-        if excluded or exclude_raters or exclude_gold
-        else records
-    )
-    # The same records: the report's raters block is the rows the flags are made from.
-    rows = rater_rows(records=records) if everyone is records else None
+    filtered = bool(excluded or exclude_raters or exclude_gold)
+    records: list[RatingRecord] = []
+    columns: RatingColumns | None = None
+    if texts:
+        records = campaign_rating_records(
+            campaign=campaign, exclude_raters=exclude_raters, exclude_gold=exclude_gold
+        )
+        # The flags are every rater's own numbers, gold included, whatever this report leaves out.
+        everyone: Ratings = (
+            campaign_rating_records(campaign=campaign, include_excluded_raters=True) if filtered else records
+        )
+    else:
+        # Read once, every rater and check included (the flags' numbers), and filtered here.
+        everyone = campaign_report_columns(campaign=campaign, include_excluded_raters=filtered)
+        columns = everyone
+        if filtered:
+            left_out = campaign_excluded_mask(
+                campaign=campaign, columns=everyone, exclude_raters=exclude_raters, exclude_gold=exclude_gold
+            )
+            columns = everyone.subset(~left_out)
+    kept: Ratings = columns if columns is not None else records
+    # The same ratings: the report's raters block is the rows the flags are made from.
+    rows = None if filtered else rater_rows(records=kept)
     return ReportSource(
         records=records,
+        columns=columns,
         system_order=list(campaign.system_names()),
         label=campaign.name,
         cell_shares=campaign_cell_shares(campaign=campaign),
@@ -104,9 +120,9 @@ def campaign_judge_summary(*, campaign: Campaign) -> dict[str, Any] | None:
     judge = campaign_judge_input(campaign=campaign)
     if judge is None:
         return None
-    records = campaign_report_records(campaign=campaign, exclude_gold=True)
+    records = campaign_report_columns(campaign=campaign, exclude_gold=True)
     systems = campaign.system_names()
-    if not records or len(systems) < 2:
+    if not len(records) or len(systems) < 2:
         return {"judge": {"name": judge.name, "items": len(judge.verdicts)}, "overall": None}
     report = report_build(records=records, system_order=systems, judge=judge, rounds=SUMMARY_ROUNDS)
     return {

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from analysis.columns import RatingColumns
 from analysis.quality_flags import Flag, exclusion_reason
 from analysis.report import pair_estimates, rater_rows
 from analysis.style_control import pair_style_rates
-from reports.campaign_records import Campaign, RosterEntry, campaign_report_records, campaign_roster
+from reports.campaign_records import Campaign, RosterEntry, campaign_roster
 from reports.rater_flags import campaign_rater_flags
+from reports.rating_columns import campaign_excluded_mask, campaign_report_columns
 
 
 @dataclass(frozen=True)
@@ -52,23 +54,29 @@ class CampaignRater:
         return self.roster.last_rating
 
 
-def campaign_raters(*, campaign: Campaign) -> list[CampaignRater]:
+def campaign_raters(*, campaign: Campaign, everyone: RatingColumns | None = None) -> list[CampaignRater]:
     """Everyone in the pool or with a rating, each with their row of the report's ``raters`` block.
 
     An excluded rater has no row in the report; theirs is the row the report would give were they
-    included again (the others' ratings as the report has them, plus their own).
+    included again (the others' ratings as the report has them, plus their own). ``everyone``:
+    ``campaign_everyone(campaign=campaign)`` when the caller has read it already.
     """
     roster = campaign_roster(campaign=campaign)
-    kept = campaign_report_records(campaign=campaign)
-    rows = {row["rater"]: row for row in rater_rows(records=kept)}
-    excluded = {entry.username for entry in roster if entry.excluded}
-    everyone = kept
-    if excluded:
-        everyone = campaign_report_records(campaign=campaign, include_excluded_raters=True)
-        for name in excluded:
-            theirs = [r for r in everyone if r.rater == name]
-            if theirs:
-                rows[name] = next(row for row in rater_rows(records=[*kept, *theirs]) if row["rater"] == name)
+    if everyone is None:
+        everyone = campaign_everyone(campaign=campaign)
+    excluded_out = campaign_excluded_mask(campaign=campaign, columns=everyone)
+    rows = {row["rater"]: row for row in rater_rows(records=everyone.subset(~excluded_out))}
+    for name in sorted({entry.username for entry in roster if entry.excluded}):
+        if name not in everyone.raters:
+            continue
+        theirs = everyone.rater == everyone.raters.index(name)
+        if theirs.any():
+            # Their row is their own figures against the kept ratings: the order of the others does not matter.
+            rows[name] = next(
+                row
+                for row in rater_rows(records=everyone.subset(~excluded_out | theirs))
+                if row["rater"] == name
+            )
     _, flags = campaign_rater_flags(campaign=campaign, records=everyone, roster=roster)
     return [
         CampaignRater(
@@ -78,14 +86,23 @@ def campaign_raters(*, campaign: Campaign) -> list[CampaignRater]:
     ]
 
 
+def campaign_everyone(*, campaign: Campaign) -> RatingColumns:
+    """Every rating a report may count, excluded raters and gold checks included: the page's one read."""
+    return campaign_report_columns(campaign=campaign, include_excluded_raters=True)
+
+
 # The campaign page's style-controlled rates: fewer bootstrap rounds than a report, for a page that loads fast.
 STYLE_SUMMARY_ROUNDS = 200
 
 
-def campaign_preference_estimate(*, campaign: Campaign) -> list[dict[str, Any]]:
+def campaign_preference_estimate(
+    *, campaign: Campaign, everyone: RatingColumns | None = None
+) -> list[dict[str, Any]]:
     """Live counts and rate per pair (candidate = system B against system A), with the style-controlled
-    rate beside it; gold and excluded raters left out."""
-    records = campaign_report_records(campaign=campaign, exclude_gold=True)
+    rate beside it; gold and excluded raters left out. ``everyone``: as for ``campaign_raters``."""
+    if everyone is None:
+        everyone = campaign_everyone(campaign=campaign)
+    records = everyone.subset(~campaign_excluded_mask(campaign=campaign, columns=everyone, exclude_gold=True))
     estimates = pair_estimates(records=records)
     pair_style_rates(records=records, estimates=estimates, rounds=STYLE_SUMMARY_ROUNDS)
     return estimates

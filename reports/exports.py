@@ -7,12 +7,13 @@ the same ``report_of``, so a download, a command-line export and the page of the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from django.template.loader import render_to_string
 
+from analysis.columns import Ratings
 from analysis.records import RatingRecord
 from core.plots import plotly_js, plots_js
 from reports.presentation import report_context
@@ -90,7 +91,7 @@ def _continuation(users: list[str], answers: list[str]) -> list[dict[str, str]]:
     return messages
 
 
-def report_html(*, report: dict[str, Any], records: Sequence[RatingRecord], title: str) -> str:
+def report_html(*, report: dict[str, Any], records: Ratings, title: str) -> str:
     """One self-contained HTML file: plotly's script is inlined so it opens offline."""
     context = report_context(report=report, records=records, title=title)
     context["plotly_js"] = plotly_js()
@@ -117,7 +118,7 @@ def report_export(
     report = report_of(source=source, baseline=baseline, candidate=candidate)
     if fmt == "json":
         return report_json(report)
-    return report_html(report=report, records=records, title=f"Report: {source.label}")
+    return report_html(report=report, records=source.ratings, title=f"Report: {source.label}")
 
 
 def report_json(report: dict[str, Any]) -> str:

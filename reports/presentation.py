@@ -6,11 +6,10 @@ itself (analysis.report), never from a second computation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
+from analysis.columns import RatingColumns, Ratings
 from analysis.figures import report_figures
-from analysis.records import RatingRecord
 from analysis.style_control import conclusion_change
 from analysis.style_figures import FEATURE_LABELS, style_figures
 from core.plots import figure_html
@@ -136,7 +135,7 @@ def style_context(report: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def report_context(*, report: dict[str, Any], records: Sequence[RatingRecord], title: str) -> dict[str, Any]:
+def report_context(*, report: dict[str, Any], records: Ratings, title: str) -> dict[str, Any]:
     """What templates/reports/_report_body.html needs; shared by the web page and the html export."""
     agreement = report["agreement"]
     bias = report["position_bias"]
@@ -189,7 +188,7 @@ def report_context(*, report: dict[str, Any], records: Sequence[RatingRecord], t
         "figures": [
             (anchor, figure_html(fig, config=FIGURE_CONFIG))
             for anchor, fig in [
-                *report_figures(report, seconds=[r.seconds for r in records]),
+                *report_figures(report, seconds=_seconds(records)),
                 *style_figures(report),
             ]
         ],
@@ -265,3 +264,10 @@ def judge_context(report: dict[str, Any]) -> dict[str, Any] | None:
         ],
         "ppi_rows": ppi_rows(report),
     }
+
+
+def _seconds(records: Ratings) -> list[float]:
+    """Every rating's seconds, in order (the time figure's data)."""
+    if isinstance(records, RatingColumns):
+        return records.seconds.tolist()
+    return [r.seconds for r in records]

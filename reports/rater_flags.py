@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from analysis.columns import Ratings, as_columns
 from analysis.quality_flags import Flag, FlagThresholds, RaterNumbers, rater_flags
-from analysis.records import RatingRecord
 from analysis.report import rater_rows
 from reports.campaign_records import (
     Campaign,
@@ -27,7 +29,7 @@ from reports.campaign_records import (
 def campaign_rater_flags(
     *,
     campaign: Campaign,
-    records: Sequence[RatingRecord],
+    records: Ratings,
     roster: Sequence[RosterEntry] | None = None,
     rows: Sequence[dict[str, Any]] | None = None,
 ) -> tuple[FlagThresholds, dict[str, list[Flag]]]:
@@ -41,15 +43,16 @@ def campaign_rater_flags(
         roster = campaign_roster(campaign=campaign)
     uploaded = {entry.username: entry for entry in roster}
     too_fast = campaign_too_fast_counts(campaign=campaign)
-    sides: dict[str, list[int]] = {}
-    for record in records:
-        if record.left_won is not None:
-            counts = sides.setdefault(record.rater, [0, 0])
-            counts[0] += 1
-            counts[1] += int(record.left_won)
+    columns = as_columns(records)
+    # Each rater's decisive votes and how many of them went to the left answer.
+    votes = np.bincount(columns.rater[columns.decisive], minlength=len(columns.raters))
+    lefts = np.bincount(columns.rater[columns.decisive & columns.left_won], minlength=len(columns.raters))
+    sides = {
+        name: [int(votes[code]), int(lefts[code])] for code, name in enumerate(columns.raters) if votes[code]
+    }
     # ``rows``: ``rater_rows`` of these records when the caller has them already (a million ratings
     # take seconds to count twice).
-    by_rater = {row["rater"]: dict(row) for row in (rater_rows(records=records) if rows is None else rows)}
+    by_rater = {row["rater"]: dict(row) for row in (rater_rows(records=columns) if rows is None else rows)}
     # Uploaded gold pairs compare no systems, so a rater who answered only those has no report row.
     for name, roster_entry in uploaded.items():
         if name not in by_rater and roster_entry.uploaded_gold_total:
@@ -84,7 +87,7 @@ def campaign_rater_flags(
 
 
 def quality_flags_block(
-    *, campaign: Campaign, records: Sequence[RatingRecord], rows: Sequence[dict[str, Any]] | None = None
+    *, campaign: Campaign, records: Ratings, rows: Sequence[dict[str, Any]] | None = None
 ) -> list[dict[str, Any]]:
     """The report's ``quality_flags``: every flagged rater (excluded or not) with each flag's number and rule.
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.columns import RatingColumns, Ratings
 from analysis.judge import JudgeInput
 from analysis.records import RatingRecord
 from analysis.report import report_build
@@ -44,6 +45,13 @@ class ReportSource:
     quality_flags: list[dict[str, Any]] | None = None
     # ``analysis.report.rater_rows`` of ``records`` when made already (for the quality flags).
     rater_rows: list[dict[str, Any]] | None = None
+    # The ratings as columns (a campaign's report without texts: ``records`` is then empty).
+    columns: RatingColumns | None = None
+
+    @property
+    def ratings(self) -> Ratings:
+        """What the report is made of: the columns when read as columns, else the records."""
+        return self.columns if self.columns is not None else self.records
 
 
 def report_of(
@@ -55,7 +63,7 @@ def report_of(
 ) -> dict[str, Any]:
     """The contract report of ``source``. Raises ``analysis.report.ReportInputError``."""
     report = report_build(
-        records=source.records,
+        records=source.ratings,
         baseline=baseline,
         candidate=candidate,
         system_order=source.system_order,

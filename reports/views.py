@@ -73,7 +73,7 @@ def campaign_report(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {
         "campaign": campaign,
         "filters": filters,
-        "systems": systems_in_order(records=source.records, preferred=source.system_order),
+        "systems": systems_in_order(records=source.ratings, preferred=source.system_order),
         "all_raters": sorted({*campaign_rater_names(campaign=campaign), *filters["exclude_raters"]}),
         "downloads": [(fmt, _query(filters, format=fmt)) for fmt in DOWNLOAD_FORMATS],
         "error": None,
@@ -83,7 +83,7 @@ def campaign_report(request: HttpRequest, pk: int) -> HttpResponse:
     except ReportInputError as exc:
         context["error"] = str(exc)
     else:
-        context.update(report_context(report=report, records=source.records, title=campaign.name))
+        context.update(report_context(report=report, records=source.ratings, title=campaign.name))
     return render(request, "reports/campaign.html", context)
 
 

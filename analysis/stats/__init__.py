@@ -22,6 +22,7 @@ from analysis.stats.agreement import (
     gwet_ac1,
     krippendorff_alpha_nominal,
     position_bias,
+    position_bias_counts,
     prevalence_note,
     rater_summaries,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "krippendorff_alpha_nominal",
     "pair_index",
     "position_bias",
+    "position_bias_counts",
     "power_table",
     "preference_block",
     "preference_by_group",

@@ -191,8 +191,12 @@ def agreement(
 
 def position_bias(left_won: Sequence[bool]) -> dict[str, Any]:
     """How often the response shown on the left wins among decisive votes (True: left won)."""
-    n = len(left_won)
-    left = int(sum(bool(x) for x in left_won))
+    return position_bias_counts(left=int(sum(bool(x) for x in left_won)), decisive=len(left_won))
+
+
+def position_bias_counts(*, left: int, decisive: int) -> dict[str, Any]:
+    """``position_bias`` from its counts: ``left`` of ``decisive`` votes went to the left answer."""
+    n = decisive
     low, high = wilson_interval(left, n)
     return {
         "decisive": n,

@@ -128,11 +128,17 @@ def preference_block(
     the two-sided exact binomial test of wins vs losses against 0.5.
     """
     counts = preference_counts(outcomes)
-    wins, losses, ties, both_bad = counts["wins"], counts["losses"], counts["ties"], counts["both_bad"]
+    block = _counted_block(counts["wins"], counts["losses"], counts["ties"], counts["both_bad"])
+    if units is None or block["n"] == 0:
+        return block
+    return _bootstrapped(block, _unit_outcome_matrix(outcomes, units, order), rounds=rounds, seed=seed)
+
+
+def _counted_block(wins: int, losses: int, ties: int, both_bad: int) -> dict[str, Any]:
     n = wins + losses + ties + both_bad
     decisive = wins + losses
     wilson_low, wilson_high = wilson_interval(wins, decisive)
-    block: dict[str, Any] = {
+    return {
         "n": n,
         "wins": wins,
         "losses": losses,
@@ -150,9 +156,10 @@ def preference_block(
         "p_value_method": "exact_binomial",
         "units": None,
     }
-    if units is None or n == 0:
-        return block
-    matrix = _unit_outcome_matrix(outcomes, units, order)
+
+
+def _bootstrapped(block: dict[str, Any], matrix: np.ndarray, *, rounds: int, seed: int) -> dict[str, Any]:
+    """``block`` with the prompt bootstrap's interval when some unit (a row of ``matrix``) has several ratings."""
     block["units"] = int(matrix.shape[0])
     if matrix.sum(axis=1).max() <= 1:
         return block
@@ -167,6 +174,51 @@ def preference_block(
     block["ties_half_ci_low"], block["ties_half_ci_high"] = _percentile_interval(rate_half)
     block["bootstrap_rounds"] = rounds
     return block
+
+
+def preference_block_codes(
+    outcomes: np.ndarray,
+    units: np.ndarray | None = None,
+    *,
+    rank: np.ndarray | None = None,
+    rounds: int = DEFAULT_BOOTSTRAP_ROUNDS,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """``preference_block`` on arrays: ``outcomes`` are codes of OUTCOMES (0 win, 1 loss, 2 tie, 3 both
+    bad), ``units`` non-negative unit codes and ``rank`` each unit code's row in the matrix order
+    (``unit_order``'s; by code when None). The same block as ``preference_block`` on the same ratings."""
+    counts = np.bincount(outcomes, minlength=len(OUTCOMES)).tolist()
+    block = _counted_block(*counts)
+    if units is None or block["n"] == 0:
+        return block
+    present = np.unique(units)
+    if rank is not None:
+        present = present[np.argsort(rank[present], kind="stable")]
+    row = np.empty(int(present.max()) + 1, dtype=np.int64)
+    row[present] = np.arange(len(present))
+    cells = np.bincount(row[units] * len(OUTCOMES) + outcomes, minlength=len(present) * len(OUTCOMES))
+    matrix = cells.astype(np.int64).reshape(len(present), len(OUTCOMES))
+    return _bootstrapped(block, matrix, rounds=rounds, seed=seed)
+
+
+def preference_by_group_codes(
+    outcomes: np.ndarray,
+    groups: np.ndarray,
+    names: Sequence[str],
+    units: np.ndarray | None = None,
+    *,
+    rank: np.ndarray | None = None,
+    rounds: int = DEFAULT_BOOTSTRAP_ROUNDS,
+    seed: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """``preference_by_group`` on arrays: ``groups`` are codes of ``names``."""
+    result = {}
+    for code in sorted(np.unique(groups).tolist(), key=lambda code: names[code]):
+        mask = groups == code
+        result[names[code]] = preference_block_codes(
+            outcomes[mask], None if units is None else units[mask], rank=rank, rounds=rounds, seed=seed
+        )
+    return result
 
 
 def preference_by_group(

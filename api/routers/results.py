@@ -24,10 +24,13 @@ from reports.sources import ReportSource, report_of
 router = Router(tags=["campaigns"])
 
 
-def _source(campaign_id: int, exclude_raters: list[str], exclude_gold: bool) -> tuple[Any, ReportSource]:
+def _source(
+    campaign_id: int, exclude_raters: list[str], exclude_gold: bool, *, texts: bool
+) -> tuple[Any, ReportSource]:
+    """``texts=False``: the report's columns, no texts (enough for the report; not for a dataset of ratings)."""
     campaign = campaign_get_or_404(campaign_id)
     return campaign, campaign_report_source(
-        campaign=campaign, exclude_raters=exclude_raters, exclude_gold=exclude_gold
+        campaign=campaign, exclude_raters=exclude_raters, exclude_gold=exclude_gold, texts=texts
     )
 
 
@@ -54,7 +57,7 @@ def report(
     candidate: str | None = None,
     exclude_gold: bool = False,
 ) -> HttpResponse:
-    _, source = _source(campaign_id, [], exclude_gold)
+    _, source = _source(campaign_id, [], exclude_gold, texts=False)
     body = report_of(source=source, baseline=baseline, candidate=candidate)
     return HttpResponse(
         json.dumps(body, allow_nan=False, ensure_ascii=False), content_type="application/json"
@@ -64,7 +67,7 @@ def report(
 @router.get("/{int:campaign_id}/hf-dataset", summary="The ratings as a Hugging Face dataset folder (zip)")
 def hf_dataset(request: HttpRequest, campaign_id: int, exclude_gold: bool = False) -> HttpResponse:
     """What `report --format hf --out DIR` writes (Parquet and a README.md card), zipped."""
-    campaign, source = _source(campaign_id, [], exclude_gold)
+    campaign, source = _source(campaign_id, [], exclude_gold, texts=True)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as folder:
         hf_dataset_write(source=source, out=Path(folder))

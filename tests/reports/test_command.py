@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from analysis.columns import RatingColumns
 from reports.ratings_file import ratings_to_text
 from tests.factories import make_bare_campaign, make_records
 
@@ -138,21 +139,24 @@ def test_campaign_source_uses_the_campaign_order_and_its_ratings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     campaign = make_bare_campaign(name="camp", systems=["cand", "base"])
-    records = make_records(prompts=10)
+    records = make_records(prompts=10, raters=("r1", "r9"))
     seen: dict[str, object] = {}
 
-    def fake(**kwargs: object) -> list:
+    def fake(**kwargs: object) -> RatingColumns:
         seen.update(kwargs)
-        return records
+        return RatingColumns.from_records(records)
 
-    # The JSON report reads the records without texts (campaign_report_records).
-    monkeypatch.setattr("reports.campaign_report.campaign_report_records", fake)
+    # The JSON report reads the ratings as columns, without texts (campaign_report_columns), once, and
+    # leaves out what the options say.
+    monkeypatch.setattr("reports.campaign_report.campaign_report_columns", fake)
     out = tmp_path / "c.json"
     _run(
         "--campaign", "camp", "--format", "json", "--out", str(out), "--exclude-rater", "r9", "--exclude-gold"
     )
     report = json.loads(out.read_text())
     assert report["baseline"] == "cand"
-    assert seen["campaign"] == campaign and seen["exclude_raters"] == ("r9",) and seen["exclude_gold"] is True
+    assert seen["campaign"] == campaign and seen["include_excluded_raters"] is True
+    assert [row["rater"] for row in report["raters"]] == ["r1"]
+    assert report["summary"]["ratings"] == sum(r.rater == "r1" for r in records)
     with pytest.raises(CommandError, match="no campaign named"):
         _run("--campaign", "nope", "--format", "json")

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from analysis.columns import RatingColumns
 from tests.factories import make_bare_campaign, make_records
 
 
@@ -18,10 +19,11 @@ def campaign(db, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-de
     def fake(*, campaign, exclude_raters=(), exclude_gold=False, include_excluded_raters=False):  # type: ignore[no-untyped-def]
         return [r for r in records if r.rater not in exclude_raters]
 
+    def fake_columns(*, campaign, include_excluded_raters=False, exclude_gold=False):  # type: ignore[no-untyped-def]
+        return RatingColumns.from_records(records)  # the page's and the report's: filtered by the source
+
     monkeypatch.setattr("reports.campaign_report.campaign_rating_records", fake)
-    monkeypatch.setattr(
-        "reports.campaign_report.campaign_report_records", fake
-    )  # the page's and the report's
+    monkeypatch.setattr("reports.campaign_report.campaign_report_columns", fake_columns)
     return make_bare_campaign(name="flan-vs-base", systems=["base", "cand"])
 
 
