@@ -10,7 +10,8 @@ SQL, a rater excluded so that the exclusion paths run): each researcher page, th
 client as a logged-in researcher, `--requests` times after one warm-up request, p50 and p95. The
 pages: the campaign page (its statistics summary is cached by the campaign's ratings: the warm-up
 fills it; `campaign_cold` is the first request, once), the results browser unfiltered, on a late page
-and under each kind of filter, and one comparison's page. `--explain` prints the slowest statement
+and under each kind of filter, one comparison's page, the dashboard, the campaign list and the rater
+roster. `--explain` prints the slowest statement
 of each page with its plan.
 
 The last line ends with `page_p95_ms=…`: the worst page's p95 at the large size, leaving apart (and
@@ -113,6 +114,11 @@ def page_urls(campaign: Campaign) -> dict[str, str]:
         "results_search": results + "?q=p00042",
         "results_skipped": results + "?skipped_unrated=yes",
         "comparison": reverse("annotate:comparison_result", kwargs={"pk": campaign.pk}) + f"?id={one}",
+        # Pages over every campaign: the dashboard (each open campaign's progress), the campaign list
+        # and the rater roster (each rater's campaigns).
+        "dashboard": reverse("dashboard"),
+        "campaigns": reverse("annotate:campaign_list"),
+        "raters": reverse("annotate:rater_list"),
     }
 
 
