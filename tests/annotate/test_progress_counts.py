@@ -89,7 +89,9 @@ def test_the_dashboard_and_the_api_show_the_same_progress(researcher_client, cam
     assert 'max="8" value="4"' in page and "4 / 8" in page
 
 
-def test_the_campaign_list_counts_each_campaigns_items_and_ratings(researcher_client, campaign_factory, raters):
+def test_the_campaign_list_counts_each_campaigns_items_and_ratings(
+    researcher_client, campaign_factory, raters
+):
     rated = campaign_factory(name="listed", n_prompts=5, raters=raters)
     for item, rater in zip(rated.comparisons.order_by("pk"), raters, strict=False):
         _vote(item, rater, "a", 3.0)
