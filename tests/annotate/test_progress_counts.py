@@ -81,12 +81,18 @@ def test_progress_of_a_campaign_without_ratings_is_zero_done(campaign_factory):
     assert _by_rows(campaign) == (3, 3, 0, None)
 
 
-def test_the_dashboard_and_the_api_show_the_same_progress(researcher_client, campaign_factory, raters):
+def test_the_dashboard_shows_done_against_needed_and_counts_again_after_a_rating(
+    researcher_client, campaign_factory, raters
+):
     campaign = campaign_factory(name="shown", n_prompts=4, ratings_per_comparison=2, raters=raters)
     for item, rater in zip(campaign.comparisons.order_by("pk"), raters, strict=False):
         _vote(item, rater, "a", 3.0)
     page = researcher_client.get(reverse("dashboard")).content.decode()
     assert 'max="8" value="4"' in page and "4 / 8" in page
+    # Kept while nothing changes, counted again after a rating.
+    assert "4 / 8" in researcher_client.get(reverse("dashboard")).content.decode()
+    _vote(campaign.comparisons.order_by("pk").last(), raters[0], "b", 3.0)
+    assert "5 / 8" in researcher_client.get(reverse("dashboard")).content.decode()
 
 
 def test_the_campaign_list_counts_each_campaigns_items_and_ratings(
