@@ -13,10 +13,13 @@ LIKE; PostgreSQL: `UPPER(column) LIKE UPPER(pattern)`). What differs is how Post
   there), and past it walks as before.
 
 SQLite has no such index: the plain form, a scan, as before (the embedded default is for small
-campaigns). Patterns under three characters give a trigram index nothing to look up: the walk.
+campaigns). Words without three letters or digits in a row ("ab", "50%", "a-b") give a trigram
+index little or nothing to look up (it would read all of itself): the walk.
 """
 
 from __future__ import annotations
+
+import re
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -27,7 +30,8 @@ from eval_sets.models import Prompt
 # Above this many matching prompts or answers, walking the campaign in id order finds a page of matches
 # sooner than reading them all from the index.
 INDEXED_MATCHES_MAX = 20_000
-TRIGRAM = 3
+# pg_trgm takes trigrams from runs of letters and digits.
+TRIGRAM_RUN = re.compile(r"[^\W_]{3}")
 
 
 def _more_than(rows: QuerySet, bound: int) -> bool:
@@ -42,7 +46,7 @@ def text_match(value: str) -> Q:
         | Q(texts__text_a__icontains=value)
         | Q(texts__text_b__icontains=value)
     )
-    if connection.vendor != "postgresql" or len(value) < TRIGRAM:
+    if connection.vendor != "postgresql" or not TRIGRAM_RUN.search(value):
         return plain
     texts = ComparisonTexts.objects.filter(Q(text_a__icontains=value) | Q(text_b__icontains=value))
     prompts = Prompt.objects.filter(Q(text__icontains=value) | Q(uid__icontains=value))
