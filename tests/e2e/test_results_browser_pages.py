@@ -102,9 +102,8 @@ def test_search_comment_filter_dashboard_and_campaign_list_on_real_answers(logge
     from playwright.sync_api import expect
 
     campaign = rated_campaign
-    word = (
-        Comparison.objects.filter(campaign=campaign).select_related("texts").first().texts.text_a.split()[2]
-    )
+    first = Comparison.objects.filter(campaign=campaign).select_related("texts")[0]
+    word = first.texts.text_a.split()[2]
     errors: list[str] = []
     page = logged_in_page(f"/campaigns/{campaign.pk}/results/", "results-researcher", PASSWORD)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
