@@ -341,6 +341,10 @@ class Rating(models.Model):
             models.Index(fields=["campaign", "rater", "created"], name="rating_campaign_rater"),
             # The campaign page's fingerprint (annotate.page_version) and pace: count, first, last, last hour.
             models.Index(fields=["campaign", "created"], name="rating_campaign_created"),
+            # The results browser's comment filter: the few commented ratings, not every rating (0016).
+            models.Index(
+                fields=["campaign", "comparison"], condition=~models.Q(comment=""), name="rating_commented"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotate import assignment, services
+from annotate import assignment, selectors, services
 from annotate.feasibility import campaign_feasibility
 from annotate.forms import CampaignForm, GoldUploadForm, RaterCreateForm, rater_users
 from annotate.json_bodies import SUBMIT_FIELDS, RequestError, rater_request
@@ -223,10 +223,7 @@ def _warn_infeasible(request: HttpRequest, campaign: Campaign) -> None:
 @researcher_required
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    campaigns = Campaign.objects.select_related("eval_set").annotate(
-        n_comparisons=Count("comparisons", distinct=True), n_ratings=Count("ratings", distinct=True)
-    )
-    return render(request, "annotate/campaign_list.html", {"campaigns": campaigns})
+    return render(request, "annotate/campaign_list.html", {"campaigns": selectors.campaigns_with_counts()})
 
 
 @researcher_required

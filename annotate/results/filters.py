@@ -1,8 +1,8 @@
 """The results browser's filter form (django-filter); every field optional, they combine with AND.
 
-Text search is `icontains` over the prompt (text and id) and both answers: a case-insensitive LIKE on
-SQLite and ILIKE on PostgreSQL, a scan of the campaign's rows (stopped at a page's worth of matches;
-a rare word still reads every row). The filters on votes pick ids from the campaign's ratings.
+Text search is `icontains` over the prompt (text and id) and both answers (annotate.results.search:
+a scan on SQLite, trigram indexes on PostgreSQL). The filters on votes pick ids from the campaign's
+ratings.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, Quer
 from django.db.models.functions import Greatest
 
 from annotate.models import Campaign, Comparison, Lease, Rating
+from annotate.results.search import text_match
 from annotate.results.selectors import NO_MAJORITY, NO_VOTES
 from eval_sets.models import Setting
 
@@ -81,12 +82,7 @@ class ResultFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(prompt__text__icontains=value)
-            | Q(prompt__uid__icontains=value)
-            | Q(texts__text_a__icontains=value)
-            | Q(texts__text_b__icontains=value)
-        )
+        return queryset.filter(text_match(value))
 
     # The filters on votes pick ids from the campaign's ratings (one pass over them, by index), not a
     # test per comparison: at a million comparisons a sparse filter would otherwise read them all.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -28,6 +29,7 @@ from django.db.models.functions import Coalesce
 
 from annotate.models import Campaign, Comparison, Rating
 from annotate.selectors import excluded_rater_ids
+from eval_sets.models import Prompt
 
 # The `majority` annotation: one of CHOICES, NO_MAJORITY (a draw between the top choices) or NO_VOTES.
 NO_MAJORITY = "none"
@@ -89,8 +91,24 @@ def result_rows(*, campaign: Campaign, excluded: list[int] | None = None) -> Que
     )
 
 
+# The set's categories in order, one index probe each (an index on (eval_set_id, category), annotate
+# migration 0016): a DISTINCT over the prompts reads every prompt of the set, a million for the largest.
+_CATEGORIES_SQL = """
+WITH RECURSIVE found(category) AS (
+    SELECT MIN(category) FROM {table} WHERE eval_set_id = %s
+    UNION ALL
+    SELECT (SELECT MIN(p.category) FROM {table} p WHERE p.eval_set_id = %s AND p.category > found.category)
+    FROM found WHERE found.category IS NOT NULL
+)
+SELECT category FROM found WHERE category IS NOT NULL
+"""
+
+
 def campaign_categories(*, campaign: Campaign) -> list[str]:
-    return list(campaign.eval_set.prompts.order_by("category").values_list("category", flat=True).distinct())
+    """The distinct categories of the campaign's eval set, sorted."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CATEGORIES_SQL.format(table=Prompt._meta.db_table), [campaign.eval_set_id] * 2)
+        return [category for (category,) in cursor.fetchall()]
 
 
 def campaign_voters(*, campaign: Campaign) -> list[tuple[int, str]]:

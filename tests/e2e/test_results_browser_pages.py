@@ -96,3 +96,31 @@ def test_the_results_pages_on_real_answers(logged_in_page, rated_campaign):
     expect(page.locator(".messages")).to_contain_text(f"it now needs {needed + 1}")
     assert Comparison.objects.get(pk=comparison_id).needed == needed + 1
     assert not errors, errors
+
+
+def test_search_comment_filter_dashboard_and_campaign_list_on_real_answers(logged_in_page, rated_campaign):
+    from playwright.sync_api import expect
+
+    campaign = rated_campaign
+    first = Comparison.objects.filter(campaign=campaign).select_related("texts")[0]
+    word = first.texts.text_a.split()[2]
+    errors: list[str] = []
+    page = logged_in_page(f"/campaigns/{campaign.pk}/results/", "results-researcher", PASSWORD)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.fill("#id_q", word)
+    page.click("text=Filter")
+    expect(page.locator("#match-count")).to_contain_text("match")
+    assert page.locator("table.results a").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "results-search.png"), full_page=True)
+    page.fill("#id_q", "")
+    page.select_option("#id_has_comment", "yes")
+    page.click("text=Filter")
+    expect(page.locator("table.results")).to_contain_text("The second answer invents a source.")
+    page.screenshot(path=str(ARTIFACTS / "results-comment.png"), full_page=True)
+    page.goto(page.url.split("/campaigns/")[0] + "/dashboard/")
+    expect(page.locator("progress").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    page.goto(page.url.split("/dashboard/")[0] + "/campaigns/")
+    expect(page.locator("body")).to_contain_text(campaign.name)
+    page.screenshot(path=str(ARTIFACTS / "campaign-list.png"), full_page=True)
+    assert not errors, errors
