@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from django.db import connection
+from django.db import connection, transaction
 from psycopg.copy import QueuedLibpqWriter
 
 from annotate.models import Campaign, Comparison, ComparisonTexts
@@ -85,7 +85,12 @@ def _json_list(texts: list[str]) -> str:
 
 
 class ComparisonBatches:
-    """Collects built rows and writes them `batch_size` at a time; `progress(done)` after each batch."""
+    """Collects built rows and writes them `batch_size` at a time, each batch in a transaction of its own.
+
+    The first `skip` rows added are dropped: a resumed build wrote them before. `on_batch(done)` runs
+    inside each batch's transaction (the build job records its count there, so that count and rows
+    commit together); `progress(done)` after it. `done` and `written` count the skipped rows too.
+    """
 
     def __init__(
         self,
@@ -93,17 +98,30 @@ class ComparisonBatches:
         campaign: Campaign,
         batch_size: int | None = None,
         progress: Callable[[int], None] | None = None,
+        skip: int = 0,
+        on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self.campaign = campaign
         self.batch_size = batch_size or BATCH_SIZE
         self.progress = progress
+        self.on_batch = on_batch
         self.rows: list[BuiltRow] = []
-        self.written = 0
+        self.skip = skip
+        self.written = skip
         self.copy = connection.vendor == "postgresql"
         self._others, self._defaults = _other_columns()
         self._sequence: str | None = None
 
+    def pass_over(self, n: int) -> None:
+        """`n` rows the build did not even make, all among the first `skip`."""
+        if n > self.skip:
+            raise ValueError(f"{n} rows passed over, but only {self.skip} are left to skip")
+        self.skip -= n
+
     def add(self, row: BuiltRow) -> None:
+        if self.skip:
+            self.skip -= 1
+            return
         self.rows.append(row)
         if len(self.rows) >= self.batch_size:
             self.flush()
@@ -111,11 +129,14 @@ class ComparisonBatches:
     def flush(self) -> None:
         if not self.rows:
             return
-        if self.copy:
-            self._copy(self.rows)
-        else:
-            self._bulk_create(self.rows)
-        self.written += len(self.rows)
+        with transaction.atomic():
+            if self.copy:
+                self._copy(self.rows)
+            else:
+                self._bulk_create(self.rows)
+            self.written += len(self.rows)
+            if self.on_batch is not None:
+                self.on_batch(self.written)
         self.rows = []
         if self.progress is not None:
             self.progress(self.written)
