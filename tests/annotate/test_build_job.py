@@ -22,6 +22,7 @@ from annotate.rater_access import rater_campaigns
 from annotate.recruiting import links, steps
 from annotate.services import CampaignError, campaign_create, campaign_status_set
 from annotate.services import comparison_batches as batches
+from annotate.services.campaign_edit import CampaignEditError, campaign_edit
 from core.models import JobStatus
 from eval_sets.models import EvalSet
 from generation.models import ModelSpec
@@ -169,6 +170,14 @@ def test_a_building_campaign_is_served_to_nobody_and_cannot_be_opened_or_entered
         )
     with pytest.raises(CampaignError, match="already built or being built"):
         build_jobs.campaign_build_start(campaign=campaign)
+
+
+def test_ratings_per_comparison_cannot_change_while_the_build_draws_each_rows_needed(answered):
+    campaign = _draft(answered)
+    build_jobs.campaign_build_start(campaign=campaign, seed=1)
+    with pytest.raises(CampaignEditError, match="still being built"):
+        campaign_edit(campaign=campaign, changed_by=None, ratings_per_comparison=3)
+    assert campaign_edit(campaign=campaign, changed_by=None, title="Rate these")  # other fields may change
 
 
 def test_only_a_build_job_puts_a_campaign_in_the_building_state(answered):
