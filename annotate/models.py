@@ -8,6 +8,7 @@ ever see sides; ratings store both the side clicked (``side``) and the system it
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -65,6 +66,9 @@ class Campaign(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        # Comparisons are being written by a build job (annotate.services.campaign_builds), a batch
+        # committed at a time: nothing is served from it and it cannot be opened until the job is done.
+        BUILDING = "building", "Building"
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
 
@@ -158,6 +162,13 @@ class CampaignSystem(models.Model):
         return f"{self.campaign_id}:{self.position}"
 
 
+def _unchecked_key(to: str) -> Any:
+    """An optional key the database does not check (why: Comparison); PROTECT guards it in Django."""
+    return models.ForeignKey(
+        to, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+
+
 class Comparison(models.Model):
     """One prompt, two responses. Uploaded gold pairs have texts but no systems or samples."""
 
@@ -175,19 +186,17 @@ class Comparison(models.Model):
     # The only identifier a rater ever sees: random, unrelated to the pk or the systems.
     token = models.CharField(max_length=32, unique=True, default=new_token)
     order_key = models.BigIntegerField(default=new_order_key)
-    prompt = models.ForeignKey("eval_sets.Prompt", on_delete=models.PROTECT, related_name="+")
-    system_a = models.ForeignKey(
-        "generation.ModelSpec", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    # No database constraint on these five keys (issue 31): checking them cost PostgreSQL a lookup
+    # per key per row, a third of a million-comparison build. The build reads every id it writes
+    # from those tables in its own transaction, and Django's PROTECT still refuses to delete a
+    # prompt, system or sample that a comparison names (tests/annotate/test_build_keys.py).
+    prompt = models.ForeignKey(
+        "eval_sets.Prompt", on_delete=models.PROTECT, related_name="+", db_constraint=False
     )
-    system_b = models.ForeignKey(
-        "generation.ModelSpec", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    sample_a = models.ForeignKey(
-        "generation.Sample", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    sample_b = models.ForeignKey(
-        "generation.Sample", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    system_a = _unchecked_key("generation.ModelSpec")
+    system_b = _unchecked_key("generation.ModelSpec")
+    sample_a = _unchecked_key("generation.Sample")
+    sample_b = _unchecked_key("generation.Sample")
     # Which system (A or B) the rater sees on the left; drawn, balanced, at build time.
     system_on_left = models.CharField(max_length=1, choices=Side.choices)
     # The user turn whose answers are rated (1 for a single-turn prompt); the earlier turns are
@@ -368,8 +377,9 @@ class RaterExclusion(models.Model):
         return f"rater {self.rater_id} excluded from {self.campaign_id}"
 
 
-# Recruiting's, the change log's, serving's and settling's models belong to this app; importing them
+# The build job's, recruiting's, the change log's, serving's and settling's models belong to this app; importing them
 # here registers them.
+from annotate.build_models import CampaignBuild  # noqa: E402, F401
 from annotate.change_models import CampaignChange  # noqa: E402, F401
 from annotate.recruiting_models import (  # noqa: E402, F401
     CampaignRecruiting,

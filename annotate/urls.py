@@ -1,7 +1,8 @@
 from django.urls import path
 
-from annotate import edit_views, views
+from annotate import campaign_new_views, edit_views, views
 from annotate.results import views as results_views
+from core.job_views import job_action_urls
 
 app_name = "annotate"
 urlpatterns = [
@@ -14,7 +15,10 @@ urlpatterns = [
     path("rate/task/<int:campaign_id>/skip", views.api_skip, name="api_skip"),
     # Researchers
     path("campaigns/", views.campaign_list, name="campaign_list"),
-    path("campaigns/new/", views.campaign_new, name="campaign_new"),
+    path("campaigns/new/", campaign_new_views.campaign_new, name="campaign_new"),
+    path("builds/<int:pk>/", campaign_new_views.campaign_build_detail, name="campaign_build_detail"),
+    # builds/<pk>/status.json, cancel/ and retry/ (core.job_views)
+    *job_action_urls("builds/", name="campaign_build", actions=campaign_new_views.BUILD_ACTIONS),
     # campaigns/<pk>/ itself (the page with statistics) is hub:campaign_detail.
     path("campaigns/<int:pk>/edit/", edit_views.campaign_edit_page, name="campaign_edit"),
     path("campaigns/<int:pk>/status", views.campaign_status, name="campaign_status"),

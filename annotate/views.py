@@ -18,10 +18,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotate import assignment, selectors, services
-from annotate.feasibility import campaign_feasibility
-from annotate.forms import CampaignForm, GoldUploadForm, RaterCreateForm, rater_users
+from annotate.campaign_new_views import warn_infeasible
+from annotate.forms import GoldUploadForm, RaterCreateForm, rater_users
 from annotate.json_bodies import SUBMIT_FIELDS, RequestError, rater_request
-from annotate.models import DEFAULT_MIN_SECONDS, Campaign, Comparison, Lease
+from annotate.models import Campaign, Comparison, Lease
 from annotate.rater_payload import item_payload
 from annotate.rater_tokens import comparison_token
 from annotate.recruiting import sessions
@@ -30,7 +30,6 @@ from core.roles import rater_required, researcher_required
 from core.users import user_create
 from eval_sets.importers import EvalSetImportError
 from eval_sets.services import eval_set_check_size
-from generation.answered import coverage_table
 
 # --- rater side -------------------------------------------------------------------------------
 # Everything a rater receives about an item is built in annotate.rater_payload, from sides only.
@@ -215,63 +214,10 @@ def api_skip(request: HttpRequest, campaign_id: int) -> JsonResponse:
 # --- researcher side --------------------------------------------------------------------------
 
 
-def _warn_infeasible(request: HttpRequest, campaign: Campaign) -> None:
-    for problem in campaign_feasibility(campaign=campaign):
-        messages.warning(request, f"This campaign cannot be finished as it stands: {problem}.")
-
-
 @researcher_required
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
     return render(request, "annotate/campaign_list.html", {"campaigns": selectors.campaigns_with_counts()})
-
-
-@researcher_required
-@require_http_methods(["GET", "POST"])
-def campaign_new(request: HttpRequest) -> HttpResponse:
-    form = CampaignForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        systems = sorted(data["systems"], key=lambda m: m.name)
-        try:
-            campaign = services.campaign_create(
-                name=data["name"],
-                title=data["title"],
-                eval_set=data["eval_set"],
-                systems=[m.name for m in systems],
-                pairing=data["pairing"],
-                baseline=data["baseline"].name if data["baseline"] else None,
-                ratings_per_comparison=data["ratings_per_comparison"],
-                overlap=data["overlap"],
-                gold_fraction=data["gold_fraction"],
-                quota_per_rater=data["quota_per_rater"],
-                min_seconds=DEFAULT_MIN_SECONDS if data["min_seconds"] is None else data["min_seconds"],
-                instructions=data["instructions"],
-                raters=data["raters"],
-                created_by=request.user,  # type: ignore[arg-type]
-                answered_only=data["answered_only"],
-                stop_when_settled=data["stop_when_settled"],
-                **form.settling_options(),
-                open_now=data["open_now"],
-                sample=data["sample"],
-                sample_seed=data["sample_seed"],
-                categories=(data["categories"] or "").split(","),
-                rate=data["rate"] or Campaign.Rate.PER_TURN,
-            )
-        except services.CampaignError as exc:
-            form.add_error(None, str(exc))
-        else:
-            opened = " and opened to raters" if data["open_now"] else ""
-            messages.success(
-                request,
-                f"Campaign {campaign.name} built with {campaign.comparisons.count()} comparisons{opened}.",
-            )
-            if form.coverage is not None and not form.coverage.complete:
-                messages.info(request, f"Built over the answered prompts only: {form.coverage.describe()}.")
-            _warn_infeasible(request, campaign)
-            return redirect("hub:campaign_detail", pk=campaign.pk)
-    context = {"form": form, "coverage_rows": coverage_table()}
-    return render(request, "annotate/campaign_form.html", context)
 
 
 @researcher_required
@@ -310,7 +256,7 @@ def campaign_raters(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{user.username}: {action} done.")
-        _warn_infeasible(request, campaign)
+        warn_infeasible(request, campaign)
     return redirect("hub:campaign_detail", pk=pk)
 
 

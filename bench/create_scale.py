@@ -1,7 +1,7 @@
 """How long does it take to create a campaign of a million comparisons, and to import 500,000 lines? (issue 31)
 
     bin/with-services .venv/bin/python bench/create_scale.py [--small 10000] [--large 1000000]
-        [--lines 500000] [--answer-chars 300]
+        [--lines 500000] [--answer-chars 300] [--skip-imports] [--skip-job]
 
 Needs PostgreSQL (DATABASE_URL, as bin/with-services sets it on a throwaway server); it migrates
 that database and builds its own data there. What it times, each with the process's peak RSS after it:
@@ -14,8 +14,11 @@ that database and builds its own data there. What it times, each with the proces
   contract JSONL file, and the outputs importer (`outputs_import`, as `import_outputs` calls it)
   on a --lines-line `{"prompt_id", "response"}` file for that set.
 
-The last line is `create_s=… import_eval_s=… import_outputs_s=… peak_mb=…`: creation of the large
-campaign, the two imports, and the peak RSS of the whole run in MiB.
+The large campaign is also built as the web form builds one that size (`job_s`): by the build job,
+a batch committed at a time, the runner called in this process (no broker).
+
+The last line is `create_s=… job_s=… import_eval_s=… import_outputs_s=… peak_mb=…`: creation of the
+large campaign (in one transaction, then as a job), the two imports, and the peak RSS in MiB.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,6 +45,8 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from annotate.build_jobs import campaign_build_start  # noqa: E402
+from annotate.build_runner import campaign_build_run  # noqa: E402
 from annotate.services import campaign_create  # noqa: E402
 from core.models import JobStatus  # noqa: E402
 from eval_sets.models import EvalSet, Prompt  # noqa: E402
@@ -81,18 +87,21 @@ def answered_set(name: str, n_prompts: int, answer_chars: int, systems: tuple[st
     return es
 
 
-def create(label: str, size: int, answer_chars: int) -> float:
+def create(label: str, size: int, answer_chars: int, *, job: bool = False) -> float:
+    """Seconds to build the campaign: by `campaign_create` in one transaction, or (`job`) as the web
+    form builds a large one, by the build job (annotate.build_runner, in this process), batch by batch."""
     es = answered_set(f"create-{label}", -(-size // (len(SYSTEMS) - 1)), answer_chars)
+    options: dict[str, Any] = {
+        "eval_set": es, "systems": list(SYSTEMS), "baseline": SYSTEMS[0], "ratings_per_comparison": 2,
+    }  # fmt: skip
     start = time.perf_counter()
-    campaign = campaign_create(
-        name=f"create-{label}",
-        eval_set=es,
-        systems=list(SYSTEMS),
-        baseline=SYSTEMS[0],
-        ratings_per_comparison=2,
-        overlap=0.1,
-        seed=1,
-    )
+    if job:
+        campaign = campaign_create(name=f"create-{label}", overlap=0.1, build=False, **options)
+        build = campaign_build_run(build_id=campaign_build_start(campaign=campaign, seed=1).pk)
+        if build.status != JobStatus.DONE:
+            raise SystemExit(f"the build job ended {build.status}: {build.error}")
+    else:
+        campaign = campaign_create(name=f"create-{label}", overlap=0.1, seed=1, **options)
     seconds = time.perf_counter() - start
     n = campaign.comparisons.count()
     out = io.StringIO()
@@ -151,20 +160,24 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=500_000)
     parser.add_argument("--answer-chars", type=int, default=300)
     parser.add_argument("--skip-imports", action="store_true")
+    parser.add_argument(
+        "--skip-job", action="store_true", help="do not build the large campaign as a job too"
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("needs PostgreSQL: run it under bin/with-services (or with DATABASE_URL)")
-        print("create_s=na import_eval_s=na import_outputs_s=na peak_mb=na")
+        print("create_s=na job_s=na import_eval_s=na import_outputs_s=na peak_mb=na")
         sys.exit(1)
     call_command("migrate", verbosity=0)
     create("small", args.small, args.answer_chars)
     create_s = create("large", args.large, args.answer_chars)
+    job_s = float("nan") if args.skip_job else create("large-job", args.large, args.answer_chars, job=True)
     import_eval_s = import_outputs_s = float("nan")
     if not args.skip_imports:
         with tempfile.TemporaryDirectory() as folder:
             import_eval_s, import_outputs_s = imports(args.lines, Path(folder))
     print(
-        f"create_s={create_s:.1f} import_eval_s={import_eval_s:.1f} import_outputs_s={import_outputs_s:.1f}"
+        f"create_s={create_s:.1f} job_s={job_s:.1f} import_eval_s={import_eval_s:.1f} import_outputs_s={import_outputs_s:.1f}"
         f" peak_mb={peak_mb():.0f}"
     )
 

@@ -209,6 +209,8 @@ else:
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Task modules not named tasks.py, which autodiscovery would not find (why: annotate/build_tasks.py).
+CELERY_IMPORTS = ("annotate.build_tasks",)
 CELERY_TASK_ROUTES = {
     "generation.tasks.*": {"queue": "gpu"},
     "finetune.tasks.*": {"queue": "gpu"},

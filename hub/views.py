@@ -11,6 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from analysis.quality_flags import REASON_MAX_CHARS
+from annotate.build_jobs import campaign_build_line
+from annotate.build_models import CampaignBuild
 from annotate.comments import LATEST_COMMENTS, campaign_latest_comments
 from annotate.forms import rater_users
 from annotate.models import Campaign
@@ -39,6 +41,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("eval_set"), pk=pk)
+    if campaign.status == Campaign.Status.BUILDING:
+        # Its rows are still being written: the page is the build's progress, not figures over a part.
+        build = CampaignBuild.objects.filter(campaign=campaign).first()
+        line = "" if build is None else campaign_build_line(job=build)
+        context = {"campaign": campaign, "systems": campaign.system_names(), "build": build, "line": line}
+        return render(request, "hub/campaign_building.html", context)
     summary = campaign_page_summary(campaign=campaign)
     in_pool = {rater.rater_id for rater in summary["raters"] if rater.in_pool}
     context = {

@@ -189,7 +189,7 @@ def external_check(*, entry_token: str, query: Mapping[str, str]) -> Entry:
         raise LinkError("This link belongs to another study (its STUDY_ID does not match).")
     bound = _bound_rater(campaign=campaign, external_id=external_id)
     if bound is None:
-        if campaign.status == Campaign.Status.DRAFT:
+        if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.BUILDING):
             raise LinkError("This study is not open at the moment.")
         if study_full(campaign=campaign):
             raise StudyFull()

@@ -33,6 +33,7 @@ from generation.models import ModelSpec, Sample
 _FETCH = 2000
 # Called after each written batch with (comparisons written, comparisons in all).
 BuildProgress = Callable[[int, int], None]
+BatchHook = Callable[[int, int], None]
 
 
 @dataclass
@@ -77,30 +78,33 @@ def _answered(*, job_id: int, pool: _Pool) -> bytearray:
     return bytearray(mask == (1 << (pool.turns[i] + 1)) - 2 for i, mask in enumerate(masks))
 
 
-def _pair_answers(*, job_a: int, job_b: int, eval_set_id: int) -> Iterator[tuple[int, dict[int, tuple]]]:
-    """(prompt id, turn -> (sample a, text a, sample b, text b)) for each prompt both jobs answered, in
-    set order; read through a server-side cursor on PostgreSQL, a fetch at a time."""
-    sample, prompt = Sample._meta.db_table, Prompt._meta.db_table
-    sql = (
-        f"SELECT p.id, sa.turn, sa.id, sa.text, sb.id, sb.text FROM {prompt} p"
-        f" JOIN {sample} sa ON sa.prompt_id = p.id AND sa.job_id = %s AND sa.selected = %s"
-        f" JOIN {sample} sb ON sb.prompt_id = p.id AND sb.job_id = %s AND sb.selected = %s AND sb.turn = sa.turn"
-        ' WHERE p.eval_set_id = %s ORDER BY p.position, p.id, sa.turn, sa."index", sb."index"'
-    )
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, [job_a, True, job_b, True, eval_set_id])
-        current: int | None = None
-        turns: dict[int, tuple] = {}
-        while rows := cursor.fetchmany(_FETCH):
-            for prompt_id, turn, id_a, text_a, id_b, text_b in rows:
-                if prompt_id != current:
-                    if current is not None:
-                        yield current, turns
-                    current, turns = prompt_id, {}
+def _pair_answers(*, job_a: int, job_b: int, prompt_ids: list[int]) -> Iterator[tuple[int, dict[int, tuple]]]:
+    """(prompt id, turn -> (sample a, text a, sample b, text b)) for each of `prompt_ids`, in that order.
+
+    One query per `_FETCH` prompts, each its own statement: the build commits batch by batch, which
+    would close a server-side cursor held across it. A prompt missing from the answers means they
+    changed since the build checked them.
+    """
+    sample = Sample._meta.db_table
+    for start in range(0, len(prompt_ids), _FETCH):
+        page = prompt_ids[start : start + _FETCH]
+        sql = (
+            f"SELECT sa.prompt_id, sa.turn, sa.id, sa.text, sb.id, sb.text FROM {sample} sa"
+            f" JOIN {sample} sb ON sb.prompt_id = sa.prompt_id AND sb.job_id = %s AND sb.selected = %s"
+            f" AND sb.turn = sa.turn WHERE sa.job_id = %s AND sa.selected = %s"
+            f" AND sa.prompt_id IN ({', '.join(['%s'] * len(page))})"
+            ' ORDER BY sa.prompt_id, sa.turn, sa."index", sb."index"'
+        )
+        by_prompt: dict[int, dict[int, tuple]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [job_b, True, job_a, True, *page])
+            for prompt_id, turn, id_a, text_a, id_b, text_b in cursor.fetchall():
                 # Two selected answers to one turn: the last (highest index) wins, as it did.
-                turns[turn] = (id_a, text_a, id_b, text_b)
-        if current is not None:
-            yield current, turns
+                by_prompt.setdefault(prompt_id, {})[turn] = (id_a, text_a, id_b, text_b)
+        for prompt_id in page:
+            if prompt_id not in by_prompt:
+                raise CampaignError("the set's answers changed while the campaign was being built")
+            yield prompt_id, by_prompt.pop(prompt_id)
 
 
 def _jobs(campaign: Campaign, models: list[ModelSpec]) -> dict[int, int]:
@@ -128,8 +132,15 @@ def build_rows(
     answered_only: bool,
     progress: BuildProgress | None = None,
     batch_size: int | None = None,
+    skip: int = 0,
+    on_batch: BatchHook | None = None,
 ) -> int:
-    """Write one comparison per (prompt, rated turn, pair); returns how many. `progress(done, total)`."""
+    """Write one comparison per (prompt, rated turn, pair); returns how many there are in all.
+
+    `skip`: how many rows, in build order, a build of the same seed already wrote (they are drawn
+    again, not written). `on_batch(done, total)` runs inside each batch's transaction, before it
+    commits; `progress(done, total)` after it.
+    """
     pairs = campaign_pairs(campaign=campaign)
     models = list({m.pk: m for pair in pairs for m in pair}.values())
     jobs = _jobs(campaign, models)
@@ -157,28 +168,30 @@ def build_rows(
     overlap = bytearray(total)
     for slot in rng.sample(range(total), round(campaign.overlap * total)):
         overlap[slot] = 1
-    is_chosen = bytearray(len(pool.ids))
-    for i in chosen:
-        is_chosen[i] = 1
     writer = ComparisonBatches(
         campaign=campaign,
         progress=None if progress is None else (lambda done: progress(done, total)),
         batch_size=batch_size,
+        skip=skip,
+        on_batch=None if on_batch is None else (lambda done: on_batch(done, total)),
     )
     slot = 0
+    chosen_ids = [pool.ids[i] for i in chosen]
     for (system_a, system_b), pair_sides in zip(pairs, sides, strict=True):
-        answers = _pair_answers(
-            job_a=jobs[system_a.pk], job_b=jobs[system_b.pk], eval_set_id=campaign.eval_set_id
-        )
-        position = 0  # the prompt's place among the chosen, which picks its side
-        for prompt_id, by_turn in answers:
-            at = pool.index.get(prompt_id)
-            if at is None or not is_chosen[at]:
-                continue
-            if prompt_id != pool.ids[chosen[position]]:
-                raise CampaignError("the set's answers changed while the campaign was being built")
-            turn_count = pool.turns[at]
+        if slot + n_items <= skip:
+            # A resumed build, past this pair's rows: drawn again (the draws after depend on them),
+            # with no answer read.
+            for _ in range(n_items):
+                rng.randrange(ORDER_PRIME)
+            writer.pass_over(n_items)
+            slot += n_items
+            continue
+        answers = _pair_answers(job_a=jobs[system_a.pk], job_b=jobs[system_b.pk], prompt_ids=chosen_ids)
+        for position, (prompt_id, by_turn) in enumerate(answers):
+            turn_count = pool.turns[pool.index[prompt_id]]
             for turn in (turn_count,) if conversation else range(1, turn_count + 1):
+                if turn not in by_turn:
+                    raise CampaignError("the set's answers changed while the campaign was being built")
                 id_a, text_a, id_b, text_b = by_turn[turn]
                 writer.add(
                     BuiltRow(
@@ -198,9 +211,6 @@ def build_rows(
                     )
                 )
                 slot += 1
-            position += 1
-        if position != len(chosen):
-            raise CampaignError("the set's answers changed while the campaign was being built")
     writer.flush()
     return writer.written
 

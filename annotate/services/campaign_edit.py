@@ -103,6 +103,11 @@ def _check(campaign: Campaign, changes: dict[str, Any], served: _Served) -> None
             f"alpha cannot change once the campaign has ratings ({served.ratings}): it is the level of the "
             "anytime-valid interval, and choosing it after seeing ratings would void its guarantee",
         )
+    if "ratings_per_comparison" in changes and campaign.status == Campaign.Status.BUILDING:
+        # The build job draws every row's `needed` from the value it started with.
+        raise CampaignEditError(
+            "ratings_per_comparison", "the campaign is still being built: change this once its build is done"
+        )
     k = changes.get("ratings_per_comparison", campaign.ratings_per_comparison)
     if not 1 <= k <= 50:
         raise CampaignEditError("ratings_per_comparison", "ratings per comparison must be between 1 and 50")

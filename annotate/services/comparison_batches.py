@@ -13,12 +13,11 @@ transition table, SQLite's once per row (annotate/migrations/0013_serving_counte
 from __future__ import annotations
 
 import base64
-import json
 import os
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from django.db import connection
+from django.db import connection, transaction
 from psycopg.copy import QueuedLibpqWriter
 
 from annotate.models import Campaign, Comparison, ComparisonTexts
@@ -80,12 +79,13 @@ def _tokens(n: int) -> list[str]:
     ]
 
 
-def _json_list(texts: list[str]) -> str:
-    return json.dumps(texts) if texts else "[]"  # most items are a first turn, with no history
-
-
 class ComparisonBatches:
-    """Collects built rows and writes them `batch_size` at a time; `progress(done)` after each batch."""
+    """Collects built rows and writes them `batch_size` at a time, each batch in a transaction of its own.
+
+    The first `skip` rows added are dropped: a resumed build wrote them before. `on_batch(done)` runs
+    inside each batch's transaction (the build job records its count there, so that count and rows
+    commit together); `progress(done)` after it. `done` and `written` count the skipped rows too.
+    """
 
     def __init__(
         self,
@@ -93,17 +93,31 @@ class ComparisonBatches:
         campaign: Campaign,
         batch_size: int | None = None,
         progress: Callable[[int], None] | None = None,
+        skip: int = 0,
+        on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self.campaign = campaign
         self.batch_size = batch_size or BATCH_SIZE
         self.progress = progress
+        self.on_batch = on_batch
         self.rows: list[BuiltRow] = []
-        self.written = 0
+        self.skip = skip
+        self.written = skip
         self.copy = connection.vendor == "postgresql"
         self._others, self._defaults = _other_columns()
         self._sequence: str | None = None
+        self._type_names: dict[str, dict[str, str]] = {}
+
+    def pass_over(self, n: int) -> None:
+        """`n` rows the build did not even make, all among the first `skip`."""
+        if n > self.skip:
+            raise ValueError(f"{n} rows passed over, but only {self.skip} are left to skip")
+        self.skip -= n
 
     def add(self, row: BuiltRow) -> None:
+        if self.skip:
+            self.skip -= 1
+            return
         self.rows.append(row)
         if len(self.rows) >= self.batch_size:
             self.flush()
@@ -111,11 +125,14 @@ class ComparisonBatches:
     def flush(self) -> None:
         if not self.rows:
             return
-        if self.copy:
-            self._copy(self.rows)
-        else:
-            self._bulk_create(self.rows)
-        self.written += len(self.rows)
+        with transaction.atomic():
+            if self.copy:
+                self._copy(self.rows)
+            else:
+                self._bulk_create(self.rows)
+            self.written += len(self.rows)
+            if self.on_batch is not None:
+                self.on_batch(self.written)
         self.rows = []
         if self.progress is not None:
             self.progress(self.written)
@@ -145,6 +162,17 @@ class ComparisonBatches:
             batch_size=500,
         )
 
+    def _types(self, cursor: Any, table: str, columns: tuple[str, ...]) -> list[str]:
+        """The columns' type names, in order, for a binary COPY (read once per table)."""
+        if table not in self._type_names:
+            cursor.execute(
+                "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                [table],
+            )
+            self._type_names[table] = dict(cursor.fetchall())
+        return [self._type_names[table][c] for c in columns]
+
     def _copy(self, rows: list[BuiltRow]) -> None:
         comparison_table = Comparison._meta.db_table
         with connection.cursor() as cursor:
@@ -157,9 +185,12 @@ class ComparisonBatches:
             columns = ", ".join((*_BUILT, *self._others))
             campaign_id, defaults = self.campaign.pk, self._defaults
             # The queued writer sends from a thread of its own, so PostgreSQL takes in one batch's
-            # rows while this thread is still formatting them.
-            statement = f"COPY {comparison_table} ({columns}) FROM STDIN"
+            # rows while this thread is still formatting them. Binary: PostgreSQL parses no text
+            # (about a tenth less of its time, measured at 100,000 comparisons).
+            statement = f"COPY {comparison_table} ({columns}) FROM STDIN (FORMAT BINARY)"
+            types = self._types(cursor, comparison_table, (*_BUILT, *self._others))
             with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:
+                copy.set_types(types)
                 for pk, token, r in zip(ids, _tokens(len(rows)), rows, strict=True):
                     copy.write_row(
                         (
@@ -179,8 +210,10 @@ class ComparisonBatches:
                         )
                     )
             texts_table = ComparisonTexts._meta.db_table
-            statement = f"COPY {texts_table} ({', '.join(_TEXT_COLUMNS)}) FROM STDIN"
+            statement = f"COPY {texts_table} ({', '.join(_TEXT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+            types = self._types(cursor, texts_table, _TEXT_COLUMNS)
             with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:
+                copy.set_types(types)
                 for pk, r in zip(ids, rows, strict=True):
-                    # jsonb columns take their JSON text, as Django's JSONField writes it.
-                    copy.write_row((pk, r.text_a, r.text_b, _json_list(r.history_a), _json_list(r.history_b)))
+                    # The jsonb dumper writes each list with json.dumps, as Django's JSONField does.
+                    copy.write_row((pk, r.text_a, r.text_b, r.history_a, r.history_b))

@@ -42,6 +42,9 @@ def gold_upload(
         )
     except PairFileError as exc:
         raise CampaignError(str(exc)) from None
+    if campaign.status == Campaign.Status.BUILDING:
+        # The build has not yet written every prompt it serves: one could yet meet a gold pair's.
+        raise CampaignError("the campaign is still being built: upload gold pairs once its build is done")
     rng = secret_rng(seed=seed, purpose="gold-sides")
     prompts = {p.uid: p for p in Prompt.objects.filter(eval_set=campaign.eval_set)}
     served = set(

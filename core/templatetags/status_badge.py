@@ -22,6 +22,7 @@ TONES = {
     "closed": "done",
     "paused": "queued",
     "draft": "queued",
+    "building": "running",
 }
 
 

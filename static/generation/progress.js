@@ -10,6 +10,9 @@
     if (bar) { bar.max = data.prompts_total; bar.value = data.prompts_done; }
     var count = el.querySelector('[data-field="count"]');
     if (count) { count.textContent = data.prompts_done + " / " + data.prompts_total; }
+    // A page-wide line the server words (a campaign's "Building: 430,000 of 1,000,000 comparisons").
+    var line = document.querySelector('[data-field="line"]');
+    if (line && data.line) { line.textContent = data.line; }
     var rate = el.querySelector('[data-field="rate"]');
     if (rate) { rate.textContent = data.tokens_per_second === null ? "—" : Math.round(data.tokens_per_second); }
   }
