@@ -200,6 +200,8 @@ def _build_counted(values: Mapping[str, Any], *, cells: bool = False) -> Callabl
     campaign, rater, now = values["campaign"], values["rater"], values["now"]
     # Over comparisons (`here`) and over rows naming one (`there`): the item is in an open cell.
     here, there = (Q(cell__closed_rule=""), Q(comparison__cell__closed_rule="")) if cells else (Q(), Q())
+    # The held item is shown again unless its cell closed meanwhile (a gold check has no cell).
+    shown = (Q(comparison__gold_answer__isnull=False) | there) if cells else Q()
     mine = Rating.objects.filter(campaign_id=campaign, rater_id=rater)
     rated_by_me = Exists(Rating.objects.filter(comparison=OuterRef("comparison"), rater_id=rater))
     leases = Lease.objects.filter(campaign_id=campaign, rater_id=rater).exclude(rated_by_me)
@@ -249,7 +251,11 @@ def _build_counted(values: Mapping[str, Any], *, cells: bool = False) -> Callabl
             )
         ),
         "held": Subquery(
-            leases.filter(held).order_by().values("campaign").annotate(m=Max("comparison_id")).values("m")
+            leases.filter(held, shown)
+            .order_by()
+            .values("campaign")
+            .annotate(m=Max("comparison_id"))
+            .values("m")
         ),
     }
     rows = Campaign.objects.filter(pk=campaign).annotate(**counts).values(*counts)
