@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import io
 import random
 from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -156,7 +158,7 @@ def test_serving_takes_the_drawn_cell_through_its_index_and_never_a_closed_one(c
     for _ in range(12):
         with CaptureQueriesContext(connection) as captured:
             item = item_next(campaign=campaign, rater=rater)
-        assert item is not None and item.cell_id != closed.pk
+        assert item is not None and item.cell_id is not None and item.cell_id != closed.pk
         served[item.cell_id] += 1
         rating_submit(campaign=campaign, rater=rater, token=item.token, side="left")
     assert len(served) > 1
@@ -204,3 +206,20 @@ def test_before_its_first_refresh_a_settled_campaign_is_served_from_the_campaign
     assert item is not None
     pick = [q["sql"] for q in captured.captured_queries if "LIMIT 32" in q["sql"]]
     assert pick and "comparison_pool" in _plan(pick[0])
+
+
+def test_the_check_names_a_cell_counter_that_drifted_and_a_comparison_outside_its_cell(
+    campaign_factory, make_rater
+):
+    campaign = campaign_factory(n_prompts=12, raters=[make_rater("r1")], stop_when_settled=True)
+    out = io.StringIO()
+    call_command("serving_check", "--campaign", campaign.name, stdout=out)
+    assert out.getvalue().strip().endswith("drift=0")
+    # Writes behind the triggers' back (an update of the counter, a comparison moved out of its cell).
+    SettleTally.objects.filter(cell__campaign=campaign).update(open_items=0)
+    Comparison.objects.filter(pk=campaign.comparisons.order_by("pk")[0].pk).update(cell=None)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="counters differ"):
+        call_command("serving_check", "--campaign", campaign.name, stdout=out)
+    assert "open items of cell" in out.getvalue()
+    assert "comparisons outside their own cell is 1, recounted 0" in out.getvalue()
