@@ -214,9 +214,10 @@ def _pools(
     if groups is not None:
         # Stop-when-settled, once cells are drawn: the drawn cell's items first, then the other groups
         # (`cell_groups`), each walked along its cells' indexes like the pool below.
-        split = ORDER_PRIME - order[1]
+        # The drawn cells are open: their rows need no test of their cell against the closed ones.
+        split, rows = ORDER_PRIME - order[1], Comparison.objects.filter(campaign=campaign)
         for cells in groups:
-            built = partial(_pool, base, campaign=campaign, rater=rater, order=order, cells=cells)
+            built = partial(_pool, rows, campaign=campaign, rater=rater, order=order, cells=cells)
             yield _Pool(built, split=split, cells=cells)
         yield _Pool(fresh)  # items whose counted leases may have run out
     elif fresh_first and not (settled and gold):  # (settled, before its first refresh: no cell is closed)
