@@ -11,8 +11,9 @@ refreshed once so that serving draws cells, then rated service-level as bench/ra
 the rating page's per-rating call (`rating_submit_and_serve`), --raters threads x --ratings ratings
 each, p50 and p95 per call. The refresh the ratings ask for is queued, not run: it is the worker's
 cost, not the rating's. The last line is
-`mode=… small=… large=… p50_small_ms=… p95_small_ms=… p50_large_ms=… p95_large_ms=… p50_ratio=… p95_ratio=…`
-(large over small: 1.00 is flat).
+`mode=… small=… large=… p50_small_ms=… p95_small_ms=… p50_large_ms=… p95_large_ms=… p50_ratio=… p95_ratio=…
+create_large_s=…` (large over small for the ratios: 1.00 is flat; `create_large_s`: `campaign_create` of
+the large campaign, its cells included).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import secrets
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,22 +51,25 @@ from core.users import user_create  # noqa: E402
 SYSTEMS = {"settled": ("settle-a", "settle-b"), "adaptive": ("settle-a", "settle-b", "settle-c")}
 
 
-def build(name: str, size: int, mode: str, n_raters: int) -> tuple[Campaign, list]:
-    """A stop-when-settled campaign of about `size` comparisons, refreshed once, and its raters."""
+def build(name: str, size: int, mode: str, n_raters: int) -> tuple[Campaign, list, float]:
+    """A stop-when-settled campaign of about `size` comparisons, refreshed once, and its raters; returns
+    the seconds `campaign_create` took (giving the comparisons their cells included)."""
     systems = SYSTEMS[mode]
     pairs = len(systems) * (len(systems) - 1) // 2
     es = answered_set(name, -(-size // pairs), 60, systems=systems)
     raters = [user_create(username=f"{name}-{i:03d}", role="rater") for i in range(n_raters)]
+    start = time.perf_counter()
     campaign = campaign_create(
         name=name, eval_set=es, systems=list(systems), ratings_per_comparison=2, raters=raters,
         stop_when_settled=True,
     )  # fmt: skip
+    create_s = time.perf_counter() - start
     campaign.status = Campaign.Status.OPEN
     campaign.save()
     campaign_settle_refresh(campaign_id=campaign.pk)  # the cells serving draws from
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return campaign, raters
+    return campaign, raters, create_s
 
 
 def main() -> None:
@@ -84,14 +89,14 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     results = {}
     for label, size in (("small", args.small), ("large", args.large)):
-        campaign, raters = build(f"{args.mode}-{label}", size, args.mode, args.raters)
+        campaign, raters, create_s = build(f"{args.mode}-{label}", size, args.mode, args.raters)
         n = Comparison.objects.filter(campaign=campaign).count()
         cells = SequentialCell.objects.filter(campaign=campaign).count()
         times = serve(campaign, raters, args.ratings)
         twice, over = sound(campaign)
-        results[label] = (statistics.median(times), pct(times, 0.95))
+        results[label] = (statistics.median(times), pct(times, 0.95), create_s)
         print(
-            f"{label}: {n} comparisons, {cells} cells; per rating p50 {1000 * results[label][0]:.1f} ms,"
+            f"{label}: {n} comparisons, {cells} cells, built in {create_s:.1f} s; per rating p50 {1000 * results[label][0]:.1f} ms,"
             f" p95 {1000 * results[label][1]:.1f} ms ({len(times)} calls, {args.raters} threads);"
             f" rated twice {twice}, over-rated {over}",
             flush=True,
@@ -101,7 +106,7 @@ def main() -> None:
         f"mode={args.mode} small={args.small} large={args.large}"
         f" p50_small_ms={1000 * small[0]:.1f} p95_small_ms={1000 * small[1]:.1f}"
         f" p50_large_ms={1000 * large[0]:.1f} p95_large_ms={1000 * large[1]:.1f}"
-        f" p50_ratio={large[0] / small[0]:.2f} p95_ratio={large[1] / small[1]:.2f}"
+        f" p50_ratio={large[0] / small[0]:.2f} p95_ratio={large[1] / small[1]:.2f} create_large_s={large[2]:.1f}"
     )
 
 
