@@ -223,3 +223,14 @@ def test_the_check_names_a_cell_counter_that_drifted_and_a_comparison_outside_it
         call_command("serving_check", "--campaign", campaign.name, stdout=out)
     assert "open items of cell" in out.getvalue()
     assert "comparisons outside their own cell is 1, recounted 0" in out.getvalue()
+
+
+def test_a_settled_campaign_goes_with_its_cells_and_their_counters(campaign_factory, make_rater):
+    rater = make_rater("r1")
+    campaign = _settled(campaign_factory, [rater], n_prompts=12)
+    item = item_next(campaign=campaign, rater=rater)
+    assert item is not None
+    rating_submit(campaign=campaign, rater=rater, token=item.token, side="left")
+    campaign.delete()
+    assert not SequentialCell.objects.exists() and not SettleTally.objects.exists()
+    assert not Comparison.objects.exists()
