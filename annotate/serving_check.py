@@ -79,14 +79,11 @@ def _cell_drift(campaign: Campaign) -> list[Drift]:
             "cell_id", "slot", "open_items"
         )
     }
-    drift = [
-        Drift(
-            campaign.name, f"open items of cell {cell} slot {slot}", stored.get(key, 0), counted.get(key, 0)
-        )
-        for key in sorted(set(counted) | set(stored))
-        for cell, slot in [key]
-        if stored.get(key, 0) != counted.get(key, 0)
-    ]
+    drift = []
+    for cell, slot in sorted(set(counted) | set(stored)):
+        had, has = stored.get((cell, slot), 0), counted.get((cell, slot), 0)
+        if had != has:
+            drift.append(Drift(campaign.name, f"open items of cell {cell} slot {slot}", had, has))
     # Every regular comparison is in the cell of its own pair, category and setting.
     regular = Comparison.objects.filter(campaign=campaign, system_a__isnull=False, system_b__isnull=False)
     astray = regular.filter(
