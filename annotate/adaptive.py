@@ -12,13 +12,14 @@ the same way whatever cell an item comes from.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from analysis.pair_weights import FLOOR_SHARE, cell_weights, pair_weights
 from annotate.models import Campaign, Comparison, SequentialCell
 
-__all__ = ["FLOOR_SHARE", "adaptive_rank", "cell_weights", "draw_cell", "open_cells_only"]
+__all__ = ["FLOOR_SHARE", "adaptive_rank", "cell_groups", "cell_weights", "draw_cell", "open_cells_only"]
 
 _rng = random.SystemRandom()
 
@@ -44,6 +45,38 @@ def open_cells_only(qs: QuerySet[Comparison], *, campaign: Campaign) -> QuerySet
     return qs.exclude(Q(gold_answer__isnull=True) & _closed_cell())
 
 
+def _cell_rows(campaign: Campaign) -> list[tuple[Any, ...]]:
+    """The cells a refresh has written (``share`` > 0; before the first, serving draws no cell), each as
+    (pk, system_a_id, system_b_id, category, setting, ci_low, ci_high, ratings, pair_se, closed_rule)."""
+    return list(
+        SequentialCell.objects.filter(campaign=campaign, share__gt=0).values_list(
+            "pk", "system_a_id", "system_b_id", "category", "setting", "ci_low", "ci_high", "ratings",
+            "pair_se", "closed_rule",
+        )
+    )  # fmt: skip
+
+
+def _draw(rows: list[tuple[Any, ...]], rng: random.Random) -> tuple[tuple[Any, ...], bool] | None:
+    """The drawn open row of ``_cell_rows`` and whether it was drawn through its pair (``draw_cell``)."""
+    open_rows = [row for row in rows if not row[9]]
+    if not open_rows:
+        return None
+    pairs = sorted({(row[1], row[2]) for row in open_rows})
+    by_pair = len(pairs) > 1 and all(row[8] is not None for row in open_rows)
+    if by_pair:
+        # A pair's ratings count its closed cells too: they are part of what the fit knows.
+        counts = dict.fromkeys(pairs, 0)
+        for row in rows:
+            if (row[1], row[2]) in counts:
+                counts[(row[1], row[2])] += row[7]
+        ses = {(row[1], row[2]): float(row[8] or 0.0) for row in open_rows}
+        weights = pair_weights([ses[p] for p in pairs], [counts[p] for p in pairs])
+        pair = rng.choices(pairs, weights=weights)[0]
+        open_rows = [row for row in open_rows if (row[1], row[2]) == pair]
+    weights = cell_weights([max(row[6] - row[5], 0.0) for row in open_rows])
+    return rng.choices(open_rows, weights=weights)[0], by_pair
+
+
 def draw_cell(*, campaign: Campaign, rng: random.Random | None = None) -> tuple[Cell, bool] | None:
     """The open cell serving prefers now, and whether it was drawn through its pair (more than two systems).
 
@@ -51,31 +84,32 @@ def draw_cell(*, campaign: Campaign, rng: random.Random | None = None) -> tuple[
     Bradley-Terry uncertainty the updater stored: first a pair (``pair_weights``: the least certain
     comparisons most often, every open pair sometimes), then a cell of that pair by width.
     """
-    rows = list(
-        SequentialCell.objects.filter(campaign=campaign).values_list(
-            "system_a_id", "system_b_id", "category", "setting", "ci_low", "ci_high", "ratings", "pair_se",
-            "closed_rule",
-        )
-    )  # fmt: skip
-    open_rows = [row for row in rows if not row[8]]
-    if not open_rows:
+    drawn = _draw(_cell_rows(campaign), rng or _rng)
+    if drawn is None:
         return None
-    rng = rng or _rng
-    pairs = sorted({(row[0], row[1]) for row in open_rows})
-    by_pair = len(pairs) > 1 and all(row[7] is not None for row in open_rows)
-    if by_pair:
-        # A pair's ratings count its closed cells too: they are part of what the fit knows.
-        counts = dict.fromkeys(pairs, 0)
-        for row in rows:
-            if (row[0], row[1]) in counts:
-                counts[(row[0], row[1])] += row[6]
-        ses = {(row[0], row[1]): float(row[7] or 0.0) for row in open_rows}
-        weights = pair_weights([ses[p] for p in pairs], [counts[p] for p in pairs])
-        pair = rng.choices(pairs, weights=weights)[0]
-        open_rows = [row for row in open_rows if (row[0], row[1]) == pair]
-    weights = cell_weights([max(high - low, 0.0) for *_, low, high, _n, _se, _rule in open_rows])
-    a, b, category, setting, *_ = rng.choices(open_rows, weights=weights)[0]
+    (_pk, a, b, category, setting, *_), by_pair = drawn
     return (a, b, category, setting), by_pair
+
+
+def cell_groups(*, campaign: Campaign, rng: random.Random | None = None) -> list[list[int]] | None:
+    """The open cells serving looks in, by id, group after group, in the order ``adaptive_rank`` ranks them.
+
+    The drawn cell (``draw_cell``); with several pairs drawn by Bradley-Terry uncertainty, the drawn
+    pair's other open cells; then every other open cell. Each group's items come in the rater's own
+    order (annotate.picking walks each cell's index). None before the first refresh, when serving draws
+    no cell and no cell is closed; an empty list when every cell is closed.
+    """
+    rows = _cell_rows(campaign)
+    if not rows:
+        return None
+    drawn = _draw(rows, rng or _rng)
+    if drawn is None:
+        return []
+    row, by_pair = drawn
+    open_rows = [r for r in rows if not r[9] and r[0] != row[0]]
+    pair = [r[0] for r in open_rows if (r[1], r[2]) == (row[1], row[2])] if by_pair else []
+    rest = [r[0] for r in open_rows if r[0] not in pair]
+    return [group for group in ([row[0]], pair, rest) if group]
 
 
 def adaptive_rank(

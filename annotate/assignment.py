@@ -112,7 +112,7 @@ def _serve(
             "step": progress.done,  # the rater's order is drawn afresh at each rating
             # Unless everything left to the rater is an item they skipped, the item is one they
             # never saw. (Stop-when-settled campaigns draw their order at each call: one path.)
-            "fresh_first": not (progress.only_skipped or campaign.stop_when_settled),
+            "fresh_first": not progress.only_skipped,
         }  # fmt: skip
         if progress.gold_owed and rng.random() * progress.remaining < progress.gold_owed:
             picked = item_pick(base, gold=True, **kw)

@@ -218,6 +218,14 @@ class Comparison(models.Model):
     # drawn ones (label_rank 0) before the rest (1); every other comparison keeps 0.
     label_probability = models.FloatField(null=True, blank=True)
     label_rank = models.PositiveSmallIntegerField(default=0)
+    # Stop-when-settled campaigns: the category x setting cell of the item's pair (annotate.settle_cells),
+    # set once after the build; serving draws a cell's items from its own index and counts its room
+    # in `SettleTally`. NULL elsewhere and for uploaded gold pairs. No database constraint: the cell
+    # goes with its campaign, as the comparison does, in whatever order a delete takes them.
+    cell = models.ForeignKey(
+        "annotate.SequentialCell", null=True, blank=True, on_delete=models.DO_NOTHING,
+        related_name="+", db_constraint=False,
+    )  # fmt: skip
 
     class Meta:
         ordering = ["campaign", "id"]
@@ -391,4 +399,4 @@ from annotate.recruiting_models import (  # noqa: E402, F401
     PracticeItem,
 )
 from annotate.serving_models import ServingTally  # noqa: E402, F401
-from annotate.settling_models import CampaignSettling, SequentialCell  # noqa: E402, F401
+from annotate.settling_models import CampaignSettling, SequentialCell, SettleTally  # noqa: E402, F401

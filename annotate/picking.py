@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, QuerySet
 
-from annotate.adaptive import adaptive_rank
+from annotate.adaptive import adaptive_rank, cell_groups
 from annotate.leases import has_room, lease_renew, lease_take, taken_exact, taken_refresh
 from annotate.models import ORDER_PRIME, Campaign, Comparison
 from annotate.progress import NOT_MINE, fresh_to, open_now, room, with_mine
@@ -35,6 +35,7 @@ def item_candidates(
     rater: User,
     fresh: bool = False,
     order: tuple[Any, Any] | None = None,
+    adaptive: bool = True,
 ) -> QuerySet[Comparison]:
     """The order in which `qs` (rows of `with_mine`) is offered to the rater: the one place that decides it.
 
@@ -44,12 +45,14 @@ def item_candidates(
     returning the same item forever). Adaptive serving extends this ordering. `fresh` says that
     `qs` holds no item the rater skipped (`fresh_to`), and is not joined to the rater's rows.
     `order` is the rater's (a, b) (`rater_order`), passed where it is a statement's parameter.
+    `adaptive` False: `qs` holds one group of cells the caller drew already (`cell_groups`).
     """
     a, b = order or rater_order(campaign=campaign, rater=rater)
     key = ExpressionWrapper((F("order_key") * a + b) % ORDER_PRIME, output_field=BigIntegerField())
     # Stop-when-settled campaigns: the drawn widest-interval cell first (annotate.adaptive). Ordered by
     # F() since the stubs plugin cannot see an annotation made in another function.
-    qs = adaptive_rank(qs, campaign=campaign)
+    if adaptive:
+        qs = adaptive_rank(qs, campaign=campaign)
     drawn_cell_first = [F("cell_rank").asc()] if "cell_rank" in qs.query.annotations else []
     skipped_last = [] if fresh else [F("my_lease__skipped_at").asc(nulls_first=True)]
     # Active labelling (judging.active): comparisons drawn for a human (label_rank 0) before the rest
@@ -109,6 +112,8 @@ class _Pool:
     compiled: Callable[[], Comparison | None] | None = None
     # Where the rater's rotation wraps (`_shortlist_lock`); None: sort the pool instead.
     split: int | None = None
+    # The cells whose indexes are walked from `split`, one by one (`_shortlist_lock`); None: the campaign's pool.
+    cells: list[int] | None = None
 
     @cached_property
     def built(self) -> tuple[QuerySet[Comparison], QuerySet[Comparison] | None]:
@@ -140,16 +145,25 @@ def _fresh(
 
 
 def _pool(
-    base: QuerySet[Comparison], *, campaign: Campaign, rater: User, order: Any
+    base: QuerySet[Comparison], *, campaign: Campaign, rater: User, order: Any, cells: list[int] | None = None
 ) -> tuple[QuerySet[Comparison], QuerySet[Comparison]]:
     """The rater's fresh regular items with room by their counter: what the `comparison_pool` index holds.
 
     Items full by their counter whose counted leases may have run out are not in it: they are
-    looked for (`_fresh`) only when this pool has nothing for the rater.
+    looked for (`_fresh`) only when this pool has nothing for the rater. With `cells` (a group of a
+    stop-when-settled campaign's open cells, `cell_groups`), those cells' items: `comparison_cell_pool`.
     """
     wanted = Q(gold_answer__isnull=True, taken__lt=F("needed"))
+    if cells is not None:
+        wanted &= Q(cell_id__in=cells)
     fresh = base.filter(fresh_to(rater, campaign=campaign), wanted)
-    candidates = {"campaign": campaign, "rater": rater, "fresh": True, "order": order}
+    candidates = {
+        "campaign": campaign,
+        "rater": rater,
+        "fresh": True,
+        "order": order,
+        "adaptive": cells is None,
+    }
     return item_candidates(fresh, **candidates), item_candidates(
         Comparison.objects.filter(wanted), **candidates
     )
@@ -192,9 +206,22 @@ def _pools(
     A campaign that does not stop when settled looks first in the pool of fresh regular items with
     room (`_pool`), walked from the rater's start along its index, which costs the same whatever
     the campaign's size; only when that has nothing for the rater are the other pools searched.
+    One that does, once its cells are drawn, walks the open cells' indexes the same way, group by
+    group; before its first refresh no cell is closed and it is served as the others are.
     """
     fresh = partial(_fresh, base, gold=gold, campaign=campaign, rater=rater, now=now, order=order)
-    if fresh_first and not campaign.stop_when_settled:
+    settled = campaign.stop_when_settled
+    groups = cell_groups(campaign=campaign) if fresh_first and settled and not gold else None
+    if groups is not None:
+        # Stop-when-settled, once cells are drawn: the drawn cell's items first, then the other groups
+        # (`cell_groups`), each walked along its cells' indexes like the pool below.
+        # The drawn cells are open: their rows need no test of their cell against the closed ones.
+        split, rows = ORDER_PRIME - order[1], Comparison.objects.filter(campaign=campaign)
+        for cells in groups:
+            built = partial(_pool, rows, campaign=campaign, rater=rater, order=order, cells=cells)
+            yield _Pool(built, split=split, cells=cells)
+        yield _Pool(fresh)  # items whose counted leases may have run out
+    elif fresh_first and not (settled and gold):  # (settled, before its first refresh: no cell is closed)
         values: dict[str, Any] = {"campaign": campaign.pk, "rater": rater.pk, "b": order[1]}
         if gold:
             yield _Pool(fresh, partial(_FRESH_LOCK[True].first, "fresh", **values))
@@ -229,9 +256,8 @@ def _lock_with_room(
         else:
             ordered, outer = pool.built
             shortlist = ordered.exclude(pk__in=tried)
-            picked = _shortlist_lock(
-                shortlist, None if outer is None else outer.exclude(pk__in=tried), split=pool.split
-            ).first()
+            around = None if outer is None else outer.exclude(pk__in=tried)
+            picked = _shortlist_lock(shortlist, around, split=pool.split, cells=pool.cells).first()
         if picked is None:  # every one of the short list was taken or locked meanwhile
             picked = _locked(pool.built[0].exclude(pk__in=tried)).first()
         if picked is None:
@@ -247,7 +273,11 @@ def _lock_with_room(
 
 
 def _shortlist_lock(
-    ordered: QuerySet[Comparison], outer: QuerySet[Comparison] | None, *, split: int | None = None
+    ordered: QuerySet[Comparison],
+    outer: QuerySet[Comparison] | None,
+    *,
+    split: int | None = None,
+    cells: list[int] | None = None,
 ) -> QuerySet[Comparison]:
     """The first rows of `ordered`, locked through `outer` (or `ordered` itself).
 
@@ -258,14 +288,18 @@ def _shortlist_lock(
     With `split`, where the rater's rotation wraps (order keys from it come first, then those below
     it), the short list is the first rows of each side for each `label_rank`, each read in index
     order (`comparison_pool`: campaign, label_rank, order_key, id) instead of sorting the pool; the
-    first of the rater's order is the first of one of them, so `outer` orders the union.
+    first of the rater's order is the first of one of them, so `outer` orders the union. With
+    `cells`, the same for each cell along its own index (`comparison_cell_pool`), fewer rows from each
+    when there are many: the first rows of the rater's order are among the first of their cells.
     """
     around = ordered if outer is None else outer
     if split is None:
         return _locked(around.filter(pk__in=ordered.values("pk")[:_SHORTLIST]))
     walk = ordered.order_by("order_key", "pk").values("pk")
+    each = _SHORTLIST if cells is None else max(4, _SHORTLIST // len(cells))
     parts = [
-        walk.filter(side, label_rank=rank)[:_SHORTLIST]
+        walk.filter(side, cell, label_rank=rank)[:each]
+        for cell in ([Q()] if cells is None else [Q(cell_id=c) for c in cells])
         for rank in (0, 1)
         for side in (Q(order_key__gte=split), Q(order_key__lt=split))
     ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -31,8 +32,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from annotate.adaptive import open_cells_only
-from annotate.models import Campaign, Comparison, Lease, Rating, ServingTally
+from annotate.models import Campaign, Comparison, Lease, Rating, ServingTally, SettleTally
 from core.key_among import KeyAmong
 from core.statements import Statement
 
@@ -182,7 +182,7 @@ def _count(qs: QuerySet[Any]) -> Coalesce:
     return Coalesce(Subquery(qs.order_by().values("campaign").annotate(c=Count("pk")).values("c")), 0)
 
 
-def _build_counted(values: Mapping[str, Any]) -> Callable[[], object]:
+def _build_counted(values: Mapping[str, Any], *, cells: bool = False) -> Callable[[], object]:
     """The rater's progress figures from the campaign's counters and the rater's own rows, for `_COUNTED`.
 
     Equal to `_counts` over `with_mine` rows (a test holds them to it) without reading the campaign's
@@ -191,8 +191,16 @@ def _build_counted(values: Mapping[str, Any]) -> Callable[[], object]:
     items whose counted leases may have run out come from the `comparison_may_open` index. So a
     rating costs the same in a campaign of a million comparisons as in one of a thousand.
     room = open - (mine among the open) + (may open, not mine) + (held by me, full, not may-open).
+
+    With `cells` (a stop-when-settled campaign), the same over the open cells' regular items only, as
+    `open_cells_only` leaves them: the room by counter is the open cells' `SettleTally`, and every
+    other regular term keeps the items whose cell (`Comparison.cell`) is open. Gold checks have none.
     """
     campaign, rater, now = values["campaign"], values["rater"], values["now"]
+    # Over comparisons (`here`) and over rows naming one (`there`): the item is in an open cell.
+    here, there = (Q(cell__closed_rule=""), Q(comparison__cell__closed_rule="")) if cells else (Q(), Q())
+    # The held item is shown again unless its cell closed meanwhile (a gold check has no cell).
+    shown = (Q(comparison__gold_answer__isnull=False) | there) if cells else Q()
     mine = Rating.objects.filter(campaign_id=campaign, rater_id=rater)
     # Each part is read from the rater's own rows by index, never joined by a plan the statistics
     # choose: a campaign minutes old has stale ones, and PostgreSQL then joined the rater's rows to
@@ -204,15 +212,23 @@ def _build_counted(values: Mapping[str, Any]) -> Callable[[], object]:
     may_open = Q(comparison__lease_check_at__lte=now)
     tally = ServingTally.objects.filter(campaign_id=campaign).order_by().values("campaign")
     rated = Comparison.objects.filter(KeyAmong(my_items), campaign_id=campaign)
+    if cells:
+        open_cells = SettleTally.objects.filter(cell__campaign_id=campaign, cell__closed_rule="")
+        open_sum = Subquery(
+            open_cells.order_by().values("cell__campaign").annotate(s=Sum("open_items")).values("s")
+        )
+    else:
+        open_sum = Subquery(tally.annotate(s=Sum("open_items")).values("s"))
     counts = {
-        "open": Coalesce(Subquery(tally.annotate(s=Sum("open_items")).values("s")), 0),
+        "open": Coalesce(open_sum, 0),
         "gold_all": Coalesce(Subquery(tally.annotate(s=Sum("gold_items")).values("s")), 0),
         "n": _count(mine),
         "n_gold": _count(rated.filter(gold_answer__isnull=False)),
         "recent": _count(mine.filter(created__gte=values["since"])),
-        "rated_open": _count(rated.filter(gold_answer__isnull=True, taken__lt=F("needed"))),
+        "rated_open": _count(rated.filter(here, gold_answer__isnull=True, taken__lt=F("needed"))),
         "may_open": _count(
             Comparison.objects.filter(
+                here,
                 campaign_id=campaign,
                 lease_check_at__isnull=False,
                 taken__gte=F("needed"),
@@ -222,32 +238,47 @@ def _build_counted(values: Mapping[str, Any]) -> Callable[[], object]:
         ),
         "held_full": _count(
             leases.filter(
-                held, comparison__gold_answer__isnull=True, comparison__taken__gte=F("comparison__needed")
+                held,
+                there,
+                comparison__gold_answer__isnull=True,
+                comparison__taken__gte=F("comparison__needed"),
             ).exclude(may_open)
         ),
         "skipped_left": _count(
             leases.filter(skipped_at__isnull=False).filter(
                 Q(comparison__gold_answer__isnull=False)
-                | Q(comparison__taken__lt=F("comparison__needed"))
-                | may_open
-                | held
+                | (there & (Q(comparison__taken__lt=F("comparison__needed")) | may_open | held))
             )
         ),
         "held": Subquery(
-            leases.filter(held).order_by().values("campaign").annotate(m=Max("comparison_id")).values("m")
+            leases.filter(held, shown)
+            .order_by()
+            .values("campaign")
+            .annotate(m=Max("comparison_id"))
+            .values("m")
         ),
     }
     rows = Campaign.objects.filter(pk=campaign).annotate(**counts).values(*counts)
     return lambda: rows.first()
 
 
-# It runs on every rating: compiled once per process (core.statements), not at every call.
-_COUNTED = Statement(_build_counted, ints=("campaign", "rater"), datetimes=("now", "since"))
+# It runs on every rating: compiled once per process (core.statements), not at every call; one for
+# campaigns that stop when settled (`cells`), one for the rest.
+_COUNTED = {
+    cells: Statement(
+        partial(_build_counted, cells=cells), ints=("campaign", "rater"), datetimes=("now", "since")
+    )
+    for cells in (False, True)
+}
 
 
 def counted_figures(*, campaign: Campaign, rater: User, now: datetime, since: datetime) -> dict[str, Any]:
-    """The figures `_counts(own=True)` gives over `with_mine` rows, from the counters (`_COUNTED`)."""
-    row = _COUNTED.row("counted", campaign=campaign.pk, rater=rater.pk, now=now, since=since)
+    """The figures `_counts(own=True)` gives over `with_mine` rows, from the counters (`_COUNTED`).
+
+    A stop-when-settled campaign's room is its open cells' (`_build_counted`), as `open_cells_only` has it.
+    """
+    cells = bool(campaign.stop_when_settled)
+    row = _COUNTED[cells].row(("counted", cells), campaign=campaign.pk, rater=rater.pk, now=now, since=since)
     # PostgreSQL sums bigints as numeric, which reaches Python as Decimal: the figures are whole numbers.
     # Every figure but the held item is a count (never NULL: each is coalesced to 0).
     got = {name: int(value) for name, value in row.items() if name != "held"}
@@ -264,24 +295,14 @@ def progress_and_held(
 ) -> tuple[Progress, int | None]:
     """The rater's progress and the comparison they hold now (an active lease not yet rated), if any.
 
-    One pass over the campaign's comparisons, joined to the rater's own lease row: it runs on every
-    rating, so the rater's counts, the room left and the held item come from the same statement.
-    Stop-when-settled campaigns count room over open cells only, which ``open_cells_only`` decides,
-    while the rater's own counts span every cell: they take a second statement.
+    One statement over the campaign's counters and the rater's own rows (`counted_figures`): it runs
+    on every rating, so the rater's counts, the room left and the held item come from it, whatever
+    the campaign's size. Stop-when-settled campaigns count room over open cells only, as
+    ``open_cells_only`` decides, from their cells' counters, while the rater's own counts span every cell.
     """
     now = now or timezone.now()
     since = undo_since(now)
-    if campaign.stop_when_settled:
-        figures = Rating.objects.filter(campaign=campaign, rater=rater).aggregate(
-            n=Count("pk"),
-            n_gold=Count("pk", filter=Q(comparison__gold_answer__isnull=False)),
-            recent=Count("pk", filter=Q(created__gte=since)),
-        )
-        base = open_cells_only(Comparison.objects.filter(campaign=campaign), campaign=campaign)
-        got = with_mine(base, rater=rater).aggregate(**_counts(now=now, since=since, own=False))
-        got |= figures
-    else:
-        got = counted_figures(campaign=campaign, rater=rater, now=now, since=since)
+    got = counted_figures(campaign=campaign, rater=rater, now=now, since=since)
     progress = progress_from_counts(
         rated=got["n"],
         rated_gold=got["n_gold"],

@@ -33,6 +33,11 @@ COMPARISON_SERVING_INDEXES = [
         fields=["campaign", "lease_check_at"], name="comparison_may_open",
         condition=models.Q(lease_check_at__isnull=False, taken__gte=models.F("needed")),
     ),
+    # Stop-when-settled campaigns: each cell's items with room, walked like the pool (annotate.settle_pool).
+    models.Index(
+        fields=["cell", "label_rank", "order_key", "id"], name="comparison_cell_pool",
+        condition=models.Q(cell__isnull=False, gold_answer__isnull=True, taken__lt=models.F("needed")),
+    ),
 ]  # fmt: skip
 
 # How many rows a campaign's counters are split over. The slot of a comparison is `id % SLOTS`.

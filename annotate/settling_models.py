@@ -28,7 +28,9 @@ class CampaignSettling(models.Model):
 class SequentialCell(models.Model):
     """A category x setting cell of a pair in a stop-when-settled campaign: its running interval and closure.
 
-    Written only by settling (annotate.settling) after ratings commit; serving reads it.
+    Created with the campaign's comparisons (annotate.settle_cells), each comparison naming its cell,
+    with ``share`` 0 until the first refresh; written only by settling (annotate.settling) after ratings
+    commit; serving reads it.
     """
 
     campaign = models.ForeignKey(
@@ -69,6 +71,30 @@ class SequentialCell(models.Model):
     @property
     def width(self) -> float:
         return self.ci_high - self.ci_low
+
+
+class SettleTally(models.Model):
+    """One slot of a cell's counter: its regular comparisons with room by their counter (``taken < needed``).
+
+    What serving reads for the room left in a stop-when-settled campaign's open cells (annotate.progress),
+    instead of counting the cells' comparisons at each rating. Split over ``SLOTS`` rows per cell (a
+    comparison counts in slot ``id % SLOTS``), as ``ServingTally`` is, so that raters filling the items
+    of one cell do not queue on one row. Database triggers keep it (annotate migration 0018) in the
+    transaction of whatever write changed a comparison's ``taken``, ``needed`` or ``gold_answer``;
+    ``settle_cells_assign`` counts a cell's rows when it gives comparisons their cell.
+    ``manage.py serving_check`` recounts it.
+    """
+
+    # No database constraint, as for ServingTally: the triggers run inside a campaign's delete cascade.
+    cell = models.ForeignKey(SequentialCell, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    slot = models.PositiveSmallIntegerField()
+    open_items = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cell", "slot"], name="settle_tally_slot")]
+
+    def __str__(self) -> str:
+        return f"cell tally {self.cell_id}:{self.slot}"
 
 
 # Recruiting's and the change log's models belong to this app; importing them here registers them.

@@ -22,6 +22,7 @@ from annotate.selectors import campaign_pairs as campaign_pairs  # where callers
 from annotate.services.building import BuildProgress, build_rows
 from annotate.services.building import balanced_sides as balanced_sides  # where callers find it
 from annotate.services.raters import campaign_rater_add
+from annotate.settle_cells import settle_cells_assign
 from core.seeding import secret_rng
 from eval_sets.models import EvalSet, Prompt
 from generation.answered import newest_done_job
@@ -226,6 +227,7 @@ def campaign_build(
         raise CampaignError(f"campaign {campaign.name!r} is already built")
     rng = secret_rng(seed=seed, purpose="campaign-sides")
     written = build_rows(campaign=campaign, rng=rng, answered_only=answered_only, progress=progress)
+    settle_cells_assign(campaign=campaign)  # stop-when-settled campaigns: each comparison's cell
     campaign.built = timezone.now()
     campaign.save(update_fields=["built"])
     return written

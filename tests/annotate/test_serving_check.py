@@ -74,11 +74,15 @@ def test_triggers_lost_to_a_rebuilt_table_on_sqlite_are_created_again_after_migr
     def triggers() -> set[str]:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'serving_tally_%'"
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                " AND (name LIKE 'serving_tally_%' OR name LIKE 'settle_tally_%')"
             )
             return {row[0] for row in cursor.fetchall()}
 
-    expected = {"serving_tally_insert", "serving_tally_delete", "serving_tally_update"}
+    # Both migrations' triggers: the campaigns' tallies (0013) and the cells' (0018).
+    expected = {
+        f"{kind}_tally_{op}" for kind in ("serving", "settle") for op in ("insert", "delete", "update")
+    }
     assert triggers() == expected
     with connection.cursor() as cursor:  # what SQLite's table rebuild does to them
         for name in expected:

@@ -11,7 +11,7 @@ from annotate.serving_check import serving_drift
 
 
 class Command(BaseCommand):
-    help = "Recount serving's counters (items' taken, the campaign tallies) from the rows and report drift."
+    help = "Recount serving's counters (items' taken, the campaign and cell tallies) from the rows and report drift."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--campaign", help="one campaign by name (default: every campaign)")
