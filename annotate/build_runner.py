@@ -18,6 +18,7 @@ from annotate.build_models import CampaignBuild
 from annotate.errors import CampaignError
 from annotate.models import Campaign
 from annotate.services.building import build_rows
+from annotate.settle_cells import settle_cells_assign
 from core.chunked_run import job_cancel_requested
 from core.events import event_send_on_commit, job_ended
 from core.models import JobStatus
@@ -85,6 +86,7 @@ def campaign_build_run(*, build_id: int) -> CampaignBuild:
         return build
     with transaction.atomic():
         campaign = build.campaign
+        settle_cells_assign(campaign=campaign)  # before any rater is served, as `campaign_build` does
         campaign.built = timezone.now()
         campaign.status = Campaign.Status.OPEN if build.open_when_built else Campaign.Status.DRAFT
         campaign.save(update_fields=["built", "status"])

@@ -91,6 +91,15 @@ def test_a_build_job_writes_the_rows_a_build_in_one_transaction_writes_for_the_s
     assert _drift(campaign) == "drift=0"
 
 
+def test_a_stop_when_settled_campaign_built_by_a_job_has_every_comparison_in_its_cell(answered):
+    campaign = _draft(answered, stop_when_settled=True)
+    build = campaign_build_run(build_id=build_jobs.campaign_build_start(campaign=campaign, seed=4).pk)
+    assert build.status == JobStatus.DONE
+    rows = Comparison.objects.filter(campaign=campaign)
+    assert rows.count() == 60 and not rows.filter(cell__isnull=True, gold_answer__isnull=True).exists()
+    assert _drift(campaign) == "drift=0"  # the cells' counters included
+
+
 def test_a_build_killed_mid_batch_keeps_whole_batches_says_why_and_a_retry_writes_the_rest_once(
     answered, monkeypatch, _small_batches_and_no_broker, django_capture_on_commit_callbacks
 ):
