@@ -66,8 +66,7 @@ class Campaign(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
-        # Comparisons are being written by a build job (annotate.services.campaign_builds), a batch
-        # committed at a time: nothing is served from it and it cannot be opened until the job is done.
+        # A build job (annotate.build_jobs) is writing its comparisons: not served, cannot be opened.
         BUILDING = "building", "Building"
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
@@ -190,9 +189,7 @@ class Comparison(models.Model):
     # per key per row, a third of a million-comparison build. The build reads every id it writes
     # from those tables in its own transaction, and Django's PROTECT still refuses to delete a
     # prompt, system or sample that a comparison names (tests/annotate/test_build_keys.py).
-    prompt = models.ForeignKey(
-        "eval_sets.Prompt", on_delete=models.PROTECT, related_name="+", db_constraint=False
-    )
+    prompt = models.ForeignKey("eval_sets.Prompt", models.PROTECT, related_name="+", db_constraint=False)
     system_a = _unchecked_key("generation.ModelSpec")
     system_b = _unchecked_key("generation.ModelSpec")
     sample_a = _unchecked_key("generation.Sample")

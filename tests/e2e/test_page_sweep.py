@@ -16,6 +16,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from annotate.build_models import CampaignBuild
 from annotate.models import Campaign
 from annotate.services import campaign_create, campaign_status_set
 from core.models import JobStatus
@@ -45,6 +46,8 @@ NOT_PAGES = {
     "annotate:api_skip": "POST only",
     "annotate:campaign_status": "POST only",
     "annotate:campaign_raters": "POST only",
+    "annotate:campaign_build_cancel": "POST only (its button is on hub:campaign_detail while building)",
+    "annotate:campaign_build_retry": "POST only (its button is on hub:campaign_detail after a failed build)",
     "annotate:comparison_request_rating": "POST only (its form is on annotate:comparison_result)",
     "judging:run_cancel": "POST only",
     "judging:run_retry": "POST only",
@@ -124,7 +127,15 @@ def _fill_database(tmp: Path) -> dict[str, Any]:
     for comparison in campaign.comparisons.all():
         p_a = rng.uniform(0.1, 0.8)
         Verdict.objects.create(run=judge, comparison=comparison, p_a=p_a, p_tie=0.1, p_b=0.9 - p_a)
-    return {"campaign": campaign, "eval_set": eval_set, "job": scored, "finetune": finetune, "judge": judge}
+    # A large campaign is built by a job: its finished build, whose page and status the researcher can open.
+    build = CampaignBuild.objects.create(
+        campaign=campaign, seed=1, status=JobStatus.DONE, finished=timezone.now(),
+        done=campaign.comparisons.count(), total=campaign.comparisons.count(),
+    )  # fmt: skip
+    return {
+        "campaign": campaign, "eval_set": eval_set, "job": scored, "finetune": finetune, "judge": judge,
+        "build": build,
+    }  # fmt: skip
 
 
 def _pages(data: dict[str, Any]) -> dict[str, str]:
@@ -147,6 +158,7 @@ def _pages(data: dict[str, Any]) -> dict[str, str]:
         if "/1/" in sample + "/" and app in pk:
             kwarg = "campaign_id" if name in {"annotate:rate"} else "pk"
             key = data["judge"].pk if name.startswith("judging:run") else pk[app]
+            key = data["build"].pk if name.startswith("annotate:campaign_build") else key
             paths[name] = reverse(name, kwargs={kwarg: key})
         else:
             paths[name] = sample
@@ -162,7 +174,8 @@ RESEARCHER_PAGES = {
     "annotate:campaign_new", "annotate:campaign_gold", "annotate:rater_list", "hub:campaign_detail",
     "reports:index", "reports:campaign", "reports:download", "judging:campaign", "judging:run_detail",
     "judging:run_status", "recruiting:manage", "annotate:campaign_results", "annotate:comparison_result",
-    "annotate:campaign_edit", "api_pages:tokens", "api_pages:webhooks",
+    "annotate:campaign_edit", "api_pages:tokens", "api_pages:webhooks", "annotate:campaign_build_detail",
+    "annotate:campaign_build_status",
 }  # fmt: skip
 RATER_PAGES = {"home", "healthz", "annotate:queue", "annotate:rate"}
 
