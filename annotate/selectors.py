@@ -129,7 +129,9 @@ def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
 
 def _count_of(model: type[Comparison] | type[Rating]) -> Coalesce:
     rows = model.objects.filter(campaign=OuterRef("pk")).order_by().values("campaign")
-    return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), 0)
+    # COUNT(*), not COUNT(id): PostgreSQL then counts from the campaign index alone (an index-only
+    # scan), without reading a million rows of the table for their ids.
+    return Coalesce(Subquery(rows.annotate(n=Count("*")).values("n"), output_field=IntegerField()), 0)
 
 
 def campaigns_with_counts() -> QuerySet[Campaign]:

@@ -16,6 +16,7 @@ from django.db.models.functions import Greatest
 from annotate.models import Campaign, Comparison, Lease, Rating
 from annotate.results.search import text_match
 from annotate.results.selectors import NO_MAJORITY, NO_VOTES
+from core.key_among import KeyAmong
 from eval_sets.models import Setting
 
 CHOICES = tuple(Rating.Choice.values)
@@ -111,6 +112,10 @@ class ResultFilter(django_filters.FilterSet):
             )
         else:  # has_comment: any rater's, excluded or not, as the selector's annotation
             ids = Rating.objects.filter(campaign=self.campaign).exclude(comment="").values("comparison_id")
+            if value == "yes":
+                # Comments are few: their items are looked up by key (the `rating_commented` index,
+                # then the primary key), not found by walking a million comparisons in page order.
+                return queryset.filter(KeyAmong(ids))
         return queryset.filter(pk__in=ids) if value == "yes" else queryset.exclude(pk__in=ids)
 
     def filter_gold(self, queryset: QuerySet[Comparison], name: str, value: str) -> QuerySet[Comparison]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from annotate.models import Campaign, Comparison, ComparisonTexts, Rating
@@ -68,6 +68,32 @@ def comparison_texts_style_fill(*, campaign: Campaign) -> int:
             return filled
         for row in batch:
             row.style_count()
-        ComparisonTexts.objects.bulk_update(batch, [*ComparisonTexts.STYLE_A, *ComparisonTexts.STYLE_B])
+        _style_write(batch)
         filled += len(batch)
         last = batch[-1].pk
+
+
+def _style_write(rows: Sequence[ComparisonTexts]) -> None:
+    """Store the counted rows' eight style counts: one UPDATE from arrays on PostgreSQL, else one per row.
+
+    Not `bulk_update`, whose CASE over every row for every column took PostgreSQL 40 s for 20,000
+    rows (two milliseconds a row); the campaign page's first load after many ratings waited on it.
+    """
+    names = [*ComparisonTexts.STYLE_A, *ComparisonTexts.STYLE_B]
+    table = connection.ops.quote_name(ComparisonTexts._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            columns = [[row.comparison_id for row in rows]] + [
+                [getattr(row, n) for row in rows] for n in names
+            ]
+            assigned = ", ".join(f"{n} = v.{n}" for n in names)
+            arrays = ", ".join(["%s::bigint[]"] + ["%s::integer[]"] * len(names))
+            cursor.execute(
+                f"UPDATE {table} AS t SET {assigned} FROM unnest({arrays}) AS v(id, {', '.join(names)})"
+                " WHERE t.comparison_id = v.id",
+                columns,
+            )
+        else:
+            assigned = ", ".join(f"{n} = %s" for n in names)
+            params = [(*(getattr(row, n) for n in names), row.comparison_id) for row in rows]
+            cursor.executemany(f"UPDATE {table} SET {assigned} WHERE comparison_id = %s", params)
