@@ -100,14 +100,20 @@ def settling_records(*, campaign: Campaign) -> list[RatingRecord]:
 
 
 def campaign_sequential_blocks(
-    *, campaign: Campaign, records: Sequence[RatingRecord] | None = None
+    *,
+    campaign: Campaign,
+    records: Sequence[RatingRecord] | None = None,
+    columns: RatingColumns | None = None,
 ) -> list[dict[str, Any]]:
-    """The ``sequential`` block of every compared pair (candidate = the pair's second system)."""
-    if records is None:
-        records = settling_records(campaign=campaign)
+    """The ``sequential`` block of every compared pair (candidate = the pair's second system).
+
+    ``columns``: the ratings ``settling_records`` reads, as columns a caller read already (the campaign
+    page's, less gold and excluded raters); else ``records``, else read here.
+    """
+    if columns is None:
+        columns = RatingColumns.from_records(records or settling_records(campaign=campaign))
     shares = campaign_cell_shares(campaign=campaign)
     design = campaign_stop_design(campaign=campaign)
-    columns = RatingColumns.from_records(records)  # once for every pair
     return [
         sequential_block(
             records=columns,
@@ -220,13 +226,16 @@ def _cells_write(
     return list(cells.values())
 
 
-def campaign_settling_view(*, campaign: Campaign) -> dict[str, Any]:
-    """What the campaign page shows: the blocks as they are now, the stored cells and why it stopped."""
+def campaign_settling_view(*, campaign: Campaign, columns: RatingColumns | None = None) -> dict[str, Any]:
+    """What the campaign page shows: the blocks as they are now, the stored cells and why it stopped.
+
+    ``columns``: as for ``campaign_sequential_blocks``; the page passes the ratings it read once.
+    """
     stored = {
         (c.system_a.name, c.system_b.name, c.category, c.setting): c
         for c in SequentialCell.objects.filter(campaign=campaign).select_related("system_a", "system_b")
     }
-    blocks = campaign_sequential_blocks(campaign=campaign)
+    blocks = campaign_sequential_blocks(campaign=campaign, columns=columns)
     for block in blocks:
         for figures in block["by_cell"]:
             cell = stored.get(

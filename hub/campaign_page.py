@@ -20,7 +20,12 @@ from annotate.models import Campaign
 from annotate.page_version import campaign_page_fingerprint
 from annotate.selectors import campaign_progress, campaign_ratings_last_hour
 from annotate.settling import campaign_settling_view
-from reports.campaign_stats import campaign_everyone, campaign_preference_estimate, campaign_raters
+from reports.campaign_stats import (
+    campaign_counted_columns,
+    campaign_everyone,
+    campaign_preference_estimate,
+    campaign_raters,
+)
 
 # Long enough to outlast a researcher's session; a changed campaign gets a new key at once.
 SUMMARY_SECONDS = 24 * 3600
@@ -36,7 +41,9 @@ def campaign_page_summary(*, campaign: Campaign) -> dict[str, Any]:
             "progress": campaign_progress(campaign=campaign),
             "raters": campaign_raters(campaign=campaign, everyone=everyone),
             "estimates": campaign_preference_estimate(campaign=campaign, everyone=everyone),
-            "sequential": campaign_settling_view(campaign=campaign),
+            "sequential": campaign_settling_view(
+                campaign=campaign, columns=campaign_counted_columns(campaign=campaign, everyone=everyone)
+            ),
             "serving": campaign_serving_state(campaign=campaign),
         }
         cache.set(key, summary, timeout=SUMMARY_SECONDS)

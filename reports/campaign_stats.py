@@ -91,6 +91,14 @@ def campaign_everyone(*, campaign: Campaign) -> RatingColumns:
     return campaign_report_columns(campaign=campaign, include_excluded_raters=True)
 
 
+def campaign_counted_columns(*, campaign: Campaign, everyone: RatingColumns | None = None) -> RatingColumns:
+    """The ratings the live figures count (no gold check, no excluded rater), oldest first, from
+    ``everyone`` (``campaign_everyone``'s read) when given: the estimates' and the sequential view's."""
+    if everyone is None:
+        everyone = campaign_everyone(campaign=campaign)
+    return everyone.subset(~campaign_excluded_mask(campaign=campaign, columns=everyone, exclude_gold=True))
+
+
 # The campaign page's style-controlled rates: fewer bootstrap rounds than a report, for a page that loads fast.
 STYLE_SUMMARY_ROUNDS = 200
 
@@ -100,9 +108,7 @@ def campaign_preference_estimate(
 ) -> list[dict[str, Any]]:
     """Live counts and rate per pair (candidate = system B against system A), with the style-controlled
     rate beside it; gold and excluded raters left out. ``everyone``: as for ``campaign_raters``."""
-    if everyone is None:
-        everyone = campaign_everyone(campaign=campaign)
-    records = everyone.subset(~campaign_excluded_mask(campaign=campaign, columns=everyone, exclude_gold=True))
+    records = campaign_counted_columns(campaign=campaign, everyone=everyone)
     estimates = pair_estimates(records=records)
     pair_style_rates(records=records, estimates=estimates, rounds=STYLE_SUMMARY_ROUNDS)
     return estimates

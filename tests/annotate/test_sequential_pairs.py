@@ -146,3 +146,23 @@ def test_the_lean_read_counts_what_the_report_counts(three_systems) -> None:
     full = [r.contract_dict() for r in campaign_rating_records(campaign=campaign, exclude_gold=True)]
     assert lean == full and len(lean) == 3 * 59  # three raters counted, on the 59 regular items
     assert Rating.objects.filter(campaign=campaign).count() == 4 * 60
+
+
+def test_the_campaign_pages_one_read_gives_the_sequential_view_the_lean_read_gives(three_systems) -> None:
+    from annotate.settling import campaign_settling_view
+    from reports.campaign_stats import campaign_counted_columns
+
+    campaign, _rater, prior = three_systems
+    prior_ratings(campaign, prior, ("sys-a", "sys-c"))
+    gold = Comparison.objects.filter(
+        campaign=campaign, system_a__name="sys-a", system_b__name="sys-c"
+    ).first()
+    assert gold is not None
+    Comparison.objects.filter(pk=gold.pk).update(gold_answer="a")  # a check: not counted
+    RaterExclusion.objects.create(campaign=campaign, rater=prior[1], reason="test")  # not counted
+    columns = campaign_counted_columns(campaign=campaign)
+    # The same ratings in the same order (the columns keep no time text: the order is the time's).
+    lean = [r.contract_dict() | {"created": ""} for r in settling_records(campaign=campaign)]
+    assert [r.contract_dict() | {"created": ""} for r in columns.to_records()] == lean and len(lean) == 3 * 59
+    view = campaign_settling_view(campaign=campaign, columns=columns)
+    assert view == campaign_settling_view(campaign=campaign) and view["blocks"]
