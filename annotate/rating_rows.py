@@ -64,8 +64,10 @@ class RatingNames:
 
 def campaign_rating_names(*, campaign: Campaign) -> RatingNames:
     """The names of every prompt, system and rater the campaign's ratings refer to."""
+    # The rated comparisons' prompts only: a campaign of a million items, a tenth of them rated, read
+    # every prompt's names for the page (3.6 s); the prompts nobody rated are in no rating's row.
     prompts = Prompt.objects.filter(
-        pk__in=Comparison.objects.filter(campaign=campaign).values("prompt_id")
+        pk__in=Rating.objects.filter(campaign=campaign).values("comparison__prompt_id")
     ).values_list("pk", "uid", "category", "setting")
     rated = Rating.objects.filter(campaign=campaign).values("rater_id")
     compared = Comparison.objects.filter(campaign=campaign)
