@@ -161,10 +161,10 @@ class CampaignSystem(models.Model):
         return f"{self.campaign_id}:{self.position}"
 
 
-def _unchecked_key(to: str) -> Any:
+def _unchecked_key(to: str, *, indexed: bool = True) -> Any:
     """An optional key the database does not check (why: Comparison); PROTECT guards it in Django."""
     return models.ForeignKey(
-        to, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+        to, models.PROTECT, null=True, blank=True, related_name="+", db_constraint=False, db_index=indexed
     )
 
 
@@ -181,17 +181,18 @@ class Comparison(models.Model):
         TIE = "tie", "Tie"
         BOTH_BAD = "both_bad", "Both bad"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="comparisons")
+    # Not indexed alone (issue 31): `comparison_campaign_order` serves reads by campaign; an index
+    # is a write more per row built and per `taken` moved. Nor are the systems (no read picks by one).
+    campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="comparisons", db_index=False)
     # The only identifier a rater ever sees: random, unrelated to the pk or the systems.
     token = models.CharField(max_length=32, unique=True, default=new_token)
     order_key = models.BigIntegerField(default=new_order_key)
-    # No database constraint on these five keys (issue 31): checking them cost PostgreSQL a lookup
-    # per key per row, a third of a million-comparison build. The build reads every id it writes
-    # from those tables in its own transaction, and Django's PROTECT still refuses to delete a
-    # prompt, system or sample that a comparison names (tests/annotate/test_build_keys.py).
+    # No database constraint on these five keys (issue 31): checking them cost a third of a million-
+    # comparison build. The build reads every id it writes in its own transaction, and PROTECT still
+    # refuses to delete a prompt, system or sample a comparison names (tests/annotate/test_build_keys.py).
     prompt = models.ForeignKey("eval_sets.Prompt", models.PROTECT, related_name="+", db_constraint=False)
-    system_a = _unchecked_key("generation.ModelSpec")
-    system_b = _unchecked_key("generation.ModelSpec")
+    system_a = _unchecked_key("generation.ModelSpec", indexed=False)
+    system_b = _unchecked_key("generation.ModelSpec", indexed=False)
     sample_a = _unchecked_key("generation.Sample")
     sample_b = _unchecked_key("generation.Sample")
     # Which system (A or B) the rater sees on the left; drawn, balanced, at build time.
