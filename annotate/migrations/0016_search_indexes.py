@@ -12,7 +12,6 @@
 
 from typing import Any
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
 # (index, table, column): Django's icontains on PostgreSQL is UPPER("column"::text) LIKE UPPER(pattern).
@@ -27,6 +26,8 @@ TRIGRAM_INDEXES = [
 def trigram_indexes_create(apps: Any, schema_editor: Any) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
+    # Not django.contrib.postgres's TrigramExtension: going back it asks SQLite for pg_extension.
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, table, column in TRIGRAM_INDEXES:
         schema_editor.execute(
             f'CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ((UPPER("{column}"::text)) gin_trgm_ops)'
@@ -50,7 +51,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
         migrations.RunPython(trigram_indexes_create, trigram_indexes_drop, elidable=False),
         migrations.RunSQL(CATEGORY_INDEX, "DROP INDEX IF EXISTS prompt_set_category", elidable=False),
         migrations.AddIndex(
