@@ -6,11 +6,14 @@ LIKE; PostgreSQL: `UPPER(column) LIKE UPPER(pattern)`). What differs is how Post
 - As one condition over the joined prompt and texts (`text_match`'s plain form), the database walks
   the campaign's comparisons in id order and tests each: quick when the words are common (the page's
   matches come early), but a rare word reads every answer (3.3 s at a million comparisons).
-- With pg_trgm's GIN indexes on the four upper-cased columns (annotate migration 0016), each table's
-  matches come from its indexes, and the comparisons are found from their ids (texts) or their
-  prompt's id. A common word gives as many matches as rows, and the index reads them all: the
-  search counts each table's matches up to `INDEXED_MATCHES_MAX` first (the index again, stopping
-  there), and past it walks as before.
+- With pg_trgm's GIN indexes (annotate migrations 0016 and 0020) on the prompts' text and id and on
+  the samples' texts, upper-cased: a comparison's answers are copies of its two samples' texts (the
+  build copies them; uploaded gold pairs alone have texts and no samples, and are few), so the
+  comparisons are found from their prompt's id or their samples' ids. The samples are indexed once
+  per answer when the answers are stored, not again for every campaign built over them (indexing
+  each comparison's copies doubled the build of a million comparisons). A common word gives as many
+  matches as rows, and the index reads them all: the search counts each table's matches up to
+  `INDEXED_MATCHES_MAX` first (the index again, stopping there), and past it walks as before.
 
 SQLite has no such index: the plain form, a scan, as before (the embedded default is for small
 campaigns). Words without three letters or digits in a row ("ab", "50%", "a-b") give a trigram
@@ -26,6 +29,7 @@ from django.db.models import Q, QuerySet
 
 from annotate.models import Comparison, ComparisonTexts
 from eval_sets.models import Prompt
+from generation.models import Sample
 
 # Above this many matching prompts or answers, walking the campaign in id order finds a page of matches
 # sooner than reading them all from the index.
@@ -48,9 +52,19 @@ def text_match(value: str) -> Q:
     )
     if connection.vendor != "postgresql" or not TRIGRAM_RUN.search(value):
         return plain
-    texts = ComparisonTexts.objects.filter(Q(text_a__icontains=value) | Q(text_b__icontains=value))
+    samples = Sample.objects.filter(text__icontains=value)
     prompts = Prompt.objects.filter(Q(text__icontains=value) | Q(uid__icontains=value))
-    if _more_than(texts, INDEXED_MATCHES_MAX) or _more_than(prompts, INDEXED_MATCHES_MAX):
+    if _more_than(samples, INDEXED_MATCHES_MAX) or _more_than(prompts, INDEXED_MATCHES_MAX):
         return plain
+    sample_ids = samples.order_by().values("pk")
     by_prompt = Comparison.objects.filter(prompt_id__in=prompts.values("pk")).order_by().values("pk")
-    return Q(pk__in=texts.order_by().values("comparison_id").union(by_prompt))
+    by_answer = Comparison.objects.filter(Q(sample_a_id__in=sample_ids) | Q(sample_b_id__in=sample_ids))
+    # Uploaded gold pairs: texts without samples, found by the samples' key index (null), then read.
+    unsampled = ComparisonTexts.objects.filter(comparison__sample_a__isnull=True).filter(
+        Q(text_a__icontains=value) | Q(text_b__icontains=value)
+    )
+    return Q(
+        pk__in=by_prompt.union(
+            by_answer.order_by().values("pk"), unsampled.order_by().values("comparison_id"), all=True
+        )
+    )

@@ -244,3 +244,16 @@ def test_the_api_creates_a_campaign_that_rates_whole_conversations(researcher):
     )
     assert response.status_code == 201, response.content
     assert Campaign.objects.get(name="api-conv").rate == "conversation"
+
+
+@pytest.mark.parametrize("rate", ["per-turn", "conversation"])
+def test_a_built_comparisons_texts_are_its_samples_texts_which_the_search_indexes(rate):
+    # annotate.results.search finds answers by their samples' texts (migration 0020): the copies must agree.
+    campaign = campaign_create(
+        name=f"copies-{rate}", eval_set=_conversation_set(), systems=["alpha", "beta"], rate=rate
+    )
+    rows = Comparison.objects.filter(campaign=campaign).select_related("texts", "sample_a", "sample_b")
+    assert rows.count() == (5 if rate == "per-turn" else 3)
+    for c in rows:
+        assert (c.texts.text_a, c.texts.text_b) == (c.sample_a.text, c.sample_b.text)
+        assert c.sample_a.turn == c.sample_b.turn == c.turn

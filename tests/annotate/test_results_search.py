@@ -12,6 +12,7 @@ from annotate.models import Campaign, Comparison
 from annotate.results import search
 from annotate.results.search import text_match
 from annotate.results.selectors import campaign_categories
+from generation.models import Sample
 from tests.factories import make_eval_set
 
 # Answer A and B of the campaign's comparisons (by prompt position); the prompts' ids are p000...p007.
@@ -34,16 +35,24 @@ def searchable(campaign_factory) -> tuple[Campaign, list[Comparison]]:
     # Another campaign whose answers match every word: its comparisons are never listed.
     other = campaign_factory(name="search-other", n_prompts=2)
     for comparison in other.comparisons.select_related("texts"):
-        comparison.texts.text_a = " ".join(a + " " + b for a, b in ANSWERS)
-        comparison.texts.save()
+        _answer(comparison, " ".join(a + " " + b for a, b in ANSWERS), comparison.texts.text_b)
     comparisons = list(campaign.comparisons.select_related("prompt", "texts").order_by("prompt__position"))
     for comparison, (a, b) in zip(comparisons, ANSWERS, strict=True):
-        comparison.texts.text_a, comparison.texts.text_b = a, b
-        comparison.texts.save()
+        _answer(comparison, a, b)
         if comparison.prompt.position in PROMPT_TEXTS:
             comparison.prompt.text = PROMPT_TEXTS[comparison.prompt.position]
             comparison.prompt.save()
     return campaign, comparisons
+
+
+def _answer(comparison: Comparison, text_a: str, text_b: str) -> None:
+    """The comparison's answers as the build leaves them: its samples' texts, copied beside it."""
+    assert comparison.sample_a_id is not None and comparison.sample_b_id is not None
+    Sample.objects.filter(pk=comparison.sample_a_id).update(text=text_a)
+    Sample.objects.filter(pk=comparison.sample_b_id).update(text=text_b)
+
+    comparison.texts.text_a, comparison.texts.text_b = text_a, text_b
+    comparison.texts.save()
 
 
 def _found(campaign: Campaign, value: str) -> list[int]:
@@ -98,7 +107,7 @@ def test_a_rare_word_is_looked_up_in_the_trigram_indexes(searchable):
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")
         plan = Comparison.objects.filter(campaign=campaign).filter(text_match("zanzibar")).explain()
-    for index in ("comparisontexts_a_trgm", "comparisontexts_b_trgm", "prompt_text_trgm", "prompt_uid_trgm"):
+    for index in ("sample_text_trgm", "prompt_text_trgm", "prompt_uid_trgm"):
         assert index in plan
 
 
@@ -110,3 +119,19 @@ def test_the_category_choices_are_the_sets_distinct_categories_sorted(campaign_f
     empty = make_eval_set(name="empty", n_prompts=0)
     campaign.eval_set = empty
     assert campaign_categories(campaign=campaign) == []
+
+
+def test_an_uploaded_gold_pair_is_found_by_its_own_texts_which_have_no_samples(searchable, monkeypatch):
+    from annotate.services.comparisons import comparisons_create
+    from eval_sets.models import Prompt
+
+    campaign, _ = searchable
+    prompt = Prompt.objects.create(eval_set=campaign.eval_set, uid="gold-1", position=99, text="Dig?")
+    pair = Comparison(
+        campaign=campaign, prompt=prompt, system_on_left="a", needed=1, gold_answer="a", gold_uploaded=True
+    )
+    (gold,) = comparisons_create(rows=[(pair, "A wombat digs", "ZANZIBAR")])  # as gold_upload writes it
+    assert _found(campaign, "wombat") == [gold.pk]
+    assert gold.pk in _found(campaign, "zanzibar")
+    monkeypatch.setattr(search, "INDEXED_MATCHES_MAX", 0)  # and the walk finds the same
+    assert _found(campaign, "wombat") == [gold.pk]
