@@ -29,13 +29,6 @@ def test_postgres_keeps_its_data_in_a_volume_and_has_a_healthcheck():
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
 
 
-def test_postgres_gets_shared_buffers_that_hold_a_large_campaign_and_room_in_dev_shm():
-    postgres = SERVICES["postgres"]
-    assert postgres["command"][:2] == ["postgres", "-c"]
-    assert postgres["command"][2] == "shared_buffers=${POSTGRES_SHARED_BUFFERS:-1GB}"
-    assert postgres["shm_size"] == "512mb"
-
-
 def test_app_services_are_built_from_the_one_dockerfile_that_exists():
     for name in ("web", "worker-cpu", "worker-gpu"):
         build = SERVICES[name]["build"]
