@@ -14,6 +14,7 @@ from annotate.errors import CampaignError
 from annotate.models import Campaign, Comparison, ComparisonTexts, RaterExclusion, Rating
 from annotate.services.comparisons import comparisons_create
 from annotate.services.rating_requests import comparison_request_rating
+from generation.models import Sample
 from tests.factories import login, make_eval_set, make_system, rate, shown_token
 
 # Votes per comparison (by position): (rater index, choice, comment).
@@ -39,6 +40,8 @@ def known(campaign_factory, make_rater):
                 comparison=comparisons[number], campaign=campaign, rater=raters[rater], choice=choice,
                 side="tie" if choice == "tie" else "left", comment=comment, seconds=3.0 + number,
             )  # fmt: skip
+    # As the build leaves an answer: the sample's text, copied beside the comparison.
+    Sample.objects.filter(pk=comparisons[2].sample_b_id or 0).update(text="An answer that mentions Zanzibar.")
     comparisons[2].texts.text_b = "An answer that mentions Zanzibar."
     comparisons[2].texts.save()
     comparisons[3].prompt.text = "What does a quokka eat?"
