@@ -133,15 +133,21 @@ def test_pairs_are_drawn_by_their_bradley_terry_uncertainty_not_cell_widths(thre
     assert all(draw_cell(campaign=campaign, rng=rng)[0][:2] != ab for _ in range(50))  # type: ignore[index]
 
 
-def test_the_lean_read_counts_what_the_report_counts(three_systems) -> None:
+def _rated_with_a_check_and_an_exclusion(three_systems) -> Campaign:
+    """Four raters on a vs c, one item made a gold check and one rater excluded: neither is counted."""
     campaign, _rater, prior = three_systems
     prior_ratings(campaign, prior, ("sys-a", "sys-c"))
     gold = Comparison.objects.filter(
         campaign=campaign, system_a__name="sys-a", system_b__name="sys-c"
     ).first()
     assert gold is not None
-    Comparison.objects.filter(pk=gold.pk).update(gold_answer="a")  # a check: not counted
-    RaterExclusion.objects.create(campaign=campaign, rater=prior[1], reason="test")  # not counted
+    Comparison.objects.filter(pk=gold.pk).update(gold_answer="a")
+    RaterExclusion.objects.create(campaign=campaign, rater=prior[1], reason="test")
+    return campaign
+
+
+def test_the_lean_read_counts_what_the_report_counts(three_systems) -> None:
+    campaign = _rated_with_a_check_and_an_exclusion(three_systems)
     lean = [r.contract_dict() for r in settling_records(campaign=campaign)]
     full = [r.contract_dict() for r in campaign_rating_records(campaign=campaign, exclude_gold=True)]
     assert lean == full and len(lean) == 3 * 59  # three raters counted, on the 59 regular items
@@ -152,14 +158,7 @@ def test_the_campaign_pages_one_read_gives_the_sequential_view_the_lean_read_giv
     from annotate.settling import campaign_settling_view
     from reports.campaign_stats import campaign_counted_columns
 
-    campaign, _rater, prior = three_systems
-    prior_ratings(campaign, prior, ("sys-a", "sys-c"))
-    gold = Comparison.objects.filter(
-        campaign=campaign, system_a__name="sys-a", system_b__name="sys-c"
-    ).first()
-    assert gold is not None
-    Comparison.objects.filter(pk=gold.pk).update(gold_answer="a")  # a check: not counted
-    RaterExclusion.objects.create(campaign=campaign, rater=prior[1], reason="test")  # not counted
+    campaign = _rated_with_a_check_and_an_exclusion(three_systems)
     columns = campaign_counted_columns(campaign=campaign)
     # The same ratings in the same order (the columns keep no time text: the order is the time's).
     lean = [r.contract_dict() | {"created": ""} for r in settling_records(campaign=campaign)]
