@@ -119,6 +119,20 @@ def campaign_counted_ratings(
     return ratings
 
 
+def _report_ratings(
+    *, campaign: Campaign, exclude_raters: Sequence[str], exclude_gold: bool, include_excluded_raters: bool
+) -> QuerySet[Rating]:
+    """``campaign_counted_ratings`` oldest first, their texts' style counts stored first (a report reads them)."""
+    if comparison_texts_style_missing(campaign=campaign):
+        comparison_texts_style_fill(campaign=campaign)
+    return campaign_counted_ratings(
+        campaign=campaign,
+        exclude_raters=exclude_raters,
+        exclude_gold=exclude_gold,
+        include_excluded_raters=include_excluded_raters,
+    ).order_by("created", "pk")
+
+
 def campaign_rating_rows(
     *,
     campaign: Campaign,
@@ -129,14 +143,12 @@ def campaign_rating_rows(
     """The rows (``COLUMNS``) of the ratings ``reports.campaign_records.campaign_rating_records`` returns,
     filtered and ordered as it does (oldest first), ``created`` as its ISO-8601 text; texts without
     style counts are counted first."""
-    if comparison_texts_style_missing(campaign=campaign):
-        comparison_texts_style_fill(campaign=campaign)
-    ratings = campaign_counted_ratings(
+    ratings = _report_ratings(
         campaign=campaign,
         exclude_raters=exclude_raters,
         exclude_gold=exclude_gold,
         include_excluded_raters=include_excluded_raters,
-    ).order_by("created", "pk")
+    )
     if connection.vendor == "postgresql":
         # The time as datetime.isoformat() writes it (Django keeps UTC), made by the server: loading a
         # million datetimes in Python and formatting them costs more than the rest of a row.
@@ -185,14 +197,12 @@ def campaign_rating_arrays(
     On PostgreSQL the rows come as binary COPY, every field an 8-byte number, read by numpy in one go:
     a million rows parse in a blink, where a million Python tuples cost seconds.
     """
-    if comparison_texts_style_missing(campaign=campaign):
-        comparison_texts_style_fill(campaign=campaign)
-    ratings = campaign_counted_ratings(
+    ratings = _report_ratings(
         campaign=campaign,
         exclude_raters=exclude_raters,
         exclude_gold=exclude_gold,
         include_excluded_raters=include_excluded_raters,
-    ).order_by("created", "pk")
+    )
     styles = [f"comparison__texts__{name}" for name in (*ComparisonTexts.STYLE_A, *ComparisonTexts.STYLE_B)]
     annotated = ratings.annotate(
         _left_b=Cast(

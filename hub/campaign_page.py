@@ -36,14 +36,13 @@ def campaign_page_summary(*, campaign: Campaign) -> dict[str, Any]:
     key = f"campaign-page:{campaign.pk}:{campaign_page_fingerprint(campaign=campaign)}"
     summary = cache.get(key)
     if summary is None:
-        everyone = campaign_everyone(campaign=campaign)  # read once for the raters and the estimates
+        everyone = campaign_everyone(campaign=campaign)  # read once for every figure below
+        counted = campaign_counted_columns(campaign=campaign, everyone=everyone)
         summary = {
             "progress": campaign_progress(campaign=campaign),
             "raters": campaign_raters(campaign=campaign, everyone=everyone),
-            "estimates": campaign_preference_estimate(campaign=campaign, everyone=everyone),
-            "sequential": campaign_settling_view(
-                campaign=campaign, columns=campaign_counted_columns(campaign=campaign, everyone=everyone)
-            ),
+            "estimates": campaign_preference_estimate(campaign=campaign, counted=counted),
+            "sequential": campaign_settling_view(campaign=campaign, columns=counted),
             "serving": campaign_serving_state(campaign=campaign),
         }
         cache.set(key, summary, timeout=SUMMARY_SECONDS)

@@ -104,11 +104,12 @@ STYLE_SUMMARY_ROUNDS = 200
 
 
 def campaign_preference_estimate(
-    *, campaign: Campaign, everyone: RatingColumns | None = None
+    *, campaign: Campaign, counted: RatingColumns | None = None
 ) -> list[dict[str, Any]]:
     """Live counts and rate per pair (candidate = system B against system A), with the style-controlled
-    rate beside it; gold and excluded raters left out. ``everyone``: as for ``campaign_raters``."""
-    records = campaign_counted_columns(campaign=campaign, everyone=everyone)
+    rate beside it; gold and excluded raters left out. ``counted``: ``campaign_counted_columns``' read,
+    when the caller has it (the campaign page shares it with the sequential view)."""
+    records = campaign_counted_columns(campaign=campaign) if counted is None else counted
     estimates = pair_estimates(records=records)
     pair_style_rates(records=records, estimates=estimates, rounds=STYLE_SUMMARY_ROUNDS)
     return estimates
