@@ -1,52 +1,93 @@
-"""The campaign page's summary, kept in Django's cache while the campaign does not change.
+"""The campaign page's summary: computed once per change of the campaign, in the request or on a worker.
 
 The summary (progress, stall and feasibility, the raters with the report's figures and flags, the
-preference and sequential estimates) reads every comparison and rating of the campaign: a few
-seconds at 100,000 comparisons, a minute and more at a million with many ratings. It is computed by
-the same functions as before and kept under annotate.page_version's fingerprint, so a page shows
-what those functions would give now; only the ratings of the last hour are counted at each request
-(they change with the clock, not with the campaign).
+preference and sequential estimates) reads every comparison and rating of the campaign: milliseconds
+at a few thousand, seconds at a million. It is kept in the database (`CampaignSummary`) under
+annotate.page_version's fingerprint, so a page shows what those functions would give now whenever the
+campaign has not changed since. When it has:
+- a summary that took under `INLINE_SECONDS` to compute is computed again in the request, so a small
+  campaign's page is always current;
+- a longer one is shown as it was, with its time (`as_of`), while a worker computes the new one
+  (hub.campaign_summary, at most one refresh in flight per campaign): a live campaign of a million
+  comparisons, where every rating changes the fingerprint, would otherwise make every view wait.
+Only the ratings of the last hour are counted at each request (they change with the clock).
 """
 
 from __future__ import annotations
 
+import logging
+import pickle
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from annotate.feasibility import campaign_serving_state
 from annotate.models import Campaign
 from annotate.page_version import campaign_page_fingerprint
-from annotate.selectors import campaign_progress, campaign_ratings_last_hour
-from annotate.settling import campaign_settling_view
-from reports.campaign_stats import (
-    campaign_counted_columns,
-    campaign_everyone,
-    campaign_preference_estimate,
-    campaign_raters,
-)
+from annotate.selectors import campaign_ratings_last_hour
+from hub.campaign_summary import LAYOUT, campaign_summary_store
+from hub.models import CampaignSummary
 
-# Long enough to outlast a researcher's session; a changed campaign gets a new key at once.
-SUMMARY_SECONDS = 24 * 3600
+logger = logging.getLogger(__name__)
+
+# Below this a request recomputes a stale summary itself: a fraction of a second is worth a current page.
+INLINE_SECONDS = 0.5
+# A refresh queued this long ago and not finished is taken for lost (its worker died): the next view
+# queues another. Far above what one takes (about ten seconds at a million comparisons and ratings).
+REFRESH_STALE = timedelta(minutes=10)
+
+
+def _refresh_request(*, campaign_id: int) -> None:
+    """Queue a worker refresh once this transaction commits, unless one is already in flight."""
+    now = timezone.now()
+    idle = Q(refresh_queued_at__isnull=True) | Q(refresh_queued_at__lt=now - REFRESH_STALE)
+    if not CampaignSummary.objects.filter(idle, campaign_id=campaign_id).update(refresh_queued_at=now):
+        return
+    from hub.tasks import campaign_summary_task
+
+    def queue() -> None:
+        try:
+            campaign_summary_task.delay(campaign_id)
+        except Exception:
+            # No broker: nothing is in flight after all, so the next view may queue again.
+            CampaignSummary.objects.filter(campaign_id=campaign_id).update(refresh_queued_at=None)
+            logger.exception("could not queue the summary of campaign %s", campaign_id)
+
+    transaction.on_commit(queue)
+
+
+def _stored(*, campaign: Campaign) -> tuple[CampaignSummary, dict[str, Any]] | None:
+    row = CampaignSummary.objects.filter(campaign=campaign, layout=LAYOUT).first()
+    if row is None:
+        return None
+    try:
+        # Only campaign_summary_store writes it, from the app's own objects.
+        return row, pickle.loads(row.data)
+    except Exception:  # a class it names moved or changed: as good as no summary
+        logger.warning("unreadable summary of campaign %s: computing it again", campaign.pk)
+        return None
 
 
 def campaign_page_summary(*, campaign: Campaign) -> dict[str, Any]:
-    """`progress`, `raters`, `estimates`, `sequential` and `serving` as the campaign page shows them."""
-    key = f"campaign-page:{campaign.pk}:{campaign_page_fingerprint(campaign=campaign)}"
-    summary = cache.get(key)
-    if summary is None:
-        everyone = campaign_everyone(campaign=campaign)  # read once for every figure below
-        counted = campaign_counted_columns(campaign=campaign, everyone=everyone)
-        summary = {
-            "progress": campaign_progress(campaign=campaign),
-            "raters": campaign_raters(campaign=campaign, everyone=everyone),
-            "estimates": campaign_preference_estimate(campaign=campaign, counted=counted),
-            "sequential": campaign_settling_view(campaign=campaign, columns=counted),
-            "serving": campaign_serving_state(campaign=campaign),
-        }
-        cache.set(key, summary, timeout=SUMMARY_SECONDS)
+    """`progress`, `raters`, `estimates`, `sequential` and `serving` as the campaign page shows them, and
+    `as_of`: None when they are current, else when the summary shown was computed (a newer is coming)."""
+    stored = _stored(campaign=campaign)
+    as_of: datetime | None = None
+    if stored is None:
+        summary = campaign_summary_store(campaign=campaign)
+    else:
+        row, summary = stored
+        if row.fingerprint != campaign_page_fingerprint(campaign=campaign):
+            if row.compute_seconds < INLINE_SECONDS:
+                summary = campaign_summary_store(campaign=campaign)
+            else:
+                _refresh_request(campaign_id=campaign.pk)
+                as_of = row.computed_at
     summary["progress"] = replace(
         summary["progress"], ratings_last_hour=campaign_ratings_last_hour(campaign=campaign)
     )
+    summary["as_of"] = as_of
     return summary

@@ -13,9 +13,10 @@ from core.models import JobStatus
 from eval_sets.models import EvalSet
 from finetune.models import FinetuneJob
 from generation.models import GenerationJob, ModelSpec
-from hub.campaign_page import SUMMARY_SECONDS
 
 RECENT = 8
+# Long enough to outlast a researcher's session; a changed campaign gets a new key at once.
+SUMMARY_SECONDS = 24 * 3600
 
 
 def campaign_done_needed(*, campaign: Campaign) -> ItemProgress:

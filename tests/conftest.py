@@ -71,10 +71,13 @@ def _no_settling_task_in_the_shared_broker(
 ) -> None:
     # A test whose commits ask for settling (live server, transactional tests) must not leave a task
     # in the broker folder that the next `make demo` worker would run; `settle_eagerly` runs it instead.
+    # Likewise the campaign page's summary refreshes (hub.tasks).
     if "settle_eagerly" not in request.fixturenames:
         from annotate.tasks import campaign_settle_task
+        from hub.tasks import campaign_summary_task
 
         monkeypatch.setattr(campaign_settle_task, "delay", lambda *args, **kwargs: None)
+        monkeypatch.setattr(campaign_summary_task, "delay", lambda *args, **kwargs: None)
 
 
 @pytest.fixture(autouse=True)

@@ -58,3 +58,18 @@ def test_mark_closed_and_remove_from_pool_ask_first_and_a_no_changes_nothing(cam
     with page.expect_navigation():
         page.get_by_role("button", name=button).first.click()
     assert changed(campaign)
+
+
+def test_a_campaign_whose_summary_is_slow_shows_the_last_one_with_its_time(campaign_page):
+    from hub.models import CampaignSummary
+
+    campaign, page = campaign_page
+    # As at a million comparisons: the last computation took seconds, and a rating came in since.
+    CampaignSummary.objects.filter(campaign=campaign).update(compute_seconds=9.0)
+    rate(campaign, campaign.raters.order_by("username").last(), "right", n=1)
+    page.reload()
+    notice = page.locator("#summary-as-of")
+    assert notice.is_visible()
+    assert "a worker is computing them again" in notice.inner_text()
+    assert page.locator("#progress-done").inner_text() == "4"  # the stored figures, not yet the fifth
+    page.screenshot(path=str(ARTIFACTS / f"{SHOTS}-campaign-page-stale.png"), full_page=True)

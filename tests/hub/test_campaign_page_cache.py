@@ -14,7 +14,7 @@ from annotate.page_version import campaign_page_fingerprint
 from annotate.services import campaign_rater_add, campaign_rater_exclude, comparison_gold_mark
 from annotate.services.campaign_edit import campaign_edit
 from annotate.services.rating_requests import comparison_request_rating
-from hub import campaign_page
+from hub import campaign_summary
 from tests.factories import rate
 
 pytestmark = pytest.mark.django_db
@@ -39,13 +39,13 @@ def test_the_summary_is_computed_once_while_the_campaign_does_not_change(
 ):
     campaign, _ = rated
     calls = []
-    original = campaign_page.campaign_raters
+    original = campaign_summary.campaign_raters
 
     def counted(**kwargs):
         calls.append(1)
         return original(**kwargs)
 
-    monkeypatch.setattr(campaign_page, "campaign_raters", counted)
+    monkeypatch.setattr(campaign_summary, "campaign_raters", counted)
     _page(researcher_client, campaign)
     second = _page(researcher_client, campaign)
     assert len(calls) == 1
