@@ -10,6 +10,9 @@ emptying the tables after each build so that every variant starts from the same 
   before annotate 0017);
 - `fk_like`: those and the token's LIKE index (the schema before 0017);
 - `no_triggers`: serving's tally triggers disabled (what they cost; not a real option);
+- `no_random_indexes`: without the two indexes led by the random order_key (serving order, pool);
+- `no_token_unique`: without the token's unique index (a random key too);
+- `no_texts`: the texts' rows dropped by a trigger as they arrive (what storing them costs);
 - `no_writes`: the rows drawn but not written (the reads and the Python work alone).
 For each it prints wall seconds and the CPU seconds of this process and of its PostgreSQL backend
 (CPU is steadier than wall on a shared machine). The last line gives each variant's median wall and
@@ -89,6 +92,47 @@ def fk_like_off() -> None:
     like_off()
 
 
+# The indexes a comparison's insert must place at a random spot (its token; its order_key, drawn at
+# random, in the serving order and the pool), dropped for a variant and made again after it.
+RANDOM_INDEXES = ("comparison_campaign_order", "comparison_pool")
+
+
+def _index_definitions(names: tuple[str, ...]) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = ANY(%s)", [list(names)])
+        return [d for (d,) in cursor.fetchall()]
+
+
+def no_random_indexes() -> Callable[[], None]:
+    definitions = _index_definitions(RANDOM_INDEXES)
+    sql(*(f"DROP INDEX {name}" for name in RANDOM_INDEXES))
+    return lambda: sql(*definitions)
+
+
+def no_token_unique() -> Callable[[], None]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'annotate_comparison'::regclass"
+            " AND contype = 'u' AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE"
+            " attrelid = 'annotate_comparison'::regclass AND attname = 'token')]::int2[]"
+        )
+        (name,) = cursor.fetchone()
+    sql(f"ALTER TABLE annotate_comparison DROP CONSTRAINT {name}")
+    return lambda: sql(f"ALTER TABLE annotate_comparison ADD CONSTRAINT {name} UNIQUE (token)")
+
+
+def no_texts() -> Callable[[], None]:
+    # Each text row is dropped by a BEFORE trigger: what is left is the COPY's parsing (and the trigger).
+    sql(
+        "CREATE FUNCTION bench_drop_row() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$",
+        "CREATE TRIGGER bench_drop_texts BEFORE INSERT ON annotate_comparisontexts FOR EACH ROW"
+        " EXECUTE FUNCTION bench_drop_row()",
+    )
+    return lambda: sql(
+        "DROP TRIGGER bench_drop_texts ON annotate_comparisontexts", "DROP FUNCTION bench_drop_row()"
+    )
+
+
 def no_copy() -> Callable[[], None]:
     real = batches.ComparisonBatches._copy
     batches.ComparisonBatches._copy = lambda self, rows: None  # type: ignore[method-assign]
@@ -119,6 +163,9 @@ def main() -> None:
             lambda: sql("ALTER TABLE annotate_comparison DISABLE TRIGGER USER"),
             lambda: sql("ALTER TABLE annotate_comparison ENABLE TRIGGER USER"),
         ),
+        "no_random_indexes": (no_random_indexes, lambda: None),
+        "no_token_unique": (no_token_unique, lambda: None),
+        "no_texts": (no_texts, lambda: None),
         "no_writes": (no_copy, lambda: None),
     }
     walls: dict[str, list[float]] = {v: [] for v in variants}
