@@ -20,7 +20,7 @@ from annotate.models import Campaign
 from annotate.services.building import build_rows
 from annotate.settle_cells import settle_cells_assign
 from core.chunked_run import job_cancel_requested
-from core.events import event_send_on_commit, job_ended
+from core.events import campaign_built, event_send_on_commit, job_ended
 from core.models import JobStatus
 from core.seeding import secret_rng
 
@@ -90,6 +90,7 @@ def campaign_build_run(*, build_id: int) -> CampaignBuild:
         campaign.built = timezone.now()
         campaign.status = Campaign.Status.OPEN if build.open_when_built else Campaign.Status.DRAFT
         campaign.save(update_fields=["built", "status"])
+        event_send_on_commit(campaign_built, sender=Campaign, campaign_id=campaign.pk)
         jobs.update(done=total, total=total)
         return _finish(build, JobStatus.DONE)
 

@@ -18,6 +18,8 @@ job_ended = Signal()
 campaign_settled = Signal()
 # campaign_id=int: a new rating was stored (completion and quality flags are judged by the listener).
 campaign_rated = Signal()
+# campaign_id=int: a campaign's comparisons are all written (its page's summary can be computed).
+campaign_built = Signal()
 
 
 def event_send_on_commit(signal: Signal, sender: Any, **kwargs: Any) -> None:

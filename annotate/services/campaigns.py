@@ -23,6 +23,7 @@ from annotate.services.building import BuildProgress, build_rows
 from annotate.services.building import balanced_sides as balanced_sides  # where callers find it
 from annotate.services.raters import campaign_rater_add
 from annotate.settle_cells import settle_cells_assign
+from core.events import campaign_built, event_send_on_commit
 from core.seeding import secret_rng
 from eval_sets.models import EvalSet, Prompt
 from generation.answered import newest_done_job
@@ -230,4 +231,5 @@ def campaign_build(
     settle_cells_assign(campaign=campaign)  # stop-when-settled campaigns: each comparison's cell
     campaign.built = timezone.now()
     campaign.save(update_fields=["built"])
+    event_send_on_commit(campaign_built, sender=Campaign, campaign_id=campaign.pk)
     return written

@@ -130,3 +130,29 @@ def test_the_refresh_of_a_deleted_campaign_does_nothing(rated):
     campaign.delete()
     campaign_summary.campaign_summary_refresh(campaign_id=pk)
     assert not CampaignSummary.objects.filter(campaign_id=pk).exists()
+
+
+def test_a_campaign_built_by_the_service_has_its_summary_computed_on_a_worker(
+    campaign_factory, settle_eagerly, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = campaign_factory(name="built-summary", n_prompts=3)
+    assert CampaignSummary.objects.filter(campaign=campaign).exists()
+
+
+def test_a_campaign_built_by_the_job_has_its_summary_computed_on_a_worker(
+    settle_eagerly, django_capture_on_commit_callbacks
+):
+    from annotate.build_jobs import campaign_build_start
+    from annotate.build_runner import campaign_build_run
+    from annotate.services import campaign_create
+    from tests.factories import make_eval_set, make_system
+
+    eval_set = make_eval_set(name="job-summary", n_prompts=4)
+    systems = [make_system(name, eval_set).name for name in ("job-a", "job-b")]
+    campaign = campaign_create(name="job-summary", eval_set=eval_set, systems=systems, build=False)
+    build = campaign_build_start(campaign=campaign, seed=3)
+    assert not CampaignSummary.objects.filter(campaign=campaign).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert campaign_build_run(build_id=build.pk).status == "done"
+    assert CampaignSummary.objects.filter(campaign=campaign).exists()
