@@ -18,6 +18,7 @@ from annotate.build_models import CampaignBuild
 from annotate.errors import CampaignError
 from annotate.models import Campaign
 from annotate.services.building import build_rows
+from annotate.services.read_ahead import answers_readable_elsewhere
 from annotate.settle_cells import settle_cells_assign
 from core.chunked_run import job_cancel_requested
 from core.events import campaign_built, event_send_on_commit, job_ended
@@ -67,6 +68,7 @@ def campaign_build_run(*, build_id: int) -> CampaignBuild:
             skip=build.done,
             on_batch=on_batch,
             progress=after_batch,
+            read_ahead=answers_readable_elsewhere(),
         )
     except _CancelRequested:
         return _finish(build, JobStatus.CANCELLED)

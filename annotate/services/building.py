@@ -17,6 +17,7 @@ import random
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -26,6 +27,7 @@ from annotate.models import ORDER_PRIME, Campaign, Comparison
 from annotate.sampling import campaign_sample_uids
 from annotate.selectors import campaign_pairs
 from annotate.services.comparison_batches import BuiltRow, ComparisonBatches
+from annotate.services.read_ahead import read_ahead_pages
 from eval_sets.models import Prompt
 from generation.answered import newest_done_jobs
 from generation.models import ModelSpec, Sample
@@ -78,29 +80,49 @@ def _answered(*, job_id: int, pool: _Pool) -> bytearray:
     return bytearray(mask == (1 << (pool.turns[i] + 1)) - 2 for i, mask in enumerate(masks))
 
 
-def _pair_answers(*, job_a: int, job_b: int, prompt_ids: list[int]) -> Iterator[tuple[int, dict[int, tuple]]]:
-    """(prompt id, turn -> (sample a, text a, sample b, text b)) for each of `prompt_ids`, in that order.
+def _answer_pages(*, job_a: int, job_b: int, prompt_ids: list[int]) -> Iterator[tuple[list[int], dict]]:
+    """(page of prompt ids, prompt id -> turn -> (sample a, text a, sample b, text b)), `_FETCH` at a time.
 
-    One query per `_FETCH` prompts, each its own statement: the build commits batch by batch, which
-    would close a server-side cursor held across it. A prompt missing from the answers means they
-    changed since the build checked them.
+    One query per page, each its own statement: the build commits batch by batch, which would close
+    a server-side cursor held across it.
     """
     sample = Sample._meta.db_table
+    postgres = connection.vendor == "postgresql"
     for start in range(0, len(prompt_ids), _FETCH):
         page = prompt_ids[start : start + _FETCH]
+        params: list[Any]
+        if postgres:
+            # One array parameter: PostgreSQL parses and plans 2,000 separate ones on every page.
+            in_page, params = "= ANY(%s)", [page]
+        else:
+            in_page, params = f"IN ({', '.join(['%s'] * len(page))})", list(page)
         sql = (
             f"SELECT sa.prompt_id, sa.turn, sa.id, sa.text, sb.id, sb.text FROM {sample} sa"
             f" JOIN {sample} sb ON sb.prompt_id = sa.prompt_id AND sb.job_id = %s AND sb.selected = %s"
             f" AND sb.turn = sa.turn WHERE sa.job_id = %s AND sa.selected = %s"
-            f" AND sa.prompt_id IN ({', '.join(['%s'] * len(page))})"
+            f" AND sa.prompt_id {in_page}"
             ' ORDER BY sa.prompt_id, sa.turn, sa."index", sb."index"'
         )
         by_prompt: dict[int, dict[int, tuple]] = {}
         with connection.cursor() as cursor:
-            cursor.execute(sql, [job_b, True, job_a, True, *page])
+            cursor.execute(sql, [job_b, True, job_a, True, *params])
             for prompt_id, turn, id_a, text_a, id_b, text_b in cursor.fetchall():
                 # Two selected answers to one turn: the last (highest index) wins, as it did.
                 by_prompt.setdefault(prompt_id, {})[turn] = (id_a, text_a, id_b, text_b)
+        yield page, by_prompt
+
+
+def _pair_answers(
+    *, job_a: int, job_b: int, prompt_ids: list[int], read_ahead: bool
+) -> Iterator[tuple[int, dict[int, tuple]]]:
+    """(prompt id, turn -> (sample a, text a, sample b, text b)) for each of `prompt_ids`, in that order.
+
+    With `read_ahead`, the pages are read on a connection of the reading thread's own while this one
+    writes (annotate.services.read_ahead). A prompt missing from the answers means they changed since
+    the build checked them.
+    """
+    pages = _answer_pages(job_a=job_a, job_b=job_b, prompt_ids=prompt_ids)
+    for page, by_prompt in read_ahead_pages(pages) if read_ahead else pages:
         for prompt_id in page:
             if prompt_id not in by_prompt:
                 raise CampaignError("the set's answers changed while the campaign was being built")
@@ -134,12 +156,14 @@ def build_rows(
     batch_size: int | None = None,
     skip: int = 0,
     on_batch: BatchHook | None = None,
+    read_ahead: bool = False,
 ) -> int:
     """Write one comparison per (prompt, rated turn, pair); returns how many there are in all.
 
     `skip`: how many rows, in build order, a build of the same seed already wrote (they are drawn
     again, not written). `on_batch(done, total)` runs inside each batch's transaction, before it
-    commits; `progress(done, total)` after it.
+    commits; `progress(done, total)` after it. `read_ahead`: the answers may be read on another
+    connection (`answers_readable_elsewhere` said so before the caller wrote anything).
     """
     pairs = campaign_pairs(campaign=campaign)
     models = list({m.pk: m for pair in pairs for m in pair}.values())
@@ -186,7 +210,9 @@ def build_rows(
             writer.pass_over(n_items)
             slot += n_items
             continue
-        answers = _pair_answers(job_a=jobs[system_a.pk], job_b=jobs[system_b.pk], prompt_ids=chosen_ids)
+        answers = _pair_answers(
+            job_a=jobs[system_a.pk], job_b=jobs[system_b.pk], prompt_ids=chosen_ids, read_ahead=read_ahead
+        )
         for position, (prompt_id, by_turn) in enumerate(answers):
             turn_count = pool.turns[pool.index[prompt_id]]
             for turn in (turn_count,) if conversation else range(1, turn_count + 1):

@@ -22,6 +22,7 @@ from annotate.selectors import campaign_pairs as campaign_pairs  # where callers
 from annotate.services.building import BuildProgress, build_rows
 from annotate.services.building import balanced_sides as balanced_sides  # where callers find it
 from annotate.services.raters import campaign_rater_add
+from annotate.services.read_ahead import answers_readable_elsewhere
 from annotate.settle_cells import settle_cells_assign
 from core.events import campaign_built, event_send_on_commit
 from core.seeding import secret_rng
@@ -113,6 +114,8 @@ def campaign_create(
     `categories` when given. One transaction: when the
     build or the opening is refused, no campaign, system or rater row is left behind.
     """
+    # Asked before this transaction writes the campaign: the build's answers may then be read ahead.
+    read_ahead = build and answers_readable_elsewhere()
     name = name.strip()
     if not name:
         raise CampaignError("the campaign name is empty")
@@ -186,7 +189,13 @@ def campaign_create(
     for user in raters:
         campaign_rater_add(campaign=campaign, user=user)
     if build:
-        campaign_build(campaign=campaign, seed=seed, answered_only=answered_only, progress=progress)
+        campaign_build(
+            campaign=campaign,
+            seed=seed,
+            answered_only=answered_only,
+            progress=progress,
+            read_ahead=read_ahead,
+        )
     if open_now:
         campaign_status_set(campaign=campaign, status=Campaign.Status.OPEN)
     return campaign
@@ -217,17 +226,21 @@ def campaign_build(
     seed: int | None = None,
     answered_only: bool = False,
     progress: BuildProgress | None = None,
+    read_ahead: bool = False,
 ) -> int:
     """Make one comparison per (prompt, pair) from each system's selected sample; returns how many.
 
     A prompt some system did not answer is an error, unless `answered_only`: then the campaign
     covers the prompts every system answered (after `generate --limit`, say). The rows are streamed
     and written in batches (annotate.services.building); `progress(done, total)` follows each batch.
+    `read_ahead`: the answers may be read on another connection (annotate.services.read_ahead).
     """
     if campaign.comparisons.filter(gold_uploaded=False).exists():
         raise CampaignError(f"campaign {campaign.name!r} is already built")
     rng = secret_rng(seed=seed, purpose="campaign-sides")
-    written = build_rows(campaign=campaign, rng=rng, answered_only=answered_only, progress=progress)
+    written = build_rows(
+        campaign=campaign, rng=rng, answered_only=answered_only, progress=progress, read_ahead=read_ahead
+    )
     settle_cells_assign(campaign=campaign)  # stop-when-settled campaigns: each comparison's cell
     campaign.built = timezone.now()
     campaign.save(update_fields=["built"])
