@@ -25,7 +25,12 @@ from core.key_among import KeyAmong
 from core.statements import QueryStatement
 
 _LOCK_RETRIES = 8
-_SHORTLIST = 32
+# Candidates read per walked part. The parts are each in the rater's order, so the first row of one
+# of them is the item; more only stand in for rows other raters hold locked meanwhile (rare: each
+# rater walks from a start of their own), and the whole pool is the fallback. Each candidate costs its
+# row, answers and prompt read through the lock: at a million comparisons those are cold pages, and
+# 32 candidates made the pick 7.3 ms against 2.3 at ten thousand (1.4 ms with 4; pg_stat_statements).
+_SHORTLIST = 4
 
 
 def item_candidates(

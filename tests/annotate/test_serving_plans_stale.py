@@ -16,7 +16,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from annotate.assignment import item_next, rating_submit_and_serve
+from annotate.picking import _SHORTLIST
 
+# The pick's short list, as its SQL shows it (annotate.picking).
+SHORTLIST_LIMIT = f"LIMIT {_SHORTLIST}"
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="reads PostgreSQL's plans (SQLite reads by key already)"
 )
@@ -65,7 +68,7 @@ def test_a_rating_reads_a_bounded_number_of_comparisons_with_statistics_taken_be
         sql = query["sql"]
         if "annotate_servingtally" in sql:
             reads["progress"] = _read(sql)
-        elif "LIMIT 32" in sql:
+        elif SHORTLIST_LIMIT in sql:
             reads["pick"] = _read(sql)
     assert reads.keys() == {"progress", "pick"}, captured.captured_queries
     # The rater's 16 rated items; the short list's 4 x 32 rows, their lookups by key and the rows the

@@ -6,6 +6,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from annotate.assignment import item_next, rating_submit
+from annotate.picking import _SHORTLIST
+
+# The pick's short list, as its SQL shows it (annotate.picking).
+SHORTLIST_LIMIT = f"LIMIT {_SHORTLIST}"
 
 
 def _plan(sql: str) -> str:
@@ -34,7 +38,7 @@ def test_the_next_item_is_found_through_the_pool_index_and_progress_through_the_
         rating_submit(campaign=campaign, rater=rater, token=item.token, side="left")
         assert item_next(campaign=campaign, rater=rater) is not None
     statements = [q["sql"] for q in captured.captured_queries]
-    pick = [sql for sql in statements if "annotate_comparison" in sql and "LIMIT 32" in sql]
+    pick = [sql for sql in statements if "annotate_comparison" in sql and SHORTLIST_LIMIT in sql]
     assert pick, "\n".join(statements)
     assert "comparison_pool" in _plan(pick[0])
     progress = [sql for sql in statements if "annotate_servingtally" in sql]

@@ -18,6 +18,7 @@ from annotate import progress
 from annotate.adaptive import open_cells_only
 from annotate.assignment import RatingError, item_next, item_skip, rating_submit, rating_undo
 from annotate.models import Campaign, Comparison, SequentialCell, SettleTally
+from annotate.picking import _SHORTLIST
 from annotate.services import campaign_rater_exclude, campaign_rater_include
 from annotate.serving_check import serving_drift
 from annotate.settle_cells import settle_cells_assign
@@ -25,6 +26,9 @@ from annotate.settling import campaign_settle_refresh
 from tests.annotate.test_rater_pages import TRANSACTION_CONTROL
 from tests.annotate.test_serving_pool import _plan
 from tests.factories import login, post
+
+# The pick's short list, as its SQL shows it (annotate.picking).
+SHORTLIST_LIMIT = f"LIMIT {_SHORTLIST}"
 
 
 def _settled(campaign_factory, raters, **kwargs) -> Campaign:
@@ -164,7 +168,9 @@ def test_serving_takes_the_drawn_cell_through_its_index_and_never_a_closed_one(c
     assert len(served) > 1
     statements = [q["sql"] for q in captured.captured_queries]
     pick = [
-        sql for sql in statements if "annotate_comparison" in sql and "LIMIT 32" in sql and "cell_id" in sql
+        sql
+        for sql in statements
+        if "annotate_comparison" in sql and SHORTLIST_LIMIT in sql and "cell_id" in sql
     ]
     assert pick, "\n".join(statements)
     assert "comparison_cell_pool" in _plan(pick[0])
@@ -204,7 +210,7 @@ def test_before_its_first_refresh_a_settled_campaign_is_served_from_the_campaign
     with CaptureQueriesContext(connection) as captured:
         item = item_next(campaign=campaign, rater=rater)
     assert item is not None
-    pick = [q["sql"] for q in captured.captured_queries if "LIMIT 32" in q["sql"]]
+    pick = [q["sql"] for q in captured.captured_queries if SHORTLIST_LIMIT in q["sql"]]
     assert pick and "comparison_pool" in _plan(pick[0])
 
 
