@@ -181,8 +181,8 @@ class Comparison(models.Model):
         TIE = "tie", "Tie"
         BOTH_BAD = "both_bad", "Both bad"
 
-    # Not indexed alone (issue 31): `comparison_campaign` serves reads by campaign; an index is a
-    # write more per row built and per `taken` moved. Nor are the systems (no read picks by one).
+    # Not indexed alone (issue 31): `comparison_campaign` (by id: a build appends) serves reads by
+    # campaign; an index is a write more per row built and per `taken` moved. Nor are the systems.
     campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="comparisons", db_index=False)
     # The only identifier a rater ever sees: random, unrelated to the pk or the systems.
     token = models.CharField(max_length=32, unique=True, default=new_token)
@@ -228,9 +228,6 @@ class Comparison(models.Model):
     class Meta:
         ordering = ["campaign", "id"]
         indexes = [
-            # By id, not by the random order key: a build then adds each row at the index's end
-            # instead of at a random spot (about 8 s of a million-comparison build's 70 went there);
-            # the order key is walked only in serving's pool, which has its own index.
             models.Index(fields=["campaign", "id"], name="comparison_campaign"),
             *COMPARISON_SERVING_INDEXES,  # issue 31: serving's pool, gold checks, items that may reopen
         ]

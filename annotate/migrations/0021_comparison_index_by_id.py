@@ -10,7 +10,9 @@ class Migration(migrations.Migration):
         ("generation", "0008_conversations"),
     ]
 
-    # The new index first: reads by campaign keep one throughout.
+    # Reads by campaign go by id, not by the random order key: a build appends to this index instead
+    # of inserting each row at a random spot (about 8 s of a million-comparison build). The new index
+    # first: reads by campaign keep one throughout.
     operations = [
         migrations.AddIndex(
             model_name="comparison",

@@ -20,14 +20,6 @@ from tests.factories import rate
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def rated(campaign_factory, make_rater):
-    raters = [make_rater("cache-one"), make_rater("cache-two")]
-    campaign = campaign_factory(name="cached", n_prompts=4, ratings_per_comparison=2, raters=raters)
-    rate(campaign, raters[0], "left", n=2)
-    return campaign, raters
-
-
 def _page(client, campaign: Campaign) -> str:
     response = client.get(f"/campaigns/{campaign.pk}/")
     assert response.status_code == 200

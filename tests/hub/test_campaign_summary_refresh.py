@@ -17,14 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def rated(campaign_factory, make_rater):
-    raters = [make_rater("summary-one"), make_rater("summary-two")]
-    campaign = campaign_factory(name="summarised", n_prompts=4, ratings_per_comparison=2, raters=raters)
-    rate(campaign, raters[0], "left", n=2)
-    return campaign, raters
-
-
-@pytest.fixture
 def queued(monkeypatch):
     """The campaign ids whose refresh was handed to the broker (instead of running it)."""
     ids: list[int] = []
