@@ -40,21 +40,29 @@ INLINE_SECONDS = 0.5
 REFRESH_STALE = timedelta(minutes=10)
 
 
+def campaign_summary_queue(*, campaign_id: int) -> bool:
+    """Hand a refresh of the campaign's summary to a worker; False (logged) when there is no broker."""
+    from hub.tasks import campaign_summary_task
+
+    try:
+        campaign_summary_task.delay(campaign_id)
+    except Exception:
+        logger.exception("could not queue the summary of campaign %s", campaign_id)
+        return False
+    return True
+
+
 def _refresh_request(*, campaign_id: int) -> None:
     """Queue a worker refresh once this transaction commits, unless one is already in flight."""
     now = timezone.now()
     idle = Q(refresh_queued_at__isnull=True) | Q(refresh_queued_at__lt=now - REFRESH_STALE)
     if not CampaignSummary.objects.filter(idle, campaign_id=campaign_id).update(refresh_queued_at=now):
         return
-    from hub.tasks import campaign_summary_task
 
     def queue() -> None:
-        try:
-            campaign_summary_task.delay(campaign_id)
-        except Exception:
-            # No broker: nothing is in flight after all, so the next view may queue again.
+        if not campaign_summary_queue(campaign_id=campaign_id):
+            # Nothing is in flight after all, so the next view may queue again.
             CampaignSummary.objects.filter(campaign_id=campaign_id).update(refresh_queued_at=None)
-            logger.exception("could not queue the summary of campaign %s", campaign_id)
 
     transaction.on_commit(queue)
 
@@ -80,9 +88,10 @@ def campaign_page_summary(*, campaign: Campaign) -> dict[str, Any]:
         summary = campaign_summary_store(campaign=campaign)
     else:
         row, summary = stored
-        if row.fingerprint != campaign_page_fingerprint(campaign=campaign):
+        fingerprint = campaign_page_fingerprint(campaign=campaign)
+        if row.fingerprint != fingerprint:
             if row.compute_seconds < INLINE_SECONDS:
-                summary = campaign_summary_store(campaign=campaign)
+                summary = campaign_summary_store(campaign=campaign, fingerprint=fingerprint)
             else:
                 _refresh_request(campaign_id=campaign.pk)
                 as_of = row.computed_at

@@ -40,10 +40,12 @@ def _compute(*, campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def campaign_summary_store(*, campaign: Campaign) -> dict[str, Any]:
+def campaign_summary_store(*, campaign: Campaign, fingerprint: str | None = None) -> dict[str, Any]:
     """Compute the campaign's summary and keep it, under the fingerprint read before computing (so a
-    change made meanwhile makes it stale at once); clears any refresh in flight."""
-    fingerprint = campaign_page_fingerprint(campaign=campaign)
+    change made meanwhile makes it stale at once; a caller that just read it passes it); clears any
+    refresh in flight."""
+    if fingerprint is None:
+        fingerprint = campaign_page_fingerprint(campaign=campaign)
     start = time.perf_counter()
     summary = _compute(campaign=campaign)
     seconds = time.perf_counter() - start
