@@ -313,3 +313,16 @@ def test_a_build_holds_a_batch_of_texts_not_the_whole_campaign(monkeypatch, sett
     assert large - small < 5 * 2**20, (
         f"peaks {small / 2**20:.1f} and {large / 2**20:.1f} MiB (queries logged: {connection.queries_logged})"
     )
+
+
+def test_tokens_follow_neither_the_order_keys_nor_the_build_order():
+    # A rater is served in order-key order: tokens rising along it would single out an uploaded gold
+    # pair, whose token is drawn on its own. 50-odd rows in order by chance: about 1 in 50!.
+    eval_set = _mixed_set()
+    campaign = campaign_create(name="tokens", eval_set=eval_set, systems=["alpha", "beta"], seed=3)
+    rows = list(Comparison.objects.filter(campaign=campaign).values_list("order_key", "pk", "token"))
+    assert len(rows) > 20
+    by_key = [token for _key, _pk, token in sorted(rows)]
+    by_pk = [token for _key, _pk, token in sorted(rows, key=lambda row: row[1])]
+    assert by_key != sorted(by_key) and by_key != sorted(by_key, reverse=True)
+    assert by_pk != sorted(by_pk) and by_pk != sorted(by_pk, reverse=True)
