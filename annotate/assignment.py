@@ -42,6 +42,7 @@ from annotate.progress import (
     with_mine,
 )
 from annotate.rater_access import rater_campaign, rater_campaigns, rater_order
+from annotate.rater_tokens import item_id
 from annotate.rating_store import RatingError, rating_insert, rating_stored
 from annotate.selectors import excluded_rater_ids
 from annotate.settle_queue import campaign_settle_request
@@ -141,9 +142,11 @@ def item_skip(*, campaign: Campaign, rater: User, token: str, now: datetime | No
     """Give the item back to the pool; the rater gets it again only after every fresh item."""
     now = now or timezone.now()
     with transaction.atomic():
+        pk = item_id(token=token, campaign_id=campaign.pk)
         comparison = (
-            Comparison.objects.select_for_update().filter(campaign=campaign, token=token).only("pk").first()
-        )
+            None if pk is None
+            else Comparison.objects.select_for_update().filter(campaign=campaign, pk=pk).only("pk").first()
+        )  # fmt: skip
         if comparison is None:
             return
         # A rated item is left alone: skipping it again must not put it back in the rater's queue.
@@ -212,7 +215,7 @@ def rating_submit_and_serve(
 
 def _build_rated_item(values: Mapping[str, Any]) -> QuerySet[Comparison]:
     """The rated item, locked, with the rater's own lease and rating: for `_RATED_ITEM`."""
-    rows = Comparison.objects.filter(campaign_id=values["campaign"], token=values["token"])
+    rows = Comparison.objects.filter(campaign_id=values["campaign"], pk=values["comparison"])
     return (
         with_mine(rows, rater=User(pk=values["rater"]))
         .select_for_update(of=("self",))
@@ -228,7 +231,7 @@ def _build_rated_item(values: Mapping[str, Any]) -> QuerySet[Comparison]:
 
 
 # Read on every rating: compiled once per process (core.statements).
-_RATED_ITEM = QueryStatement(_build_rated_item, ints=("campaign", "rater"), strs=("token",))
+_RATED_ITEM = QueryStatement(_build_rated_item, ints=("campaign", "rater", "comparison"))
 
 
 def _submit(
@@ -247,7 +250,12 @@ def _submit(
         raise RatingError(f"unknown choice {side!r}")
     # Every write of a rating for this item happens under this row lock (or, on SQLite, in a
     # serialised write transaction). The rater's own lease is read in the same statement.
-    comparison = _RATED_ITEM.first("rated", campaign=campaign.pk, rater=rater.pk, token=str(token))
+    pk = item_id(token=str(token), campaign_id=campaign.pk)
+    comparison = (
+        None
+        if pk is None
+        else _RATED_ITEM.first("rated", campaign=campaign.pk, rater=rater.pk, comparison=pk)
+    )
     if comparison is None:
         raise RatingError("unknown item")
     if comparison.my_rated is not None:  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from analysis.quality_flags import REASON_MAX_CHARS
 from analysis.stats.style import style_counts
+from annotate.rater_tokens import item_token
 from annotate.serving_models import COMPARISON_SERVING_INDEXES
 
 # Order keys live in [0, ORDER_PRIME); each rater sees comparisons sorted by a rotation
@@ -44,10 +45,6 @@ COMMENT_MAX_CHARS = 5000
 
 # Below this many seconds on an item the rating page does not take a choice (and the server flags it).
 DEFAULT_MIN_SECONDS = 2.0
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(16)
 
 
 def new_order_key() -> int:
@@ -184,8 +181,6 @@ class Comparison(models.Model):
     # Not indexed alone (issue 31): `comparison_campaign` (by id: a build appends) serves reads by
     # campaign; an index is a write more per row built and per `taken` moved. Nor are the systems.
     campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="comparisons", db_index=False)
-    # The only identifier a rater ever sees: random, unrelated to the pk or the systems.
-    token = models.CharField(max_length=32, unique=True, default=new_token)
     order_key = models.BigIntegerField(default=new_order_key)
     # No database constraint on these five keys (issue 31): checking them cost a third of a million-
     # comparison build. The build reads every id it writes in its own transaction, and PROTECT still
@@ -234,6 +229,11 @@ class Comparison(models.Model):
 
     def __str__(self) -> str:
         return f"comparison {self.token}"
+
+    @property
+    def token(self) -> str:
+        """The item's name, enciphered from its ids (annotate.rater_tokens); raters see theirs."""
+        return item_token(comparison_id=self.pk, campaign_id=self.campaign_id)
 
     @property
     def is_gold(self) -> bool:

@@ -104,14 +104,14 @@ def _taken_drift(campaign: Campaign, now: datetime) -> list[Drift]:
         Comparison.objects.filter(campaign=campaign)
         .annotate(exact=taken_expression(excluded=excluded_rater_ids(campaign=campaign), now=now))
         .exclude(taken=F("exact"))
-        .values_list("token", "taken", "exact", "lease_check_at")
+        .values_list("pk", "taken", "exact", "lease_check_at")
     )
     drift = []
-    for token, taken, exact, check_at in rows:
+    for pk, taken, exact, check_at in rows:
         # Too high is allowed once a counted lease may have run out: serving counts again then.
         if taken > exact and check_at is not None and check_at <= now:
             continue
-        drift.append(Drift(campaign.name, f"taken of comparison {token}", taken, exact))
+        drift.append(Drift(campaign.name, f"taken of comparison {pk}", taken, exact))
     return drift
 
 

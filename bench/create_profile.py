@@ -8,10 +8,8 @@ emptying the tables after each build so that every variant starts from the same 
 - `now`: the schema as migrated;
 - `fk`: with database constraints on Comparison's prompt, system and sample keys put back (as
   before annotate 0017);
-- `fk_like`: those and the token's LIKE index (the schema before 0017);
 - `no_triggers`: serving's tally triggers disabled (what they cost; not a real option);
 - `no_random_indexes`: without serving's pool index, led by the random order_key;
-- `no_token_unique`: without the token's unique index (a random key too);
 - `no_texts`: the texts' rows dropped by a trigger as they arrive (what storing them costs);
 - `no_writes`: the rows drawn but not written (the reads and the Python work alone).
 For each it prints wall seconds and the CPU seconds of this process and of its PostgreSQL backend
@@ -49,7 +47,6 @@ from bench.create_scale import SYSTEMS, answered_set  # noqa: E402
 KEYS = {"prompt_id": "eval_sets_prompt", "system_a_id": "generation_modelspec",
         "system_b_id": "generation_modelspec", "sample_a_id": "generation_sample",
         "sample_b_id": "generation_sample"}  # fmt: skip
-LIKE = "annotate_comparison_token_4bf5fc91_like"
 
 
 def backend_cpu() -> float:
@@ -75,26 +72,8 @@ def fk_off() -> None:
     sql(*(f"ALTER TABLE annotate_comparison DROP CONSTRAINT bench_fk_{c}" for c in KEYS))
 
 
-def like_on() -> None:
-    sql(f"CREATE INDEX {LIKE} ON annotate_comparison (token varchar_pattern_ops)")
-
-
-def like_off() -> None:
-    sql(f"DROP INDEX {LIKE}")
-
-
-def fk_like_on() -> None:
-    fk_on()
-    like_on()
-
-
-def fk_like_off() -> None:
-    fk_off()
-    like_off()
-
-
 # The index led by the random order_key that a comparison's insert must place at a random spot
-# (serving's pool; the token's is another), dropped for a variant and made again after it.
+# (serving's pool), dropped for a variant and made again after it.
 RANDOM_INDEXES = ("comparison_pool",)
 
 
@@ -108,18 +87,6 @@ def no_random_indexes() -> Callable[[], None]:
     definitions = _index_definitions(RANDOM_INDEXES)
     sql(*(f"DROP INDEX {name}" for name in RANDOM_INDEXES))
     return lambda: sql(*definitions)
-
-
-def no_token_unique() -> Callable[[], None]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT conname FROM pg_constraint WHERE conrelid = 'annotate_comparison'::regclass"
-            " AND contype = 'u' AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE"
-            " attrelid = 'annotate_comparison'::regclass AND attname = 'token')]::int2[]"
-        )
-        (name,) = cursor.fetchone()
-    sql(f"ALTER TABLE annotate_comparison DROP CONSTRAINT {name}")
-    return lambda: sql(f"ALTER TABLE annotate_comparison ADD CONSTRAINT {name} UNIQUE (token)")
 
 
 def no_texts() -> Callable[[], None]:
@@ -160,13 +127,11 @@ def main() -> None:
     variants: dict[str, tuple[Callable[[], object], Callable[[], None]]] = {
         "now": (lambda: None, lambda: None),
         "fk": (fk_on, fk_off),
-        "fk_like": (fk_like_on, fk_like_off),
         "no_triggers": (
             lambda: sql("ALTER TABLE annotate_comparison DISABLE TRIGGER USER"),
             lambda: sql("ALTER TABLE annotate_comparison ENABLE TRIGGER USER"),
         ),
         "no_random_indexes": (no_random_indexes, lambda: None),
-        "no_token_unique": (no_token_unique, lambda: None),
         "no_texts": (no_texts, lambda: None),
         "no_writes": (no_copy, lambda: None),
     }

@@ -52,9 +52,9 @@ from django.db import connection
 from django.db.models import Count, F
 from annotate.models import Comparison, Rating
 c = Comparison.objects.filter(campaign__name="{name}")
-from annotate.rater_tokens import rater_token
+from annotate.rater_tokens import item_token, rater_token
 # Each rater is shown their own token for an item (annotate.rater_tokens): compare what they were shown.
-pairs = [(user, rater_token(token=token, rater_id=rid)) for user, rid, token in Rating.objects.filter(campaign__name="{name}").values_list("rater__username", "rater_id", "comparison__token")]
+pairs = [(user, rater_token(token=item_token(comparison_id=pk, campaign_id=cid), rater_id=rid)) for user, rid, pk, cid in Rating.objects.filter(campaign__name="{name}").values_list("rater__username", "rater_id", "comparison_id", "campaign_id")]
 dupes = Rating.objects.filter(campaign__name="{name}").values("rater", "comparison").annotate(n=Count("id")).filter(n__gt=1).count()
 over = c.annotate(n=Count("ratings")).filter(n__gt=F("needed")).count()
 print("BENCH_JSON " + json.dumps({{"pairs": pairs, "duplicates": dupes, "over_rated": over, "vendor": connection.vendor}}))

@@ -95,7 +95,6 @@ def build_ratings(name: str, size: int) -> Campaign:
             [copies, es],
         )
         fresh = {
-            "token": "md5(random()::text || g::text || c.id::text)",
             "order_key": "floor(random() * 2147483647)::bigint",
             "prompt_id": "np.id",
             "system_on_left": "(ARRAY['a', 'b'])[1 + floor(random() * 2)::int]",

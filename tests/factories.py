@@ -22,7 +22,7 @@ from django.utils import timezone
 from analysis.records import RatingRecord
 from annotate.assignment import item_next, rating_submit
 from annotate.models import Campaign, CampaignSystem, Comparison
-from annotate.rater_tokens import comparison_token, rater_token
+from annotate.rater_tokens import comparison_token, item_ids, rater_token
 from annotate.services import campaign_create, campaign_status_set
 from core.models import JobStatus
 from eval_sets.models import EvalSet, Prompt
@@ -246,8 +246,10 @@ def post(client: Client, name: str, campaign: Campaign, body: dict | None = None
 def served_item(client: Client, shown: str) -> Comparison:
     """The comparison behind a token the page showed the client's rater (annotate.rater_tokens)."""
     rater_id = int(client.session["_auth_user_id"])
+    ids = item_ids(comparison_token(shown=shown, rater_id=rater_id))
+    assert ids is not None, f"{shown!r} names no item"
     return Comparison.objects.select_related("prompt", "system_a", "system_b").get(
-        token=comparison_token(shown=shown, rater_id=rater_id)
+        pk=ids[0], campaign_id=ids[1]
     )
 
 

@@ -4,7 +4,7 @@ A million comparisons and their texts must not be held at once, nor sent as a mi
 instances: rows are gathered a batch at a time and written with psycopg's `COPY ... FROM STDIN`
 on PostgreSQL (ids taken from the table's sequence first, so the texts can name their comparison),
 or through `comparisons_create` (Django's bulk_create) on SQLite. Both write what that service
-writes: the same columns, the model's defaults for the rest, a fresh random token per row.
+writes: the same columns and the model's defaults for the rest.
 
 Serving's tallies follow either way: PostgreSQL's insert trigger runs once per COPY over its
 transition table, SQLite's once per row (annotate/migrations/0013_serving_counters.py).
@@ -12,9 +12,7 @@ transition table, SQLite's once per row (annotate/migrations/0013_serving_counte
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -26,12 +24,9 @@ from annotate.models import Campaign, Comparison, ComparisonTexts
 from annotate.services.comparisons import comparisons_create
 
 BATCH_SIZE = 10_000
-# `new_token` is secrets.token_urlsafe(16): 16 random bytes, URL-safe base64 without padding.
-_TOKEN_BYTES = 16
 _BUILT = (
     "id",
     "campaign_id",
-    "token",
     "order_key",
     "prompt_id",
     "system_a_id",
@@ -68,21 +63,13 @@ def _other_columns() -> tuple[list[str], tuple[Any, ...]]:
     fields = [f for f in Comparison._meta.concrete_fields if f.column not in _BUILT]
     for f in fields:
         if f.has_default() and callable(f.default):
-            # A per-row default (like the token) would be drawn once for the whole batch here.
+            # A per-row default (like the order key) would be drawn once for the whole batch here.
             raise RuntimeError(f"Comparison.{f.name} has a per-row default the bulk build does not draw")
     return [str(f.column) for f in fields], tuple(f.get_default() for f in fields)
 
 
 def _history_dumps(history: Any) -> str:
     return "[]" if history == [] else json.dumps(history)
-
-
-def _tokens(n: int) -> list[str]:
-    raw = os.urandom(_TOKEN_BYTES * n)
-    return [
-        base64.urlsafe_b64encode(raw[i : i + _TOKEN_BYTES]).rstrip(b"=").decode("ascii")
-        for i in range(0, len(raw), _TOKEN_BYTES)
-    ]
 
 
 class ComparisonBatches:
@@ -196,18 +183,16 @@ class ComparisonBatches:
             statement = f"COPY {comparison_table} ({columns}) FROM STDIN (FORMAT BINARY)"
             types = self._types(cursor, comparison_table, (*_BUILT, *self._others))
             # Written in order-key order: serving's pool index, led by that random key, then takes each
-            # batch in one sweep instead of at random spots; the ids stay in the build's order. The
-            # tokens stay unsorted: a rater is served in order-key order, and tokens rising along it
-            # would single out an uploaded gold pair, whose token follows no such order.
+            # batch in one sweep instead of at random spots; the ids stay in the build's order. An
+            # item's token is enciphered from its ids (annotate.rater_tokens), so neither order shows.
             by_key = sorted(zip(ids, rows, strict=True), key=lambda pair: pair[1].order_key)
             with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:
                 copy.set_types(types)
-                for token, (pk, r) in zip(_tokens(len(rows)), by_key, strict=True):
+                for pk, r in by_key:
                     copy.write_row(
                         (
                             pk,
                             campaign_id,
-                            token,
                             r.order_key,
                             r.prompt_id,
                             r.system_a_id,

@@ -42,7 +42,7 @@ def test_a_rater_gets_every_item_once_then_nothing(campaign_factory, make_rater)
     rater = make_rater("r1")
     campaign = campaign_factory(n_prompts=8, raters=[rater])
     tokens = rate_all(campaign, rater)
-    assert sorted(tokens) == sorted(campaign.comparisons.values_list("token", flat=True))
+    assert sorted(tokens) == sorted(c.token for c in campaign.comparisons.all())
     assert item_next(campaign=campaign, rater=rater) is None
     assert rater_progress(campaign=campaign, rater=rater).percent == 100.0
 
@@ -178,7 +178,7 @@ def test_each_rater_sees_their_own_order(campaign_factory, make_rater):
     orders = [rate_all(campaign, r) for r in raters]
     assert all(sorted(o) == sorted(orders[0]) for o in orders)
     assert len({tuple(o) for o in orders}) == 3
-    position_order = list(campaign.comparisons.order_by("prompt__position").values_list("token", flat=True))
+    position_order = [c.token for c in campaign.comparisons.order_by("prompt__position")]
     assert position_order not in orders
 
 

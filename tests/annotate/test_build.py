@@ -6,7 +6,8 @@ from collections import Counter
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotate.models import DEFAULT_INSTRUCTIONS, Campaign, Comparison
+from annotate.models import DEFAULT_INSTRUCTIONS, Campaign
+from annotate.rater_tokens import item_id
 from annotate.services import CampaignError, balanced_sides, campaign_create
 from core.models import JobStatus
 from tests.factories import make_eval_set, make_system
@@ -190,13 +191,13 @@ def test_create_campaign_refuses_a_duplicate_name(campaign_factory):
         call_command("create_campaign", "dup", "--eval-set", "set-dup", "--systems", "sys-alpha", "sys-beta")
 
 
-def test_comparison_tokens_are_random_and_unrelated_to_the_pk(campaign_factory):
+def test_comparison_tokens_are_distinct_unrelated_to_the_pk_and_name_their_item(campaign_factory):
     campaign = campaign_factory(n_prompts=10)
-    tokens = list(campaign.comparisons.values_list("pk", "token"))
+    tokens = [(c.pk, c.token) for c in campaign.comparisons.all()]
     assert len({t for _, t in tokens}) == 10
     for pk, token in tokens:
         assert len(token) >= 20 and str(pk) != token
-    assert Comparison.objects.filter(token__in=[t for _, t in tokens]).count() == 10
+        assert item_id(token=token, campaign_id=campaign.pk) == pk
 
 
 def test_answered_only_builds_the_prompts_every_system_answered(db):

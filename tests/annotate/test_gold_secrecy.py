@@ -71,7 +71,7 @@ def test_two_raters_never_see_the_same_token_for_the_same_gold_check_or_any_item
     # Both rated the gold check (it is served to everyone), each under a token of their own.
     assert Rating.objects.filter(campaign=campaign, comparison__gold_uploaded=True).count() == 2
     assert seen["col-1"] and seen["col-2"] and not seen["col-1"] & seen["col-2"]
-    stored = set(campaign.comparisons.values_list("token", flat=True))
+    stored = {c.token for c in campaign.comparisons.all()}
     assert not (seen["col-1"] | seen["col-2"]) & stored, "the stored token never leaves the server"
 
 

@@ -115,7 +115,7 @@ def test_the_first_report_counts_and_stores_the_rated_answers_style_and_leaves_t
     )  # as before migration 0014, or as a build by COPY leaves them
     unrated = campaign.comparisons.create(
         prompt=campaign.comparisons.first().prompt, system_a_id=campaign.comparisons.first().system_a_id,
-        system_b_id=campaign.comparisons.first().system_b_id, token="unrated-one", order_key=1,
+        system_b_id=campaign.comparisons.first().system_b_id, order_key=1,
     )  # fmt: skip
     ComparisonTexts.objects.create(comparison=unrated, text_a="# a", text_b="b")
     after = report_build(records=campaign_report_records(campaign=campaign), rounds=50)
