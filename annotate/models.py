@@ -17,7 +17,7 @@ from django.utils import timezone
 from analysis.quality_flags import REASON_MAX_CHARS
 from analysis.stats.style import style_counts
 from annotate.rater_tokens import item_token
-from annotate.serving_models import COMPARISON_SERVING_INDEXES
+from annotate.serving_models import COMPARISON_SERVING_INDEXES, RATING_BY_TIME_INDEX
 
 # Order keys live in [0, ORDER_PRIME); each rater sees comparisons sorted by a rotation
 # (key + b) mod ORDER_PRIME, its start b drawn afresh at each rating (annotate.rater_access).
@@ -296,7 +296,9 @@ class Lease(models.Model):
     The row outlives the hold: it keeps when the rater skipped the item and their first answer.
     """
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(
+        Campaign, models.CASCADE, related_name="+", db_index=False
+    )  # unindexed: 0023
     comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, related_name="leases")
     rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     served_at = models.DateTimeField(default=timezone.now)
@@ -336,7 +338,9 @@ class Rating(models.Model):
         BOTH_BAD = "both_bad", "Both bad"
 
     comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, related_name="ratings")
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="ratings")
+    campaign = models.ForeignKey(
+        Campaign, models.CASCADE, related_name="ratings", db_index=False
+    )  # unindexed: 0023
     rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     choice = models.CharField(max_length=8, choices=Choice.choices, help_text="Names the system.")
     side = models.CharField(max_length=8, choices=Clicked.choices, help_text="What the rater clicked.")
@@ -354,8 +358,7 @@ class Rating(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "rater", "created"], name="rating_campaign_rater"),
-            # The campaign page's fingerprint (annotate.page_version) and pace: count, first, last, last hour.
-            models.Index(fields=["campaign", "created"], name="rating_campaign_created"),
+            RATING_BY_TIME_INDEX,  # the campaign page's fingerprint and pace (annotate.serving_models)
             # The results browser's comment filter: the few commented ratings, not every rating (0016).
             models.Index(
                 fields=["campaign", "comparison"], condition=~models.Q(comment=""), name="rating_commented"

@@ -23,6 +23,7 @@ from django.db.models import Count, Max, Min, Sum
 
 from annotate.models import Campaign, RaterExclusion, Rating, SequentialCell, ServingTally
 from annotate.recruiting_models import CampaignRecruiting
+from annotate.serving_models import BY_TIME
 
 
 def _epoch_key(campaign_id: int) -> str:
@@ -40,7 +41,7 @@ def campaign_page_touch(*, campaign_id: int) -> None:
 
 def campaign_page_fingerprint(*, campaign: Campaign) -> str:
     """A digest that changes whenever the campaign page's summary would."""
-    ratings = Rating.objects.filter(campaign=campaign).aggregate(
+    ratings = Rating.objects.filter(BY_TIME, campaign=campaign).aggregate(
         n=Count("pk"), first=Min("created"), last=Max("created")
     )
     tallies = ServingTally.objects.filter(campaign=campaign).aggregate(

@@ -224,7 +224,18 @@ def _build_counted(values: Mapping[str, Any], *, cells: bool = False) -> Callabl
         "gold_all": Coalesce(Subquery(tally.annotate(s=Sum("gold_items")).values("s")), 0),
         "n": _count(mine),
         "n_gold": _count(rated.filter(gold_answer__isnull=False)),
-        "recent": _count(mine.filter(created__gte=values["since"])),
+        # Counted over the rater's own ratings: with `created` in the WHERE clause, the prepared
+        # statement's generic plan read the campaign's ratings since then (`rating_campaign_created`)
+        # and filtered them by rater, a cost that grew with everyone's pace (issue 31).
+        "recent": Coalesce(
+            Subquery(
+                mine.order_by()
+                .values("campaign")
+                .annotate(c=Count("pk", filter=Q(created__gte=values["since"])))
+                .values("c")
+            ),
+            0,
+        ),
         "rated_open": _count(rated.filter(here, gold_answer__isnull=True, taken__lt=F("needed"))),
         "may_open": _count(
             Comparison.objects.filter(

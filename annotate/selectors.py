@@ -23,6 +23,7 @@ from analysis.quality_flags import FlagThresholds
 from analysis.settling import StopDesign
 from annotate.models import Campaign, Comparison, Lease, RaterExclusion, Rating
 from annotate.recruiting_models import CampaignRecruiting
+from annotate.serving_models import BY_TIME
 from generation.models import ModelSpec
 
 
@@ -109,8 +110,9 @@ def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
     last_hour = campaign_ratings_last_hour(campaign=campaign, excluded=excluded)
     per_hour = None
     if total >= 2:
-        first = ratings.order_by("created").values_list("created", flat=True).first()
-        last = ratings.order_by("-created").values_list("created", flat=True).first()
+        by_time = ratings.filter(BY_TIME)  # read from rating_campaign_created (annotate.serving_models)
+        first = by_time.order_by("created").values_list("created", flat=True).first()
+        last = by_time.order_by("-created").values_list("created", flat=True).first()
         # A rate over a few seconds of ratings extrapolates to thousands an hour: say nothing until
         # the ratings span long enough to mean something.
         if first and last and last - first >= RATE_MIN_WINDOW:

@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from annotate.assignment import item_next, rating_submit_and_serve
+from annotate.models import Lease, Rating
 from annotate.picking import _SHORTLIST
 
 # The pick's short list, as its SQL shows it (annotate.picking).
@@ -76,3 +78,58 @@ def test_a_rating_reads_a_bounded_number_of_comparisons_with_statistics_taken_be
     # well under the 1,500 comparisons a scan of the campaign reads (1,564 before KeyAmong).
     assert reads["progress"] < 200, reads
     assert reads["pick"] < N_PROMPTS / 2, reads
+
+
+def _rater_rows_read(sql: str) -> dict[str, float]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+        (plan,) = cursor.fetchone()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return {table: _rows_read(plan[0]["Plan"], table) for table in ("annotate_rating", "annotate_lease")}
+
+
+def test_a_rating_reads_the_raters_own_ratings_and_leases_not_the_campaigns_while_its_statistics_lag(
+    campaign_factory, make_rater
+):
+    # Statistics taken before the campaign had a rating: PostgreSQL estimated one row for any
+    # campaign it had not seen, so a single-column index on the campaign looked as cheap as the one
+    # on (campaign, rater), and it read every rating and lease of the campaign, filtering by rater,
+    # several times per rating: at a million comparisons that doubled a rating's database time.
+    # An earlier campaign's 6,000 ratings and leases fill the statistics; the new one is not in them.
+    earlier = campaign_factory(name="earlier", n_prompts=600)
+    crowd = [make_rater(f"crowd{i}") for i in range(10)]
+    now = timezone.now()
+    pairs = [(c, r) for c in earlier.comparisons.all() for r in crowd]
+    Rating.objects.bulk_create(
+        Rating(comparison=c, campaign=earlier, rater=r, choice="a", side="left", seconds=5) for c, r in pairs
+    )
+    Lease.objects.bulk_create(
+        Lease(comparison=c, campaign=earlier, rater=r, served_at=now, leased_until=now) for c, r in pairs
+    )
+    raters = [make_rater(f"own{i}") for i in range(8)]
+    campaign = campaign_factory(n_prompts=400, ratings_per_comparison=1, raters=raters)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    items: dict[int, Any] = {r.pk: item_next(campaign=campaign, rater=r) for r in raters}
+    for _ in range(12):
+        for r in raters:
+            _, _, items[r.pk], _ = rating_submit_and_serve(
+                campaign=campaign, rater=r, token=items[r.pk].token, side="left"
+            )
+    rater = raters[0]
+    with CaptureQueriesContext(connection) as captured:
+        rating_submit_and_serve(campaign=campaign, rater=rater, token=items[rater.pk].token, side="left")
+    reads = {}
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        if "annotate_servingtally" in sql:
+            reads["progress"] = _rater_rows_read(sql)
+        elif SHORTLIST_LIMIT in sql:
+            reads["pick"] = _rater_rows_read(sql)
+    assert reads.keys() == {"progress", "pick"}, captured.captured_queries
+    # The rater has 13 ratings and 14 leases, the campaign 97 and 104. Each statement reads the
+    # rater's rows a few times over (once per part); read by the campaign, it was 97 or 104 each time.
+    for statement, read in reads.items():
+        for table, n_read in read.items():
+            assert n_read <= 10 * 14, (statement, table, read)
