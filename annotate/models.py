@@ -232,8 +232,8 @@ class Comparison(models.Model):
 
     @property
     def token(self) -> str:
-        """The item's name, enciphered from its ids (annotate.rater_tokens); raters see theirs."""
-        return item_token(comparison_id=self.pk, campaign_id=self.campaign_id)
+        """The item's name, enciphered from its ids (annotate.rater_tokens); raters see theirs. "" unsaved."""
+        return item_token(comparison_id=self.pk, campaign_id=self.campaign_id) if self.pk else ""
 
     @property
     def is_gold(self) -> bool:

@@ -63,3 +63,9 @@ def test_an_item_of_another_campaign_cannot_be_rated_or_skipped_through_its_toke
     assert not Rating.objects.exists()
     rating, created = rating_submit(campaign=one, rater=rater, token=served.token, side="left")
     assert created and rating.comparison_id == served.pk
+
+
+def test_an_unsaved_comparison_has_no_token_and_still_prints():
+    from annotate.models import Comparison
+
+    assert Comparison().token == "" and str(Comparison()) == "comparison "
