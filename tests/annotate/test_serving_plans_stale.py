@@ -47,15 +47,10 @@ def _read(sql: str) -> float:
     return _rows_read(plan[0]["Plan"], "annotate_comparison")
 
 
-def test_a_rating_reads_a_bounded_number_of_comparisons_with_statistics_taken_before_any_rating(
-    campaign_factory, make_rater
-):
-    raters = [make_rater(f"r{i}") for i in range(3)]
-    campaign = campaign_factory(n_prompts=N_PROMPTS, ratings_per_comparison=1, raters=raters)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")  # as a fresh campaign's: no rating, no lease yet
+def _rating_statements(campaign: Any, raters: list[Any], rounds: int) -> dict[str, str]:
+    """After `rounds` ratings by each rater, the SQL of the first rater's next rating: progress and pick."""
     items: dict[int, Any] = {r.pk: item_next(campaign=campaign, rater=r) for r in raters}
-    for _ in range(15):
+    for _ in range(rounds):
         for r in raters:
             _, _, items[r.pk], _ = rating_submit_and_serve(
                 campaign=campaign, rater=r, token=items[r.pk].token, side="left"
@@ -63,16 +58,28 @@ def test_a_rating_reads_a_bounded_number_of_comparisons_with_statistics_taken_be
     rater = raters[0]
     with CaptureQueriesContext(connection) as captured:
         rating_submit_and_serve(campaign=campaign, rater=rater, token=items[rater.pk].token, side="left")
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE annotate_comparison")  # as autovacuum may, while ratings stay unanalysed
-    reads = {}
+    found = {}
     for query in captured.captured_queries:
         sql = query["sql"]
         if "annotate_servingtally" in sql:
-            reads["progress"] = _read(sql)
+            found["progress"] = sql
         elif SHORTLIST_LIMIT in sql:
-            reads["pick"] = _read(sql)
-    assert reads.keys() == {"progress", "pick"}, captured.captured_queries
+            found["pick"] = sql
+    assert found.keys() == {"progress", "pick"}, captured.captured_queries
+    return found
+
+
+def test_a_rating_reads_a_bounded_number_of_comparisons_with_statistics_taken_before_any_rating(
+    campaign_factory, make_rater
+):
+    raters = [make_rater(f"r{i}") for i in range(3)]
+    campaign = campaign_factory(n_prompts=N_PROMPTS, ratings_per_comparison=1, raters=raters)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # as a fresh campaign's: no rating, no lease yet
+    statements = _rating_statements(campaign, raters, 15)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotate_comparison")  # as autovacuum may, while ratings stay unanalysed
+    reads = {name: _read(sql) for name, sql in statements.items()}
     # The rater's 16 rated items; the short list's 4 x 32 rows, their lookups by key and the rows the
     # walks pass over (rated or skipped by others): a few hundred, varying with the test's order, and
     # well under the 1,500 comparisons a scan of the campaign reads (1,564 before KeyAmong).
@@ -111,23 +118,7 @@ def test_a_rating_reads_the_raters_own_ratings_and_leases_not_the_campaigns_whil
     campaign = campaign_factory(n_prompts=400, ratings_per_comparison=1, raters=raters)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    items: dict[int, Any] = {r.pk: item_next(campaign=campaign, rater=r) for r in raters}
-    for _ in range(12):
-        for r in raters:
-            _, _, items[r.pk], _ = rating_submit_and_serve(
-                campaign=campaign, rater=r, token=items[r.pk].token, side="left"
-            )
-    rater = raters[0]
-    with CaptureQueriesContext(connection) as captured:
-        rating_submit_and_serve(campaign=campaign, rater=rater, token=items[rater.pk].token, side="left")
-    reads = {}
-    for query in captured.captured_queries:
-        sql = query["sql"]
-        if "annotate_servingtally" in sql:
-            reads["progress"] = _rater_rows_read(sql)
-        elif SHORTLIST_LIMIT in sql:
-            reads["pick"] = _rater_rows_read(sql)
-    assert reads.keys() == {"progress", "pick"}, captured.captured_queries
+    reads = {name: _rater_rows_read(sql) for name, sql in _rating_statements(campaign, raters, 12).items()}
     # The rater has 13 ratings and 14 leases, the campaign 97 and 104. Each statement reads the
     # rater's rows a few times over (once per part); read by the campaign, it was 97 or 104 each time.
     for statement, read in reads.items():
