@@ -296,9 +296,7 @@ class Lease(models.Model):
     The row outlives the hold: it keeps when the rater skipped the item and their first answer.
     """
 
-    campaign = models.ForeignKey(
-        Campaign, models.CASCADE, related_name="+", db_index=False
-    )  # unindexed: 0023
+    campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="+", db_index=False)  # 0023: why
     comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, related_name="leases")
     rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     served_at = models.DateTimeField(default=timezone.now)
@@ -338,9 +336,7 @@ class Rating(models.Model):
         BOTH_BAD = "both_bad", "Both bad"
 
     comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, related_name="ratings")
-    campaign = models.ForeignKey(
-        Campaign, models.CASCADE, related_name="ratings", db_index=False
-    )  # unindexed: 0023
+    campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="ratings", db_index=False)
     rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     choice = models.CharField(max_length=8, choices=Choice.choices, help_text="Names the system.")
     side = models.CharField(max_length=8, choices=Clicked.choices, help_text="What the rater clicked.")
@@ -357,7 +353,7 @@ class Rating(models.Model):
             models.UniqueConstraint(fields=["rater", "comparison"], name="rating_once_per_rater"),
         ]
         indexes = [
-            models.Index(fields=["campaign", "rater", "created"], name="rating_campaign_rater"),
+            models.Index(fields=["campaign", "rater", "created"], name="rating_campaign_rater"),  # 0023
             RATING_BY_TIME_INDEX,  # the campaign page's fingerprint and pace (annotate.serving_models)
             # The results browser's comment filter: the few commented ratings, not every rating (0016).
             models.Index(
