@@ -21,6 +21,7 @@ from django.db.models.functions import Cast, Coalesce
 from annotate.models import Campaign, Comparison, ComparisonTexts, Lease, Rating
 from annotate.selectors import excluded_rater_ids
 from annotate.services.comparisons import comparison_texts_style_fill, comparison_texts_style_missing
+from annotate.serving_models import BY_TIME
 from eval_sets.models import Prompt
 from generation.models import ModelSpec
 
@@ -108,7 +109,8 @@ def campaign_counted_ratings(
     Uploaded gold pairs compare no systems and are left out; so are raters a researcher excluded
     (unless `include_excluded_raters`), `exclude_raters` (usernames) and, with `exclude_gold`, checks.
     """
-    ratings = Rating.objects.filter(campaign=campaign, comparison__system_a__isnull=False)
+    # BY_TIME: read oldest first, they may come from rating_campaign_created (annotate.serving_models).
+    ratings = Rating.objects.filter(BY_TIME, campaign=campaign, comparison__system_a__isnull=False)
     skip = {name for name in exclude_raters if name}
     if skip:
         ratings = ratings.exclude(rater__username__in=skip)

@@ -31,6 +31,7 @@ from analysis.stats.pair_uncertainty import pair_uncertainty
 from annotate.campaign_status import campaign_status_set
 from annotate.models import Campaign, CampaignSettling, Rating, SequentialCell
 from annotate.selectors import campaign_cell_shares, campaign_pairs, campaign_stop_design, excluded_rater_ids
+from annotate.serving_models import BY_TIME
 from annotate.settle_stall import campaign_stall_mark, stall_remedy
 from annotate.settle_state import settle_pass_begin, settle_pass_end, settle_release
 from core.events import campaign_settled, event_send_on_commit
@@ -70,8 +71,8 @@ def settling_records(*, campaign: Campaign) -> list[RatingRecord]:
     building those for every rating cost seconds at 10,000 ratings.
     """
     rows = (
-        Rating.objects.filter(
-            campaign=campaign, comparison__system_a__isnull=False, comparison__gold_answer__isnull=True
+        Rating.objects.filter(  # BY_TIME: oldest first, from rating_campaign_created (annotate.serving_models)
+            BY_TIME, campaign=campaign, comparison__system_a__isnull=False, comparison__gold_answer__isnull=True
         )
         .exclude(rater_id__in=excluded_rater_ids(campaign=campaign))
         .order_by("created", "pk")
