@@ -13,7 +13,7 @@ from functools import cached_property, partial
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, QuerySet
 
 from annotate.adaptive import adaptive_rank, cell_groups
@@ -265,6 +265,8 @@ def _lock_with_room(
             picked = _shortlist_lock(shortlist, around, split=pool.split, cells=pool.cells).first()
         if picked is None:  # every one of the short list was taken or locked meanwhile
             picked = _locked(pool.built[0].exclude(pk__in=tried)).first()
+        if picked is None:  # maybe only locked, by a rater leasing or rating it right now
+            picked = _wait_for_lock(pool.built[0].exclude(pk__in=tried))
         if picked is None:
             break
         room_now = picked.gold_answer is not None or has_room(picked, now=now)
@@ -318,6 +320,35 @@ def _shortlist_lock(
     for part in parts:
         sides |= Q(pk__in=part)
     return _locked(around.filter(sides))
+
+
+# How long a pick waits for a row another rater has locked, when every row with room is locked.
+LOCK_WAIT = "200ms"
+
+
+def _wait_for_lock(candidates: QuerySet[Comparison]) -> Comparison | None:
+    """The first of `candidates` once its lock is free (PostgreSQL), or None after `LOCK_WAIT`.
+
+    SKIP LOCKED passes over a row that another transaction has locked: one leasing the row, or one
+    rating it. When those are the only rows with room left, the rater was told there was nothing
+    left to rate, and left. Once the other transaction commits, the row may still have room (an
+    item that needs two ratings). So the pick waits briefly for the first locked row instead. The
+    row is checked again once locked. The wait is shorter than PostgreSQL's deadlock timeout, so
+    two raters waiting on each other both give up here (None, as before) rather than one failing.
+    """
+    if not connection.features.has_select_for_update_skip_locked:
+        return None  # SQLite serialises writers: nothing is ever locked and skipped
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:  # a savepoint: a timeout undoes only this
+            cursor.execute(
+                "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)", [LOCK_WAIT]
+            )
+            (before, _) = cursor.fetchone()
+            picked = candidates.select_for_update(of=("self",)).select_related("prompt", "texts").first()
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
+            return picked
+    except OperationalError:  # not free in time: rolling the savepoint back also restored lock_timeout
+        return None
 
 
 def _locked(candidates: QuerySet[Comparison]) -> QuerySet[Comparison]:
