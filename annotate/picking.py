@@ -344,16 +344,17 @@ def _wait_for_lock(candidates: QuerySet[Comparison]) -> Comparison | None:
                 "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)", [LOCK_WAIT]
             )
             (before, _) = cursor.fetchone()
-            picked = candidates.select_for_update(of=("self",)).select_related("prompt", "texts").first()
+            picked = _locked(candidates, skip_locked=False).first()
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
             return picked
     except OperationalError:  # not free in time: rolling the savepoint back also restored lock_timeout
         return None
 
 
-def _locked(candidates: QuerySet[Comparison]) -> QuerySet[Comparison]:
+def _locked(candidates: QuerySet[Comparison], *, skip_locked: bool = True) -> QuerySet[Comparison]:
     if connection.features.has_select_for_update_skip_locked:
         # PostgreSQL re-checks the counter condition on the row as last committed once it is
-        # locked, so a row filled meanwhile is passed over, as is one another rater has locked.
-        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        # locked, so a row filled meanwhile is passed over, as is (with `skip_locked`) one another
+        # rater has locked; without it, the pick waits for that rater (`_wait_for_lock`).
+        candidates = candidates.select_for_update(skip_locked=skip_locked, of=("self",))
     return candidates.select_related("prompt", "texts")
