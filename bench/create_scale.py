@@ -48,6 +48,7 @@ from django.db import connection  # noqa: E402
 from annotate.build_jobs import campaign_build_start  # noqa: E402
 from annotate.build_runner import campaign_build_run  # noqa: E402
 from annotate.services import campaign_create  # noqa: E402
+from bench.pg_stats import analyze_filled  # noqa: E402
 from core.models import JobStatus  # noqa: E402
 from eval_sets.models import EvalSet, Prompt  # noqa: E402
 from eval_sets.services import eval_set_import  # noqa: E402
@@ -83,7 +84,7 @@ def answered_set(name: str, n_prompts: int, answer_chars: int, systems: tuple[st
                 f" FROM {Prompt._meta.db_table} p WHERE p.eval_set_id = %s",
                 [job.pk, system, filler, es.pk],
             )
-        cursor.execute("ANALYZE")
+        analyze_filled()
     return es
 
 

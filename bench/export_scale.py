@@ -45,6 +45,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from annotate.models import Campaign  # noqa: E402
+from bench.pg_stats import analyze_filled  # noqa: E402
 
 FORMATS = ("csv", "jsonl", "parquet")
 # About 1 KB of answer: real answers run to a few KB, and the records carry both responses.
@@ -99,8 +100,7 @@ def build(name: str, ratings: int, raters: int) -> Campaign:
     campaign, _, _ = comparisons_build(name, -(-ratings // raters), raters)
     texts_fill(campaign=campaign)
     made = ratings_fill(campaign=campaign, username_prefix=f"{name}-")
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    analyze_filled()
     print(f"{name}: {made} ratings", flush=True)
     return campaign
 

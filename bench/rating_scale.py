@@ -56,6 +56,7 @@ from annotate.assignment import item_next, rating_submit_and_serve  # noqa: E402
 from annotate.models import Campaign, Comparison  # noqa: E402
 from annotate.services import campaign_create  # noqa: E402
 from bench.create_scale import answered_set  # noqa: E402
+from bench.pg_stats import analyze_filled  # noqa: E402
 from bench.report_scale import report  # noqa: E402
 from core.users import user_create  # noqa: E402
 
@@ -75,8 +76,7 @@ def build(name: str, size: int, n_raters: int) -> tuple[Campaign, list, float]:
     seconds = time.perf_counter() - start
     campaign.status = Campaign.Status.OPEN
     campaign.save()
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    analyze_filled()
     return campaign, raters, seconds
 
 

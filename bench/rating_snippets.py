@@ -31,10 +31,8 @@ c = campaign_create(name="{name}", eval_set=es, systems=["bench-a", "bench-b"], 
 c.status = Campaign.Status.OPEN
 c.save()
 # Fresh tables have no planner statistics before autovacuum's first pass; a running site has them.
-from django.db import connection
-if connection.vendor == "postgresql":
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+from bench.pg_stats import analyze_filled
+analyze_filled()
 sessions = {{}}
 for u in raters:
     s = SessionStore()

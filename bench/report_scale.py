@@ -37,6 +37,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from annotate.models import Campaign, Comparison, ComparisonTexts  # noqa: E402
+from bench.pg_stats import analyze_filled  # noqa: E402
 from eval_sets.models import Prompt  # noqa: E402
 
 _BASE = 1000  # prompts built through the services; the rest are SQL copies of them
@@ -142,7 +143,7 @@ def build_ratings(name: str, size: int) -> Campaign:
             "  ORDER BY c.id, r LIMIT %s) s",
             [cid, size],
         )
-        cursor.execute("ANALYZE")
+        analyze_filled()
     return campaign
 
 

@@ -45,6 +45,7 @@ from annotate.models import Campaign, Comparison, SequentialCell  # noqa: E402
 from annotate.services import campaign_create  # noqa: E402
 from annotate.settling import campaign_settle_refresh  # noqa: E402
 from bench.create_scale import answered_set  # noqa: E402
+from bench.pg_stats import analyze_filled  # noqa: E402
 from bench.rating_scale import pct, serve, sound  # noqa: E402
 from core.users import user_create  # noqa: E402
 
@@ -67,8 +68,7 @@ def build(name: str, size: int, mode: str, n_raters: int) -> tuple[Campaign, lis
     campaign.status = Campaign.Status.OPEN
     campaign.save()
     campaign_settle_refresh(campaign_id=campaign.pk)  # the cells serving draws from
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    analyze_filled()
     return campaign, raters, create_s
 
 
