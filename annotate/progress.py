@@ -274,10 +274,15 @@ def _build_counted(values: Mapping[str, Any], *, cells: bool = False) -> Callabl
 
 
 # It runs on every rating: compiled once per process (core.statements), not at every call; one for
-# campaigns that stop when settled (`cells`), one for the rest.
+# campaigns that stop when settled (`cells`), one for the rest. On its generic plan: PostgreSQL
+# judged each rater's and time's own plan cheaper and planned it at every rating, which took 0.7 ms
+# of the database's time against 0.14 ms to run it (6,600 comparisons; bench/rating_load.py).
 _COUNTED = {
     cells: Statement(
-        partial(_build_counted, cells=cells), ints=("campaign", "rater"), datetimes=("now", "since")
+        partial(_build_counted, cells=cells),
+        ints=("campaign", "rater"),
+        datetimes=("now", "since"),
+        generic_plan=True,
     )
     for cells in (False, True)
 }

@@ -34,6 +34,10 @@ _INT_MARKER = -2_147_480_000
 _TIME_MARKER = datetime(1901, 2, 3, 4, 5, 6, 0, tzinfo=UTC)
 _STR_MARKER = "\x1fstatement-marker-"
 
+# PostgreSQL plans a prepared statement anew at each run (a custom plan) while it estimates that
+# cheaper than its generic plan. Planning costs more than running for some statements (`generic_plan`).
+_GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
+
 Build = Callable[[Mapping[str, Any]], Callable[[], object]]
 
 
@@ -68,8 +72,14 @@ class _Recorded:
     """Markers, their binding, and the per-shape cache, shared by both kinds of statement."""
 
     def __init__(
-        self, *, ints: tuple[str, ...], datetimes: tuple[str, ...], strs: tuple[str, ...] = ()
+        self,
+        *,
+        ints: tuple[str, ...],
+        datetimes: tuple[str, ...],
+        strs: tuple[str, ...] = (),
+        generic_plan: bool = False,
     ) -> None:
+        self._generic_plan = generic_plan
         self._markers: dict[str, Any] = {name: _INT_MARKER + i for i, name in enumerate(ints)}
         self._markers |= {name: _TIME_MARKER + timedelta(seconds=i) for i, name in enumerate(datetimes)}
         self._markers |= {name: f"{_STR_MARKER}{i}" for i, name in enumerate(strs)}
@@ -96,6 +106,12 @@ class _Recorded:
         for index, name in compiled.slots:
             params[index] = self._adapt(connection, name, values[name])
         with connection.cursor() as cursor:
+            if self._generic_plan and connection.vendor == "postgresql":
+                # SET LOCAL lasts to the end of the transaction: outside one, open one for it.
+                with transaction.atomic(using=using, savepoint=False):
+                    cursor.execute(_GENERIC_PLAN)
+                    cursor.execute(compiled.sql, params)
+                    return compiled, cursor.fetchone() if fetch else cursor.rowcount
             cursor.execute(compiled.sql, params)
             return compiled, cursor.fetchone() if fetch else cursor.rowcount
 
@@ -124,10 +140,23 @@ class Statement(_Recorded):
     for `datetimes`, strings for `strs` in a QueryStatement) and returns a callable that runs the statement through the ORM once. `shape`
     names everything else the SQL depends on (the database alias is added): builds that differ in
     anything but the values must use different shapes.
+
+    With `generic_plan`, PostgreSQL runs the statement on its generic plan, made once per connection
+    (`SET LOCAL plan_cache_mode`, one statement more, which holds to the end of the transaction).
+    For a statement of many subqueries over parameters whose values change the estimates (a time,
+    a rater), PostgreSQL otherwise judges each value's own plan cheaper than the generic one and
+    plans it at every run, which can cost several times the run itself.
     """
 
-    def __init__(self, build: Build, *, ints: tuple[str, ...] = (), datetimes: tuple[str, ...] = ()) -> None:
-        super().__init__(ints=ints, datetimes=datetimes)
+    def __init__(
+        self,
+        build: Build,
+        *,
+        ints: tuple[str, ...] = (),
+        datetimes: tuple[str, ...] = (),
+        generic_plan: bool = False,
+    ) -> None:
+        super().__init__(ints=ints, datetimes=datetimes, generic_plan=generic_plan)
         self._build = build
 
     def row(self, shape: Hashable, *, using: str = "default", **values: Any) -> dict[str, Any]:

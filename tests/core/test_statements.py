@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -172,3 +173,34 @@ def test_a_chained_write_build_is_one_statement_on_postgresql_and_refused_elsewh
     rows = dict(User.objects.values_list("username", "is_staff"))
     active = dict(User.objects.values_list("username", "is_active"))
     assert rows == {"c0": False, "c1": True} and active == {"c0": False, "c1": True}
+
+
+@pytest.mark.django_db
+def test_a_generic_plan_statement_is_never_planned_for_its_values_on_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("plan_cache_mode is PostgreSQL's")
+    if connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
+        pytest.skip("statements are not prepared (DATABASE_PREPARED=0)")
+    users = [User.objects.create(username=f"g{i}") for i in range(3)]
+
+    def build(values, name):
+        # A distinct text per statement (its column's name), to find each among the prepared ones.
+        return lambda: User.objects.filter(pk__gte=values["low"]).aggregate(**{name: Count("pk")})
+
+    tagged = {
+        generic: Statement(partial(build, name=f"plan_{generic}"), ints=("low",), generic_plan=generic)
+        for generic in (True, False)
+    }
+    # The default one first: the setting holds to the end of the (test's) transaction.
+    for generic in (False, True):
+        for _ in range(12):
+            assert tagged[generic].row(("plans", generic), low=users[0].pk) == {f"plan_{generic}": 3}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        plans = {("plan_True" in sql, "plan_False" in sql): (g, c) for sql, g, c in cursor.fetchall()}
+    forced, default = plans[(True, False)], plans[(False, True)]
+    assert forced[0] > 0 and forced[1] == 0
+    # Without it, PostgreSQL plans the first runs of a prepared statement for their values.
+    assert default[1] > 0
