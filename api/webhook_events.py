@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.models import WebhookEvent
-from api.webhooks import hooks_for, hooks_want, queued_task, webhook_event_announce
+from django.db.models.signals import post_delete, post_save
+
+from api.models import Webhook, WebhookEvent
+from api.webhooks import hooks_changed, hooks_for, hooks_want, queued_task, webhook_event_announce
 from core.events import campaign_rated, campaign_settled, job_ended
 from core.models import Job, JobStatus
 
@@ -86,3 +88,5 @@ def connect() -> None:
     job_ended.connect(on_job_ended, dispatch_uid="api.webhooks.job_ended")
     campaign_settled.connect(on_campaign_settled, dispatch_uid="api.webhooks.campaign_settled")
     campaign_rated.connect(on_campaign_rated, dispatch_uid="api.webhooks.campaign_rated")
+    post_save.connect(hooks_changed, sender=Webhook, dispatch_uid="api.webhooks.hook_saved")
+    post_delete.connect(hooks_changed, sender=Webhook, dispatch_uid="api.webhooks.hook_deleted")

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,14 +101,28 @@ def hooks_for(event: str) -> list[Webhook]:
     return [hook for hook in Webhook.objects.filter(active=True) if event in hook.events]
 
 
+# `hooks_want` runs after every rating, and hooks change rarely: each process keeps the events the
+# active hooks receive for this long, and forgets them as soon as it saves or deletes a hook itself
+# (`hooks_changed`). A hook another process adds is seen within that time: the events it asks of a
+# rating (a campaign complete, a rater flagged) are states, which the next rating checks again.
+HOOKS_FRESH_SECONDS = 2.0
+_wanted: tuple[float, frozenset[str]] | None = None
+
+
 def hooks_want(*events: str) -> bool:
-    """Whether any active hook receives one of `events`: one read of the hooks' event lists, run on
-    every rating, so it makes no model instances."""
-    wanted = set(events)
-    return any(
-        wanted.intersection(listed)
-        for listed in Webhook.objects.filter(active=True).values_list("events", flat=True)
-    )
+    """Whether any active hook receives one of `events` (as of `HOOKS_FRESH_SECONDS` ago at most)."""
+    global _wanted
+    now = time.monotonic()
+    if _wanted is None or now - _wanted[0] > HOOKS_FRESH_SECONDS:
+        listed = Webhook.objects.filter(active=True).values_list("events", flat=True)
+        _wanted = (now, frozenset(event for hook_events in listed for event in hook_events))
+    return not _wanted[1].isdisjoint(events)
+
+
+def hooks_changed(**kwargs: Any) -> None:
+    """A hook was saved or deleted in this process: read them again at the next `hooks_want`."""
+    global _wanted
+    _wanted = None
 
 
 def webhook_event_announce(*, event: str, key: str, data: dict[str, Any]) -> list[WebhookDelivery]:

@@ -81,6 +81,15 @@ def _no_settling_task_in_the_shared_broker(
 
 
 @pytest.fixture(autouse=True)
+def _hooks_read_afresh() -> None:
+    # Each process keeps the active hooks' events for a moment (api.webhooks.hooks_want); each test
+    # has its own database, so it starts without another test's.
+    from api.webhooks import hooks_changed
+
+    hooks_changed()
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings) -> None:
     # Real hashing costs most of a second per user on this machine; no test here is about it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -163,3 +163,37 @@ def test_a_rating_reads_the_hooks_once_after_commit_and_queues_nothing_when_none
     hook_reads = [q["sql"] for q in captured.captured_queries if "api_webhook" in q["sql"]]
     assert len(hook_reads) == 1, hook_reads
     assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_hooks_are_read_once_for_many_ratings_and_again_when_one_changes_or_after_a_moment(
+    researcher,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from api import webhooks
+    from api.models import Webhook
+
+    def reads(call):
+        with CaptureQueriesContext(connection) as captured:
+            got = call()
+        return got, len([q for q in captured.captured_queries if "api_webhook" in q["sql"]])
+
+    assert reads(lambda: webhooks.hooks_want("campaign.complete")) == (False, 1)
+    assert reads(lambda: webhooks.hooks_want("campaign.complete")) == (False, 0)
+    hook = Webhook.objects.create(
+        user=researcher, url="https://hooks.example.org/x", events=["campaign.complete"], secret="s"
+    )
+    assert reads(lambda: webhooks.hooks_want("rater.flagged", "campaign.complete")) == (True, 1)
+    assert reads(lambda: webhooks.hooks_want("rater.flagged")) == (False, 0)
+    hook.delete()
+    assert reads(lambda: webhooks.hooks_want("campaign.complete")) == (False, 1)
+    # A hook another process adds (no signal here) is seen once the moment has passed.
+    Webhook.objects.bulk_create(
+        [Webhook(user=researcher, url="https://hooks.example.org/y", events=["rater.flagged"], secret="s")]
+    )
+    assert reads(lambda: webhooks.hooks_want("rater.flagged")) == (False, 0)
+    read_at, events = webhooks._wanted
+    webhooks._wanted = (read_at - webhooks.HOOKS_FRESH_SECONDS - 0.1, events)
+    assert reads(lambda: webhooks.hooks_want("rater.flagged")) == (True, 1)
