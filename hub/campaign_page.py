@@ -25,7 +25,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from annotate.models import Campaign
+from annotate.build_jobs import BUILD_IN_REQUEST_MAX
+from annotate.models import Campaign, Comparison
 from annotate.page_version import campaign_page_fingerprint
 from annotate.selectors import campaign_ratings_last_hour
 from hub.campaign_summary import LAYOUT, campaign_summary_store
@@ -38,6 +39,10 @@ INLINE_SECONDS = 0.5
 # A refresh queued this long ago and not finished is taken for lost (its worker died): the next view
 # queues another. Far above what one takes (about ten seconds at a million comparisons and ratings).
 REFRESH_STALE = timedelta(minutes=10)
+# A campaign of more comparisons than this, with no summary yet (just built, or kept in an older
+# layout), has its first one computed by a worker while its page says so (`campaign_page_summary`):
+# computing it in the request took 13 s at a million. The same bound as the web form's builds.
+PENDING_ABOVE = BUILD_IN_REQUEST_MAX
 
 
 def campaign_summary_queue(*, campaign_id: int) -> bool:
@@ -67,6 +72,28 @@ def _refresh_request(*, campaign_id: int) -> None:
     transaction.on_commit(queue)
 
 
+def campaign_summary_request(*, campaign_id: int) -> None:
+    """Have a worker compute the campaign's summary, unless a refresh is already in flight: the first
+    one too, marked on a placeholder row that no page reads (its layout is 0)."""
+    placeholder = CampaignSummary(
+        campaign_id=campaign_id,
+        layout=0,
+        fingerprint="",
+        computed_at=timezone.now(),
+        compute_seconds=0,
+        data=b"",
+    )
+    CampaignSummary.objects.bulk_create([placeholder], ignore_conflicts=True)
+    _refresh_request(campaign_id=campaign_id)
+
+
+def _large(*, campaign: Campaign) -> bool:
+    # Counts no further than the bound, whatever the campaign's size.
+    return (
+        Comparison.objects.filter(campaign=campaign).values("pk")[: PENDING_ABOVE + 1].count() > PENDING_ABOVE
+    )
+
+
 def _stored(*, campaign: Campaign) -> tuple[CampaignSummary, dict[str, Any]] | None:
     row = CampaignSummary.objects.filter(campaign=campaign, layout=LAYOUT).first()
     if row is None:
@@ -79,12 +106,18 @@ def _stored(*, campaign: Campaign) -> tuple[CampaignSummary, dict[str, Any]] | N
         return None
 
 
-def campaign_page_summary(*, campaign: Campaign) -> dict[str, Any]:
+def campaign_page_summary(*, campaign: Campaign, compute_now: bool = False) -> dict[str, Any] | None:
     """`progress`, `raters`, `estimates`, `sequential` and `serving` as the campaign page shows them, and
-    `as_of`: None when they are current, else when the summary shown was computed (a newer is coming)."""
+    `as_of`: None when they are current, else when the summary shown was computed (a newer is coming).
+
+    None when there is no summary yet and the campaign is larger than `PENDING_ABOVE`: a worker is
+    computing it (`compute_now` computes it in the request instead, as for a smaller campaign)."""
     stored = _stored(campaign=campaign)
     as_of: datetime | None = None
     if stored is None:
+        if not compute_now and _large(campaign=campaign):
+            campaign_summary_request(campaign_id=campaign.pk)
+            return None
         summary = campaign_summary_store(campaign=campaign)
     else:
         row, summary = stored

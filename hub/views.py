@@ -37,6 +37,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "hub/dashboard.html", dashboard_data())
 
 
+# Seconds between reloads of a campaign page whose first summary a worker is computing.
+PENDING_RELOAD = 5
+
+
 @researcher_required
 @require_GET
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -47,7 +51,10 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         line = "" if build is None else campaign_build_line(job=build)
         context = {"campaign": campaign, "systems": campaign.system_names(), "build": build, "line": line}
         return render(request, "hub/campaign_building.html", context)
-    summary = campaign_page_summary(campaign=campaign)
+    summary = campaign_page_summary(campaign=campaign, compute_now=request.GET.get("compute") == "now")
+    if summary is None:
+        context = {"campaign": campaign, "systems": campaign.system_names(), "pending_reload": PENDING_RELOAD}
+        return render(request, "hub/campaign_pending.html", context)
     in_pool = {rater.rater_id for rater in summary["raters"] if rater.in_pool}
     context = {
         "campaign": campaign,

@@ -73,3 +73,27 @@ def test_a_campaign_whose_summary_is_slow_shows_the_last_one_with_its_time(campa
     assert "a worker is computing them again" in notice.inner_text()
     assert page.locator("#progress-done").inner_text() == "4"  # the stored figures, not yet the fifth
     page.screenshot(path=str(ARTIFACTS / f"{SHOTS}-campaign-page-stale.png"), full_page=True)
+
+
+def test_a_large_campaign_without_figures_yet_says_so_and_shows_them_once_the_worker_is_done(
+    transactional_db, logged_in_page, monkeypatch
+):
+    from hub import campaign_page, views
+    from hub.campaign_summary import campaign_summary_refresh
+
+    # As at a million comparisons: a worker computes the first summary; the page reloads until it is kept.
+    monkeypatch.setattr(campaign_page, "PENDING_ABOVE", 1)
+    monkeypatch.setattr(views, "PENDING_RELOAD", 1)
+    user_create(username="e2e-researcher", role="researcher", password="e2e-password-1")
+    raters = [user_create(username=f"e2e-rater-{i}", role="rater") for i in range(2)]
+    campaign = make_campaign(name="e2e-large", n_prompts=6, raters=raters, min_seconds=0)
+    rate(campaign, raters[0], "left", n=3)
+    page = logged_in_page(f"/campaigns/{campaign.pk}/", "e2e-researcher", "e2e-password-1")
+    notice = page.locator("#summary-pending")
+    assert notice.is_visible() and "being computed on a worker" in notice.inner_text()
+    assert page.locator("#compute-now").is_visible()
+    page.screenshot(path=str(ARTIFACTS / f"{SHOTS}-campaign-page-pending.png"), full_page=True)
+    campaign_summary_refresh(campaign_id=campaign.pk)  # what the worker runs
+    page.wait_for_selector("#progress-done", timeout=10_000)  # the page reloaded on its own
+    assert page.locator("#progress-done").inner_text() == "3"
+    assert page.locator("#summary-pending").count() == 0

@@ -148,3 +148,53 @@ def test_a_campaign_built_by_the_job_has_its_summary_computed_on_a_worker(
     with django_capture_on_commit_callbacks(execute=True):
         assert campaign_build_run(build_id=build.pk).status == "done"
     assert CampaignSummary.objects.filter(campaign=campaign).exists()
+
+
+@pytest.fixture
+def large(monkeypatch):
+    """Campaigns of more than one comparison count as large (as a million does by default)."""
+    monkeypatch.setattr(campaign_page, "PENDING_ABOVE", 1)
+
+
+def test_a_large_campaign_without_a_summary_says_a_worker_is_computing_it_and_queues_one_refresh(
+    researcher_client, rated, large, queued, django_capture_on_commit_callbacks
+):
+    campaign, _ = rated
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _page(researcher_client, campaign)
+        second = _page(researcher_client, campaign)
+    for page in (first, second):
+        assert 'id="summary-pending"' in page and 'http-equiv="refresh"' in page
+        assert 'id="progress-done"' not in page
+    assert queued == [campaign.pk]  # one refresh in flight, not one per view
+
+    tasks.campaign_summary_task(campaign.pk)  # what the worker runs
+    ready = _page(researcher_client, campaign)
+    assert 'id="progress-done">2</span>' in ready and 'id="summary-pending"' not in ready
+
+
+def test_a_large_campaign_summary_can_be_computed_in_the_request_when_asked(
+    researcher_client, rated, large, queued
+):
+    campaign, _ = rated
+    response = researcher_client.get(f"/campaigns/{campaign.pk}/?compute=now")
+    page = response.content.decode()
+    assert response.status_code == 200 and 'id="progress-done">2</span>' in page
+    assert queued == [] and 'id="summary-pending"' not in _page(researcher_client, campaign)
+
+
+def test_a_small_campaign_without_a_summary_has_it_computed_in_the_request(researcher_client, rated, queued):
+    campaign, _ = rated
+    assert 'id="progress-done">2</span>' in _page(researcher_client, campaign)
+    assert queued == []
+
+
+def test_the_first_view_of_a_campaign_just_built_waits_for_the_refresh_its_build_queued(
+    researcher_client, campaign_factory, large, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = campaign_factory(name="just-built", n_prompts=3)
+    assert queued == [campaign.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert 'id="summary-pending"' in _page(researcher_client, campaign)
+    assert queued == [campaign.pk]
