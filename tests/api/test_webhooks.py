@@ -194,6 +194,7 @@ def test_the_hooks_are_read_once_for_many_ratings_and_again_when_one_changes_or_
         [Webhook(user=researcher, url="https://hooks.example.org/y", events=["rater.flagged"], secret="s")]
     )
     assert reads(lambda: webhooks.hooks_want("rater.flagged")) == (False, 0)
+    assert webhooks._wanted is not None
     read_at, events = webhooks._wanted
     webhooks._wanted = (read_at - webhooks.HOOKS_FRESH_SECONDS - 0.1, events)
     assert reads(lambda: webhooks.hooks_want("rater.flagged")) == (True, 1)
