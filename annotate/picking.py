@@ -6,6 +6,7 @@ skipped) and leases what this finds; the invariant it keeps is stated there.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,7 @@ from functools import cached_property, partial
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import OperationalError, connection, transaction
+from django.db import connection
 from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, QuerySet
 
 from annotate.adaptive import adaptive_rank, cell_groups
@@ -323,38 +324,38 @@ def _shortlist_lock(
 
 
 # How long a pick waits for a row another rater has locked, when every row with room is locked.
-LOCK_WAIT = "200ms"
+# How long a pick looks again for a row with room that other raters hold locked, and how often.
+LOCK_WAIT_SECONDS = 0.2
+LOCK_POLL_SECONDS = 0.02
 
 
 def _wait_for_lock(candidates: QuerySet[Comparison]) -> Comparison | None:
-    """The first of `candidates` once its lock is free (PostgreSQL), or None after `LOCK_WAIT`.
+    """The first of `candidates` once another rater's transaction lets go of it (PostgreSQL), or None
+    after `LOCK_WAIT_SECONDS`.
 
     SKIP LOCKED passes over a row that another transaction has locked: one leasing the row, or one
     rating it. When those are the only rows with room left, the rater was told there was nothing
     left to rate, and left. Once the other transaction commits, the row may still have room (an
-    item that needs two ratings). So the pick waits briefly for the first locked row instead. The
-    row is checked again once locked. The wait is shorter than PostgreSQL's deadlock timeout, so
-    two raters waiting on each other both give up here (None, as before) rather than one failing.
+    item that needs two ratings). So the pick looks again, every `LOCK_POLL_SECONDS`, while such
+    rows exist. It never waits on a row's lock: the rater's transaction already holds the item it
+    rated, and a lock wait there could close a cycle with raters waiting on that item (PostgreSQL
+    then failed one of their ratings with "deadlock detected", under CI load).
     """
     if not connection.features.has_select_for_update_skip_locked:
         return None  # SQLite serialises writers: nothing is ever locked and skipped
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:  # a savepoint: a timeout undoes only this
-            cursor.execute(
-                "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)", [LOCK_WAIT]
-            )
-            (before, _) = cursor.fetchone()
-            picked = _locked(candidates, skip_locked=False).first()
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while time.monotonic() < deadline and candidates.exists():  # rows with room, all locked just now
+        time.sleep(LOCK_POLL_SECONDS)
+        picked = _locked(candidates).first()
+        if picked is not None:
             return picked
-    except OperationalError:  # not free in time: rolling the savepoint back also restored lock_timeout
-        return None
+    return None
 
 
 def _locked(candidates: QuerySet[Comparison], *, skip_locked: bool = True) -> QuerySet[Comparison]:
     if connection.features.has_select_for_update_skip_locked:
         # PostgreSQL re-checks the counter condition on the row as last committed once it is
         # locked, so a row filled meanwhile is passed over, as is (with `skip_locked`) one another
-        # rater has locked; without it, the pick waits for that rater (`_wait_for_lock`).
+        # rater has locked (`_wait_for_lock` looks again for those).
         candidates = candidates.select_for_update(skip_locked=skip_locked, of=("self",))
     return candidates.select_related("prompt", "texts")
