@@ -58,8 +58,11 @@ def test_an_equivalence_margin_closes_the_campaign_as_no_meaningful_difference(
     seen: Counter[tuple[str, str]] = Counter()
 
     def alternate(c) -> str:  # every cell gets as many wins as losses: no preference at all
+        # Each system wins every other rating of its cell, whichever side it was shown on (the sides
+        # follow the site's key: alternating sides let a cell's first ratings lean one way, and settle).
         seen[(c.prompt.category, c.prompt.setting)] += 1
-        return "left" if seen[(c.prompt.category, c.prompt.setting)] % 2 else "right"
+        a_side, b_side = ("left", "right") if c.system_on_left == "a" else ("right", "left")
+        return a_side if seen[(c.prompt.category, c.prompt.setting)] % 2 else b_side
 
     made = run_rater(login(rater), campaign, alternate)
     campaign.refresh_from_db()
