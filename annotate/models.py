@@ -296,7 +296,7 @@ class Lease(models.Model):
     The row outlives the hold: it keeps when the rater skipped the item and their first answer.
     """
 
-    campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="+", db_index=False)  # 0023: why
+    campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="+", db_index=False)  # see 0023
     comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, related_name="leases")
     rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     served_at = models.DateTimeField(default=timezone.now)
@@ -336,7 +336,7 @@ class Rating(models.Model):
         BOTH_BAD = "both_bad", "Both bad"
 
     comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, related_name="ratings")
-    campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="ratings", db_index=False)
+    campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="ratings", db_index=False)  # 0023
     rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     choice = models.CharField(max_length=8, choices=Choice.choices, help_text="Names the system.")
     side = models.CharField(max_length=8, choices=Clicked.choices, help_text="What the rater clicked.")

@@ -323,7 +323,6 @@ def _shortlist_lock(
     return _locked(around.filter(sides))
 
 
-# How long a pick waits for a row another rater has locked, when every row with room is locked.
 # How long a pick looks again for a row with room that other raters hold locked, and how often.
 LOCK_WAIT_SECONDS = 0.2
 LOCK_POLL_SECONDS = 0.02
@@ -352,10 +351,10 @@ def _wait_for_lock(candidates: QuerySet[Comparison]) -> Comparison | None:
     return None
 
 
-def _locked(candidates: QuerySet[Comparison], *, skip_locked: bool = True) -> QuerySet[Comparison]:
+def _locked(candidates: QuerySet[Comparison]) -> QuerySet[Comparison]:
     if connection.features.has_select_for_update_skip_locked:
         # PostgreSQL re-checks the counter condition on the row as last committed once it is
-        # locked, so a row filled meanwhile is passed over, as is (with `skip_locked`) one another
-        # rater has locked (`_wait_for_lock` looks again for those).
-        candidates = candidates.select_for_update(skip_locked=skip_locked, of=("self",))
+        # locked, so a row filled meanwhile is passed over, as is one another rater has locked
+        # (`_wait_for_lock` looks again for those).
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
     return candidates.select_related("prompt", "texts")

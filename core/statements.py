@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,13 +106,12 @@ class _Recorded:
         params = list(compiled.params)
         for index, name in compiled.slots:
             params[index] = self._adapt(connection, name, values[name])
-        with connection.cursor() as cursor:
-            if self._generic_plan and connection.vendor == "postgresql":
-                # SET LOCAL lasts to the end of the transaction: outside one, open one for it.
-                with transaction.atomic(using=using, savepoint=False):
-                    cursor.execute(_GENERIC_PLAN)
-                    cursor.execute(compiled.sql, params)
-                    return compiled, cursor.fetchone() if fetch else cursor.rowcount
+        generic = self._generic_plan and connection.vendor == "postgresql"
+        # SET LOCAL lasts to the end of the transaction: outside one, open one for it.
+        within = transaction.atomic(using=using, savepoint=False) if generic else nullcontext()
+        with within, connection.cursor() as cursor:
+            if generic:
+                cursor.execute(_GENERIC_PLAN)
             cursor.execute(compiled.sql, params)
             return compiled, cursor.fetchone() if fetch else cursor.rowcount
 
