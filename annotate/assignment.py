@@ -42,6 +42,7 @@ from annotate.progress import (
     with_mine,
 )
 from annotate.rater_access import rater_campaign, rater_campaigns, rater_order
+from annotate.rater_payload import served_rows
 from annotate.rater_tokens import item_id
 from annotate.rating_store import RatingError, rating_insert, rating_stored
 from annotate.selectors import excluded_rater_ids
@@ -103,7 +104,7 @@ def _serve(
     picked = None
     if held is not None:
         # A reload or a resume shows the item the rater already holds.
-        picked = Comparison.objects.select_related("prompt", "texts").get(pk=held)
+        picked = served_rows(Comparison.objects.all()).get(pk=held)
     elif progress.remaining:
         if excluded is None:
             excluded = excluded_rater_ids(campaign=campaign)

@@ -22,6 +22,7 @@ from annotate.leases import has_room, lease_renew, lease_take, taken_exact, take
 from annotate.models import ORDER_PRIME, Campaign, Comparison
 from annotate.progress import NOT_MINE, fresh_to, open_now, room, with_mine
 from annotate.rater_access import rater_order
+from annotate.rater_payload import served_rows
 from core.key_among import KeyAmong
 from core.statements import QueryStatement
 
@@ -357,4 +358,4 @@ def _locked(candidates: QuerySet[Comparison]) -> QuerySet[Comparison]:
         # locked, so a row filled meanwhile is passed over, as is one another rater has locked
         # (`_wait_for_lock` looks again for those).
         candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-    return candidates.select_related("prompt", "texts")
+    return served_rows(candidates)

@@ -9,10 +9,26 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
 
-from annotate.models import Comparison
+from annotate.models import Comparison, ComparisonTexts
 from annotate.rater_tokens import rater_token
 from annotate.rendering import render_for_rater
+
+# What `item_payload` never reads of a served row's prompt and texts. Left out of the served item's
+# statement, it keeps that statement under psycopg's 4,096 characters, below which psycopg converts
+# a statement's placeholders once per process rather than at every rating, and spares decoding the
+# prompt's metadata. A field left out here and read later would cost a query of its own per rating.
+_UNREAD = (
+    *(f"prompt__{name}" for name in ("eval_set", "uid", "position", "category", "setting", "variant_of",
+                                     "stop", "metadata")),
+    *(f"texts__{name}" for name in (*ComparisonTexts.STYLE_A, *ComparisonTexts.STYLE_B)),
+)  # fmt: skip
+
+
+def served_rows(rows: QuerySet[Comparison]) -> QuerySet[Comparison]:
+    """`rows` with what `item_payload` reads of each: the prompt and the texts, joined."""
+    return rows.select_related("prompt", "texts").defer(*_UNREAD)
 
 
 def item_payload(comparison: Comparison | None, rater: User) -> dict[str, Any] | None:

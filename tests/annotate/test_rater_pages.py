@@ -283,6 +283,37 @@ def test_a_rating_with_the_next_item_costs_a_bounded_number_of_queries(
         assert state["created"] is True and state["item"] is not None
 
 
+# psycopg converts a statement's %s placeholders once per process only for statements up to this
+# many characters (psycopg/_queries.py, MAX_CACHED_STATEMENT_LENGTH); a longer one is converted again
+# at every run.
+PSYCOPG_CACHED_STATEMENT_LENGTH = 4096
+
+
+def test_every_statement_of_a_rating_with_the_next_item_fits_psycopgs_statement_cache(blind_campaign):
+    from django.db import connection
+
+    campaign, rater = blind_campaign
+    client = login(rater)
+    u = urls(campaign)
+    state = post(client, u["next"]).json()
+    sent: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        state = post(
+            client, u["submit"], {"token": state["item"]["token"], "side": "left", "next": True}
+        ).json()
+    assert state["item"] is not None
+    assert len(sent) >= 6  # the item, its rating, the counts, the pick and the lease were all seen
+    too_long = [
+        f"{len(sql)} characters: {sql[:120]}" for sql in sent if len(sql) > PSYCOPG_CACHED_STATEMENT_LENGTH
+    ]
+    assert not too_long, "\n".join(too_long)
+
+
 def test_a_campaign_id_beyond_any_column_and_a_strange_token_are_answered_like_unknown_ones(blind_campaign):
     campaign, rater = blind_campaign
     client = login(rater)
