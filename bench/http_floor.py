@@ -9,8 +9,21 @@ does at all: a figure that carries over between machines better than ratings/s a
 from __future__ import annotations
 
 import http.client
+import os
 import threading
 import time
+
+
+def default_workers() -> int:
+    """gunicorn sync workers for the serving benchmarks: one per core.
+
+    PostgreSQL runs on the same cores. On 2 cores, 2 workers served more ratings per second than 3
+    in each of six alternated pairs of `rating_load --mode saturate` (279-361 against 235-331; 0.47-0.59
+    of the floor against 0.37-0.45), and spent less of their CPU per rating (3.9 against 4.4 ms in a
+    pair measured from /proc): the third worker only adds switching between processes. `--workers`
+    sets another count.
+    """
+    return os.cpu_count() or 1
 
 
 def _hammer(port: int, deadline: float, times: list[float], errors: list[str]) -> None:

@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 sys.path.insert(0, str(ROOT))
 
-from bench.http_floor import floor  # noqa: E402
+from bench.http_floor import default_workers, floor  # noqa: E402
 from bench.rating_snippets import SETUP, VERIFY  # noqa: E402
 
 
@@ -221,7 +221,7 @@ def main() -> None:
         "--workers",
         type=int,
         default=0,
-        help="gunicorn sync workers (default cores + 1: more only add contention on a small machine)",
+        help="gunicorn sync workers (default: one per core, bench.http_floor.default_workers)",
     )
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--mode", choices=("both", "saturate", "realistic"), default="both")
@@ -260,7 +260,7 @@ def main() -> None:
             n, items = plans[mode][:2]
             n_prompts = max(10, int(n * items * 1.2 / 2) + 1)
             setups[mode] = shell_json(env, SETUP.format(name=mode, n_raters=n, n_prompts=n_prompts))
-        workers = args.workers or (os.cpu_count() or 1) + 1
+        workers = args.workers or default_workers()
         port = free_port()
         server = subprocess.Popen(
             [

@@ -56,6 +56,7 @@ from annotate.assignment import item_next, rating_submit_and_serve  # noqa: E402
 from annotate.models import Campaign, Comparison  # noqa: E402
 from annotate.services import campaign_create  # noqa: E402
 from bench.create_scale import answered_set  # noqa: E402
+from bench.http_floor import default_workers  # noqa: E402
 from bench.pg_stats import analyze_filled  # noqa: E402
 from bench.report_scale import report  # noqa: E402
 from core.users import user_create  # noqa: E402
@@ -211,7 +212,7 @@ def main() -> None:
     parser.add_argument("--ratings", type=int, default=20)
     parser.add_argument("--clients", type=int, default=50, help="HTTP clients rating without pause")
     parser.add_argument("--saturate-s", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=0, help="gunicorn sync workers (default cores + 1)")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn sync workers (default one per core)")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("needs PostgreSQL: run it under bin/with-services (or with DATABASE_URL)")
@@ -219,7 +220,7 @@ def main() -> None:
               "report_peak_mb=na page_p95_ms=na")  # fmt: skip
         sys.exit(1)
     call_command("migrate", verbosity=0)
-    server = Server(args.workers or (os.cpu_count() or 1) + 1)
+    server = Server(args.workers or default_workers())
     results = {}
     try:
         for label, size in (("small", args.small), ("large", args.large)):
