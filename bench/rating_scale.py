@@ -1,16 +1,18 @@
 """Does a rating cost the same in a campaign of a million comparisons as in one of ten thousand? (issue 31)
 
     bin/with-services .venv/bin/python bench/rating_scale.py [--small 10000] [--large 1000000]
-        [--raters 10] [--ratings 20] [--clients 16] [--saturate-s 20]
+        [--raters 10] [--ratings 20] [--rounds 6] [--clients 50] [--saturate-s 20] [--workers N]
 
 Needs PostgreSQL (DATABASE_URL, as bin/with-services sets it on a throwaway server); it migrates
 that database and builds its own campaigns there. Side by side in one run, for a small and a large
-campaign of two systems:
+campaign of two systems, built first, then measured in turns (small then large, large then small,
+...) so that the machine's drift over the run weighs on both alike:
 - serve: the rating page's per-rating call, service-level (`rating_submit_and_serve`: store the
-  choice and lease the next item in one transaction), --raters threads x --ratings ratings each:
-  p50 and p95 per call;
+  choice and lease the next item in one transaction), --raters threads x --ratings ratings each, in
+  each of --rounds turns, after one uncounted turn of a quarter as many: p50 and p95 per call;
 - throughput: --clients HTTP clients (bench/rating_load.py's, one keep-alive connection each) rating
-  without pause for --saturate-s seconds against gunicorn on the same database: ratings/s;
+  without pause against gunicorn on the same database, in the first two turns, --saturate-s seconds
+  in all: ratings/s;
 - correctness: no rater rated an item twice, no item got more than it needs.
 
 `report_s`/`report_peak_mb`: `report --format json` of the large campaign with the ratings this bench
@@ -160,15 +162,17 @@ def sessions_for(raters: list) -> dict[str, str]:
     return made
 
 
-def http_saturate(server: Server, campaign: Campaign, raters: list, seconds: float) -> tuple[float, int]:
-    """Ratings/s with one client per rater, each rating without pause through the page's submit-with-next
-    call (bench/rating_load.py's client); returns it with the client errors."""
+def http_saturate(
+    server: Server, campaign: Campaign, sessions: dict[str, str], seconds: float
+) -> tuple[int, float, int]:
+    """One client per rater session, each rating without pause through the page's submit-with-next call
+    (bench/rating_load.py's client) for `seconds`; returns (ratings, wall seconds, client errors)."""
     from bench.rating_load import Rater
 
     deadline = time.monotonic() + seconds
     clients = [
         Rater(name, session, server.port, campaign.pk, 10**6, deadline)
-        for name, session in sorted(sessions_for(raters).items())
+        for name, session in sorted(sessions.items())
     ]
     start = time.perf_counter()
     for client in clients:
@@ -176,7 +180,7 @@ def http_saturate(server: Server, campaign: Campaign, raters: list, seconds: flo
     for client in clients:
         client.join(timeout=seconds + 60)
     wall = time.perf_counter() - start
-    return sum(len(c.acked) for c in clients) / wall, sum(len(c.errors) for c in clients)
+    return sum(len(c.acked) for c in clients), wall, sum(len(c.errors) for c in clients)
 
 
 def sound(campaign: Campaign) -> tuple[int, int]:
@@ -209,7 +213,8 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--raters", type=int, default=10)
-    parser.add_argument("--ratings", type=int, default=20)
+    parser.add_argument("--ratings", type=int, default=20, help="ratings per rater in each turn")
+    parser.add_argument("--rounds", type=int, default=6, help="turns of each campaign, alternated")
     parser.add_argument("--clients", type=int, default=50, help="HTTP clients rating without pause")
     parser.add_argument("--saturate-s", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=0, help="gunicorn sync workers (default one per core)")
@@ -221,29 +226,45 @@ def main() -> None:
         sys.exit(1)
     call_command("migrate", verbosity=0)
     server = Server(args.workers or default_workers())
-    results = {}
+    built = {}
     try:
         for label, size in (("small", args.small), ("large", args.large)):
             campaign, raters, create_s = build(f"scale-{label}", size, args.raters + args.clients)
             n = Comparison.objects.filter(campaign=campaign).count()
-            times = serve(campaign, raters[: args.raters], args.ratings)
-            rate, errors = http_saturate(server, campaign, raters[args.raters :], args.saturate_s)
+            built[label] = (campaign, raters[: args.raters], sessions_for(raters[args.raters :]), create_s, n)
+        # Side by side: the campaigns take turns (small then large, then large then small, ...), so a
+        # machine that speeds up or slows down during the run (this one moves by a third within an
+        # hour) weighs on both alike. A first round of each, not counted, reads the large campaign's
+        # pages in from disk after its build, as its first raters would.
+        times: dict[str, list[float]] = {"small": [], "large": []}
+        http = {label: [0, 0.0, 0] for label in times}
+        for label in times:
+            serve(built[label][0], built[label][1], max(1, args.ratings // 4))
+        for turn in range(args.rounds):
+            for label in ("small", "large") if turn % 2 == 0 else ("large", "small"):
+                campaign, serving, sessions = built[label][:3]
+                times[label] += serve(campaign, serving, args.ratings)
+                if turn < 2:  # two turns of HTTP each, half the seconds in each
+                    got = http_saturate(server, campaign, sessions, args.saturate_s / 2)
+                    http[label] = [a + b for a, b in zip(http[label], got, strict=True)]
+        results = {}
+        for label, (campaign, _serving, _sessions, create_s, n) in built.items():
+            ratings, wall, errors = http[label]
             twice, over = sound(campaign)
-            results[label] = (statistics.median(times), pct(times, 0.95), rate, create_s)
-            if (
-                label == "large"
-            ):  # `report --format json` of the large campaign (bench/report_scale.py: at a million)
-                report_s, report_mb = report(campaign)
-                from bench.page_scale import pages  # here: page_scale imports this module
-
-                page_ms = pages(campaign)
+            rate = ratings / wall
+            results[label] = (statistics.median(times[label]), pct(times[label], 0.95), rate, create_s)
             print(
                 f"{label}: {n} comparisons built in {create_s:.1f} s; per rating p50 {1000 * results[label][0]:.1f} ms,"
-                f" p95 {1000 * results[label][1]:.1f} ms ({len(times)} calls, {args.raters} threads);"
-                f" {rate:.0f} ratings/s over HTTP ({args.clients} clients, gunicorn); client errors {errors},"
-                f" rated twice {twice}, over-rated {over}",
+                f" p95 {1000 * results[label][1]:.1f} ms ({len(times[label])} calls, {args.raters} threads,"
+                f" {args.rounds} turns); {rate:.0f} ratings/s over HTTP ({args.clients} clients, gunicorn,"
+                f" 2 turns); client errors {errors}, rated twice {twice}, over-rated {over}",
                 flush=True,
             )
+        # `report --format json` of the large campaign (bench/report_scale.py: at a million)
+        report_s, report_mb = report(built["large"][0])
+        from bench.page_scale import pages  # here: page_scale imports this module
+
+        page_ms = pages(built["large"][0])
     finally:
         server.close()
     small, large = results["small"], results["large"]
