@@ -298,7 +298,7 @@ class Lease(models.Model):
 
     campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="+", db_index=False)  # see 0023
     comparison = models.ForeignKey(Comparison, models.CASCADE, related_name="leases", db_index=False)  # 0024
-    rater = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+", db_index=False)  # 0024
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+", db_index=False)
     served_at = models.DateTimeField(default=timezone.now)
     leased_until = models.DateTimeField()
     skipped = models.BooleanField(default=False)
@@ -337,7 +337,7 @@ class Rating(models.Model):
 
     comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, related_name="ratings")
     campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="ratings", db_index=False)  # 0023
-    rater = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+", db_index=False)  # 0024
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+", db_index=False)
     choice = models.CharField(max_length=8, choices=Choice.choices, help_text="Names the system.")
     side = models.CharField(max_length=8, choices=Clicked.choices, help_text="What the rater clicked.")
     comment = models.TextField(blank=True)
