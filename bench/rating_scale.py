@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -206,6 +207,14 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+class _Built(NamedTuple):
+    campaign: Campaign
+    serving: list  # the raters of the service-level calls
+    sessions: dict[str, str]  # the HTTP clients' logged-in sessions
+    create_s: float
+    comparisons: int
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -226,45 +235,46 @@ def main() -> None:
         sys.exit(1)
     call_command("migrate", verbosity=0)
     server = Server(args.workers or default_workers())
-    built = {}
+    built: dict[str, _Built] = {}
     try:
         for label, size in (("small", args.small), ("large", args.large)):
             campaign, raters, create_s = build(f"scale-{label}", size, args.raters + args.clients)
             n = Comparison.objects.filter(campaign=campaign).count()
-            built[label] = (campaign, raters[: args.raters], sessions_for(raters[args.raters :]), create_s, n)
+            sessions = sessions_for(raters[args.raters :])
+            built[label] = _Built(campaign, raters[: args.raters], sessions, create_s, n)
         # Side by side: the campaigns take turns (small then large, then large then small, ...), so a
         # machine that speeds up or slows down during the run (this one moves by a third within an
-        # hour) weighs on both alike. A first round of each, not counted, reads the large campaign's
+        # hour) weighs on both alike. A first turn of each, not counted, reads the large campaign's
         # pages in from disk after its build, as its first raters would.
         times: dict[str, list[float]] = {"small": [], "large": []}
         http = {label: [0, 0.0, 0] for label in times}
         for label in times:
-            serve(built[label][0], built[label][1], max(1, args.ratings // 4))
+            serve(built[label].campaign, built[label].serving, max(1, args.ratings // 4))
         for turn in range(args.rounds):
             for label in ("small", "large") if turn % 2 == 0 else ("large", "small"):
-                campaign, serving, sessions = built[label][:3]
-                times[label] += serve(campaign, serving, args.ratings)
+                one = built[label]
+                times[label] += serve(one.campaign, one.serving, args.ratings)
                 if turn < 2:  # two turns of HTTP each, half the seconds in each
-                    got = http_saturate(server, campaign, sessions, args.saturate_s / 2)
+                    got = http_saturate(server, one.campaign, one.sessions, args.saturate_s / 2)
                     http[label] = [a + b for a, b in zip(http[label], got, strict=True)]
         results = {}
-        for label, (campaign, _serving, _sessions, create_s, n) in built.items():
+        for label, one in built.items():
             ratings, wall, errors = http[label]
-            twice, over = sound(campaign)
+            twice, over = sound(one.campaign)
             rate = ratings / wall
-            results[label] = (statistics.median(times[label]), pct(times[label], 0.95), rate, create_s)
+            results[label] = (statistics.median(times[label]), pct(times[label], 0.95), rate, one.create_s)
             print(
-                f"{label}: {n} comparisons built in {create_s:.1f} s; per rating p50 {1000 * results[label][0]:.1f} ms,"
+                f"{label}: {one.comparisons} comparisons built in {one.create_s:.1f} s; per rating p50 {1000 * results[label][0]:.1f} ms,"
                 f" p95 {1000 * results[label][1]:.1f} ms ({len(times[label])} calls, {args.raters} threads,"
                 f" {args.rounds} turns); {rate:.0f} ratings/s over HTTP ({args.clients} clients, gunicorn,"
                 f" 2 turns); client errors {errors}, rated twice {twice}, over-rated {over}",
                 flush=True,
             )
         # `report --format json` of the large campaign (bench/report_scale.py: at a million)
-        report_s, report_mb = report(built["large"][0])
+        report_s, report_mb = report(built["large"].campaign)
         from bench.page_scale import pages  # here: page_scale imports this module
 
-        page_ms = pages(built["large"][0])
+        page_ms = pages(built["large"].campaign)
     finally:
         server.close()
     small, large = results["small"], results["large"]
